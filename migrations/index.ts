@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as coreSurveyLoop from './20261128000000_core_survey_loop';
+
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+/**
+ * Migrations are listed here rather than discovered on disk, so the same list
+ * runs from TypeScript (tests) and from the compiled build (npm start). Append new ones.
+ */
+const migrations: Array<[string, Migration]> = [['20261128000000_core_survey_loop', coreSurveyLoop]];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => migrations,
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

@@ -1,0 +1,26 @@
+import express from 'express';
+import { AppError } from './shared/errors';
+import { errorHandler, requestContext } from './shared/http';
+import { webhookRoutes } from './webhooks/routes';
+import { ratingRoutes } from './ratings/routes';
+import type { Services } from './services';
+
+/** Builds the HTTP app; never listens, so tests drive it with supertest. */
+export function createApp(s: Services): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestContext(s.logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret }));
+  app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl }));
+
+  app.use(() => {
+    throw new AppError(404, 'not_found');
+  });
+  app.use(errorHandler(s.views));
+  return app;
+}

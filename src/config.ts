@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/** Used only outside production, and announced loudly at start so nobody ships it. */
+export const DEV_WEBHOOK_SECRET = 'closeloop-dev-secret-do-not-use-in-production';
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    PORT: intFrom(0, 65535).default(3000),
+    PUBLIC_URL: z.string().url().optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^sqlite:.+/, 'must look like sqlite:<path> (postgres:// arrives in a later release)')
+      .default('sqlite:./data/closeloop.sqlite'),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+    MAIL_DIR: z.string().min(1).default('./data/outbox'),
+    MAIL_FROM: z.string().min(3).default('Closeloop <surveys@localhost>'),
+    WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    SURVEY_DELAY_MINUTES: intFrom(0, 60 * 24 * 30).default(0),
+    TOKEN_TTL_DAYS: intFrom(1, 365).default(28),
+    RATING_CHANGE_DAYS: intFrom(0, 365).default(14),
+    DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
+    DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+    DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
+    DELIVERY_CONCURRENCY: intFrom(1, 100).default(5),
+    DELIVERY_LEASE_SECONDS: intFrom(5, 86_400).default(300),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+  });
+
+export type Config = Readonly<{
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: string;
+  port: number;
+  publicUrl: string;
+  sqlitePath: string;
+  smtpUrl?: string;
+  mailDir: string;
+  mailFrom: string;
+  webhookSecret: string;
+  usingDevSecret: boolean;
+  surveyDelayMinutes: number;
+  tokenTtlDays: number;
+  ratingChangeDays: number;
+  delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
+}>;
+
+export class ConfigError extends Error {}
+
+/** Parses env once at boot; any invalid variable stops the process with its name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = envSchema.safeParse(blankAsUnset);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    sqlitePath: e.DATABASE_URL.slice('sqlite:'.length),
+    smtpUrl: e.SMTP_URL,
+    mailDir: e.MAIL_DIR,
+    mailFrom: e.MAIL_FROM,
+    webhookSecret: e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
+    usingDevSecret: !e.WEBHOOK_SECRET,
+    surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
+    tokenTtlDays: e.TOKEN_TTL_DAYS,
+    ratingChangeDays: e.RATING_CHANGE_DAYS,
+    delivery: Object.freeze({
+      maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+      retryBaseSeconds: e.DELIVERY_RETRY_BASE_SECONDS,
+      pollMs: e.DELIVERY_POLL_MS,
+      concurrency: e.DELIVERY_CONCURRENCY,
+      leaseSeconds: e.DELIVERY_LEASE_SECONDS,
+    }),
+  });
+}

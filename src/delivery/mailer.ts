@@ -1,0 +1,79 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+
+export type OutgoingMail = {
+  to: string;
+  from: string;
+  subject: string;
+  html: string;
+  text: string;
+  /** Stable per survey, so a rare re-send after a crash is recognisable as the same message. */
+  messageId: string;
+  inReplyTo?: string;
+};
+
+/** A transport failure, sorted into "try again later" or "this will never work". */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly temporary: boolean,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+export type Mailer = { send(mail: OutgoingMail): Promise<void>; close(): void; describe(): string };
+
+/** SMTP 5xx replies are permanent; 4xx, network and disk errors are temporary. */
+export function classify(err: unknown): DeliveryError {
+  const e = err as { responseCode?: number; code?: string; response?: string; message?: string };
+  const detail = [e.code, e.responseCode, e.response ?? e.message].filter(Boolean).join(' ').slice(0, 500);
+  const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
+  return new DeliveryError(detail || 'unknown delivery error', !permanent);
+}
+
+/** Pooled SMTP when SMTP_URL is set; otherwise each message becomes an .eml file in mailDir. */
+export function createMailer(opts: { smtpUrl?: string; mailDir: string }): Mailer {
+  const transport = opts.smtpUrl
+    ? nodemailer.createTransport(opts.smtpUrl + (opts.smtpUrl.includes('?') ? '&' : '?') + 'pool=true', {
+        connectionTimeout: 15_000,
+        greetingTimeout: 15_000,
+        socketTimeout: 30_000,
+      })
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+  const toMessage = (m: OutgoingMail) => ({
+    to: m.to,
+    from: m.from,
+    subject: m.subject,
+    html: m.html,
+    text: m.text,
+    messageId: m.messageId,
+    ...(m.inReplyTo && { inReplyTo: m.inReplyTo, references: [m.inReplyTo] }),
+    headers: { 'Auto-Submitted': 'auto-generated' },
+  });
+
+  return {
+    async send(mail) {
+      try {
+        const info = await transport.sendMail(toMessage(mail));
+        if (!opts.smtpUrl) await writeEml(opts.mailDir, mail.messageId, (info as unknown as { message: Buffer }).message);
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+    close: () => transport.close(),
+    describe: () => (opts.smtpUrl ? `SMTP ${new URL(opts.smtpUrl).host}` : `.eml files in ${path.resolve(opts.mailDir)}`),
+  };
+}
+
+/** Written under a temporary name and renamed, so a reader never sees half a message. */
+async function writeEml(dir: string, messageId: string, message: Buffer): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const name = `${Date.now()}-${messageId.replace(/[^A-Za-z0-9.-]/g, '')}.eml`;
+  const tmp = path.join(dir, `.${name}.tmp`);
+  await fs.writeFile(tmp, message);
+  await fs.rename(tmp, path.join(dir, name));
+}

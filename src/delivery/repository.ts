@@ -1,0 +1,49 @@
+import type { Db } from '../shared/db';
+import { toDate } from '../shared/db';
+
+export type OutboxRow = { id: number; surveyId: string; attempts: number };
+
+/**
+ * Takes up to `limit` due rows and leases them until `leaseUntil`: a row whose
+ * worker died mid-send becomes due again when the lease runs out.
+ */
+export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, limit: number): Promise<OutboxRow[]> {
+  return db.transaction(async (trx) => {
+    const rows = await trx('outbox')
+      .where('status', 'pending')
+      .andWhere('due_at', '<=', now)
+      .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+      .orderBy('due_at')
+      .limit(limit)
+      .select('id', 'survey_id', 'attempts');
+    if (rows.length === 0) return [];
+    await trx('outbox')
+      .whereIn('id', rows.map((r) => r.id))
+      .update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
+    return rows.map((r) => ({ id: r.id, surveyId: r.survey_id, attempts: r.attempts + 1 }));
+  });
+}
+
+export async function markSent(db: Db, row: OutboxRow, now: Date): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('outbox').where({ id: row.id }).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
+    await trx('surveys').where({ id: row.surveyId }).update({ status: 'sent', sent_at: now, last_error: null, updated_at: now });
+  });
+}
+
+export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: string, now: Date): Promise<void> {
+  await db('outbox').where({ id: row.id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
+}
+
+export async function markFailed(db: Db, row: OutboxRow, error: string, now: Date): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('outbox').where({ id: row.id }).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
+    await trx('surveys').where({ id: row.surveyId }).update({ status: 'failed', last_error: error, updated_at: now });
+  });
+}
+
+/** Pending rows and when the oldest of them became due (for health and metrics). */
+export async function outboxBacklog(db: Db): Promise<{ pending: number; oldestDueAt: Date | null }> {
+  const row = await db('outbox').where('status', 'pending').first(db.raw('count(*) as n'), db.raw('min(due_at) as oldest'));
+  return { pending: Number(row?.n ?? 0), oldestDueAt: toDate(row?.oldest, 'nullable') };
+}

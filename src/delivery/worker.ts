@@ -1,0 +1,133 @@
+import type { Db } from '../shared/db';
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import type { Views } from '../shared/views';
+import type { SurveyService } from '../surveys/service';
+import { retryDelayMs } from './backoff';
+import { DeliveryError, type Mailer } from './mailer';
+import { renderSurveyEmail } from './render';
+import * as repo from './repository';
+
+export type WorkerOptions = {
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  pollMs: number;
+  concurrency: number;
+  leaseSeconds: number;
+};
+
+type WorkerDeps = {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  views: Views;
+  mailer: Mailer;
+  surveys: SurveyService;
+  publicUrl: string;
+  mailFrom: string;
+  options: WorkerOptions;
+};
+
+export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
+
+/**
+ * Sends due outbox rows. A row is marked sent only after the transport accepted it,
+ * so a crash in between re-sends (same Message-ID) rather than losing the survey.
+ */
+export function createDeliveryWorker(deps: WorkerDeps) {
+  const { db, clock, logger, options } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let started = false;
+  let stopping = false;
+  let wakeRequested = false;
+
+  async function deliver(row: repo.OutboxRow): Promise<void> {
+    const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts });
+    const survey = await deps.surveys.getSurvey(row.surveyId);
+    if (!survey) throw new Error(`outbox row ${row.id} has no survey`);
+    const token = await deps.surveys.issueToken(survey.id);
+    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl);
+    try {
+      await deps.mailer.send({
+        to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
+        from: deps.mailFrom,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+        messageId: survey.messageId,
+        inReplyTo: survey.threadMessageId ?? undefined,
+      });
+    } catch (err) {
+      const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
+      const now = clock.now();
+      if (!failure.temporary || row.attempts >= options.maxAttempts) {
+        await repo.markFailed(db, row, failure.message, now);
+        log.warn({ error: failure.message, temporary: failure.temporary }, 'survey delivery failed for good');
+      } else {
+        const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
+        await repo.markRetry(db, row, new Date(now.getTime() + delay), failure.message, now);
+        log.info({ error: failure.message, retryInMs: delay }, 'survey delivery will be retried');
+      }
+      return;
+    }
+    await repo.markSent(db, row, clock.now());
+    log.info('survey sent');
+  }
+
+  /** Claims and sends batches until nothing is due. Returns how many rows it handled. */
+  async function drain(): Promise<number> {
+    let handled = 0;
+    while (!stopping) {
+      const now = clock.now();
+      const leaseUntil = new Date(now.getTime() + options.leaseSeconds * 1000);
+      const rows = await repo.claimDueOutboxRows(db, now, leaseUntil, options.concurrency);
+      if (rows.length === 0) break;
+      const results = await Promise.allSettled(rows.map(deliver));
+      for (const r of results) {
+        // The lease brings such a row back once it expires; nothing is lost.
+        if (r.status === 'rejected') logger.error({ err: r.reason }, 'delivery step failed; row returns after its lease');
+      }
+      handled += rows.length;
+    }
+    return handled;
+  }
+
+  function schedule(ms: number) {
+    if (!started || stopping) return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  }
+
+  function tick() {
+    if (running || stopping) return;
+    wakeRequested = false;
+    running = drain()
+      .then(() => undefined)
+      .catch((err) => logger.error({ err: { code: err?.code, message: err?.message } }, 'outbox poll failed'))
+      .finally(() => {
+        running = undefined;
+        schedule(wakeRequested ? 0 : options.pollMs);
+      });
+  }
+
+  return {
+    start() {
+      started = true;
+      schedule(0);
+    },
+    /** A new survey is due now: look sooner than the next poll. */
+    wake() {
+      if (!started || stopping) return;
+      if (running) wakeRequested = true;
+      else schedule(0);
+    },
+    /** Stops claiming new work and waits for the in-flight sends to finish. */
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await running;
+    },
+    drain,
+  };
+}

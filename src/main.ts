@@ -1,0 +1,58 @@
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig } from './config';
+import { createDb, migrateLatest } from './shared/db';
+import { createLogger, type Logger } from './shared/logger';
+import { systemClock } from './shared/clock';
+import { createServices, type Services } from './services';
+import { createApp } from './app';
+
+const SHUTDOWN_BOUND_MS = 15_000;
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+  const db = createDb(config.sqlitePath);
+  const applied = await migrateLatest(db);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+
+  const services = createServices({ config, db, logger, clock: systemClock });
+  const server = createApp(services).listen(config.port, () => {
+    logger.info({ url: config.publicUrl, port: config.port, database: config.sqlitePath, mail: services.mailer.describe() }, 'Closeloop is listening');
+    if (config.usingDevSecret) {
+      logger.warn(
+        { webhookSecret: config.webhookSecret },
+        '!!! WEBHOOK_SECRET is not set: using the public development secret. Anyone can send webhooks. Set WEBHOOK_SECRET before real use. !!!',
+      );
+    }
+  });
+  services.worker.start();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown(signal, server, services, logger));
+}
+
+/** Stop accepting, let in-flight requests and the in-flight send finish, close the pool; exit within a bound. */
+async function shutdown(signal: string, server: Server, services: Services, logger: Logger) {
+  logger.info({ signal }, 'shutting down');
+  setTimeout(() => {
+    logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, SHUTDOWN_BOUND_MS).unref();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await Promise.all([closed, services.worker.stop()]);
+  services.mailer.close();
+  await services.db.destroy();
+  logger.info('stopped');
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`Closeloop failed to start: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

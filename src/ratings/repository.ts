@@ -1,0 +1,53 @@
+import type { Db } from '../shared/db';
+import { toDate } from '../shared/db';
+import type { RatingDecision, RatingState } from './rules';
+
+export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
+export type RatingEventKind = 'rated' | 'changed' | 'commented';
+
+export async function insertLinkEvent(db: Db, surveyId: string, kind: LinkEventKind, score: number | null, now: Date) {
+  await db('link_events').insert({ survey_id: surveyId, kind, score, created_at: now });
+}
+
+/** Scores other than `score` whose links were opened for this survey since `since`. */
+export async function otherScoresViewedSince(db: Db, surveyId: string, score: number, since: Date): Promise<number> {
+  const row = await db('link_events')
+    .where({ survey_id: surveyId, kind: 'view' })
+    .andWhere('created_at', '>=', since)
+    .andWhereNot('score', score)
+    .count<{ n: number | string }[]>({ n: '*' })
+    .first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Reads the survey's current rating, lets `decide` choose what changes, and writes the
+ * events and the new current rating, all inside one transaction, so concurrent
+ * answers never interleave between the read and the write.
+ */
+export async function updateRating(
+  db: Db,
+  surveyId: string,
+  now: Date,
+  decide: (current: RatingState) => RatingDecision,
+): Promise<RatingDecision> {
+  return db.transaction(async (trx) => {
+    const query = trx('surveys').where({ id: surveyId }).first('score', 'comment', 'first_rated_at');
+    const row = await (db.client.config.client === 'sqlite3' ? query : query.forUpdate());
+    const decision = decide({ score: row.score ?? null, comment: row.comment ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });
+    if (decision.events.length === 0) return decision;
+    await trx('rating_events').insert(decision.events.map((e) => ({ survey_id: surveyId, ...e, created_at: now })));
+    await trx('surveys').where({ id: surveyId }).update({
+      score: decision.next.score,
+      comment: decision.next.comment,
+      first_rated_at: decision.next.firstRatedAt,
+      rated_at: now,
+      updated_at: now,
+    });
+    return decision;
+  });
+}
+
+export async function ratingHistory(db: Db, surveyId: string) {
+  return db('rating_events').where({ survey_id: surveyId }).orderBy('id').select('kind', 'score', 'comment', 'created_at');
+}

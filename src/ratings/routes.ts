@@ -1,0 +1,101 @@
+import express, { Router, type Response } from 'express';
+import { z } from 'zod';
+import { AppError } from '../shared/errors';
+import { htmlErrors, sameOriginOnly, zodDetails } from '../shared/http';
+import type { Views } from '../shared/views';
+import { SCORES, wording } from '../surveys/wording';
+import type { Survey } from '../surveys/types';
+import type { RatingService } from './service';
+
+const ratingBody = z
+  .object({
+    score: z.union([z.number(), z.string().regex(/^\d$/).transform(Number)]).pipe(z.number().int().min(1).max(5)).optional(),
+    comment: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  })
+  .refine((b) => b.score !== undefined || b.comment !== undefined, 'send a score, a comment, or both');
+
+const scoreParam = z.string().regex(/^[1-5]$/).transform(Number);
+
+const scoreList = (selected?: number | null) =>
+  SCORES.map((score) => ({ score, label: wording.labels[score], selected: score === selected }));
+
+/**
+ * Public rating pages. A GET never records a rating (mail scanners open every link);
+ * the page records with a POST once a person can actually see it.
+ */
+export function ratingRoutes(deps: { ratings: RatingService; views: Views; publicUrl: string }): Router {
+  const { ratings, views } = deps;
+  const router = Router();
+  const base = (token: string) => `/r/${token}`;
+
+  router.use('/r', htmlErrors, (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  const showState = (res: Response, token: string, survey: Survey) => {
+    if (survey.score === null) {
+      res.send(views.page('rate', { title: wording.question, question: wording.question, action: base(token), scores: scoreList() }));
+      return;
+    }
+    res.send(
+      views.page('thanks', {
+        title: wording.thanks,
+        thanks: wording.thanks,
+        commentPrompt: wording.commentPrompt,
+        current: { score: survey.score, label: wording.labels[survey.score] },
+        comment: survey.comment,
+        canChange: ratings.canChange(survey),
+        action: base(token),
+        scores: scoreList(survey.score),
+      }),
+    );
+  };
+
+  router.get('/r/:token/check', async (req, res) => {
+    await ratings.decoyHit(req.params.token);
+    res.type('text/plain').send('OK');
+  });
+
+  router.get('/r/:token/:score', async (req, res) => {
+    const score = scoreParam.safeParse(req.params.score);
+    if (!score.success) throw new AppError(404, 'not_found');
+    const { token } = req.params;
+    await ratings.viewScore(token, score.data);
+    res.send(
+      views.page('rate', {
+        title: wording.question,
+        question: wording.question,
+        action: base(token),
+        doneUrl: base(token),
+        selected: { score: score.data, label: wording.labels[score.data] },
+        scores: scoreList(score.data),
+      }),
+    );
+  });
+
+  router.get('/r/:token', async (req, res) => {
+    showState(res, req.params.token, await ratings.openSurvey(req.params.token));
+  });
+
+  router.post(
+    '/r/:token',
+    sameOriginOnly(deps.publicUrl),
+    express.urlencoded({ extended: false, limit: '16kb' }),
+    express.json({ limit: '16kb' }),
+    async (req, res) => {
+      const token = String(req.params.token);
+      const body = ratingBody.safeParse(req.body ?? {});
+      if (!body.success) throw new AppError(400, 'invalid_rating', 'Choose a rating from 1 to 5.', zodDetails(body.error));
+      const saved = await ratings.recordRating(token, body.data);
+      if (req.is('application/json')) {
+        res.json({ status: 'recorded', score: saved.score, comment: saved.comment });
+        return;
+      }
+      res.redirect(303, base(token));
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,60 @@
+import type { Db } from '../shared/db';
+import { AppError } from '../shared/errors';
+import type { Clock } from '../shared/clock';
+import type { SurveyService } from '../surveys/service';
+import type { Survey } from '../surveys/types';
+import * as repo from './repository';
+import { changeWindowOpen, decideRating, type RatingInput } from './rules';
+
+/** Opening links of different scores of one email within this window is what scanners do, not people. */
+export const SCANNER_WINDOW_MS = 10_000;
+
+export type RatingService = ReturnType<typeof createRatingService>;
+
+export function createRatingService(deps: { db: Db; clock: Clock; surveys: SurveyService; ratingChangeDays: number }) {
+  const { db, clock, surveys } = deps;
+
+  async function openSurvey(token: string): Promise<Survey> {
+    const found = await surveys.findByToken(token);
+    if (!found) throw new AppError(404, 'not_found');
+    if (found.expired) throw new AppError(410, 'survey_closed');
+    return found.survey;
+  }
+
+  return {
+    openSurvey,
+
+    /** A GET of a rating link: never a rating, but remembered so scanner sweeps show up. */
+    async viewScore(token: string, score: number): Promise<Survey> {
+      const survey = await openSurvey(token);
+      const now = clock.now();
+      const since = new Date(now.getTime() - SCANNER_WINDOW_MS);
+      if ((await repo.otherScoresViewedSince(db, survey.id, score, since)) > 0) {
+        await repo.insertLinkEvent(db, survey.id, 'scanner_multi_score', score, now);
+      }
+      await repo.insertLinkEvent(db, survey.id, 'view', score, now);
+      return survey;
+    },
+
+    /** The hidden link in the HTML email: only software follows it. */
+    async decoyHit(token: string): Promise<void> {
+      const found = await surveys.findByToken(token);
+      if (!found) throw new AppError(404, 'not_found');
+      await repo.insertLinkEvent(db, found.survey.id, 'scanner_decoy', null, clock.now());
+    },
+
+    async recordRating(token: string, input: RatingInput) {
+      const survey = await openSurvey(token);
+      const now = clock.now();
+      const decision = await repo.updateRating(db, survey.id, now, (current) =>
+        decideRating(current, input, now, deps.ratingChangeDays),
+      );
+      return decision.next;
+    },
+
+    /** Whether the customer may still change this survey's answer. */
+    canChange: (survey: Survey): boolean => changeWindowOpen(survey.firstRatedAt, clock.now(), deps.ratingChangeDays),
+
+    history: (surveyId: string) => repo.ratingHistory(db, surveyId),
+  };
+}

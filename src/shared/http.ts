@@ -1,0 +1,87 @@
+import crypto from 'node:crypto';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ZodError } from 'zod';
+import { AppError, isStorageUnavailable } from './errors';
+import type { Logger } from './logger';
+import type { Views } from './views';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Tokens live in rating URLs; logs get the route's shape instead. */
+const loggablePath = (path: string) => path.replace(/^\/r\/[^/]+/, '/r/:token');
+
+/** A request id (the caller's if it is sane) echoed in X-Request-Id, and one log line per request. */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const started = process.hrtime.bigint();
+    res.locals.requestId = id;
+    res.locals.log = logger.child({ reqId: id });
+    res.setHeader('X-Request-Id', id);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      res.locals.log.info({ method: req.method, path: loggablePath(req.path), status: res.statusCode, ms }, 'request');
+    });
+    next();
+  };
+}
+
+export const zodDetails = (err: ZodError) =>
+  err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+
+/** Pages answer errors as HTML; everything else as JSON. Marks a router's requests as pages. */
+export const htmlErrors: RequestHandler = (_req, res, next) => {
+  res.locals.htmlErrors = true;
+  next();
+};
+
+const PAGE_MESSAGES: Record<number, { heading: string; text?: string }> = {
+  404: { heading: 'This link is not valid.', text: 'Please use the link from your email as it is.' },
+  410: { heading: 'This survey has closed.', text: 'Thank you all the same.' },
+  503: { heading: 'We could not save this right now.', text: 'Please try again in a minute.' },
+};
+
+/** One place maps errors to responses: AppError as-is, storage outages to 503, the rest to a logged 500. */
+export function errorHandler(views: Views): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const log = (res.locals.log ?? console) as Logger;
+    let status = 500;
+    let body: { error: string; message?: string; details?: unknown; request_id?: string };
+    if (err instanceof AppError) {
+      status = err.status;
+      body = { error: err.code, ...(err.message !== err.code && { message: err.message }), ...(err.details !== undefined && { details: err.details }) };
+    } else if (isStorageUnavailable(err)) {
+      status = 503;
+      body = { error: 'unavailable' };
+      log.error({ err: { code: err.code, message: err.message } }, 'storage unavailable');
+    } else if (err && typeof err.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) {
+      status = err.status; // body-parser: 413 too large, 400 bad encoding, 415 charset
+      body = { error: status === 413 ? 'payload_too_large' : err.type?.replace(/\./g, '_') ?? 'bad_request' };
+    } else {
+      body = { error: 'internal_error', request_id: res.locals.requestId };
+      log.error({ err }, 'unhandled error');
+    }
+    if (status === 503) res.setHeader('Retry-After', '30');
+    if (res.headersSent) return;
+    if (res.locals.htmlErrors && !req.is('application/json')) {
+      const message = PAGE_MESSAGES[status] ?? { heading: body.message ?? 'Something went wrong.', text: status >= 500 ? 'Please try again later.' : undefined };
+      res.status(status).type('html').send(views.page('message', { title: message.heading, ...message }));
+      return;
+    }
+    res.status(status).json(body);
+  };
+}
+
+/** Blocks cross-site POSTs: the browser's Origin (or Sec-Fetch-Site) must name our public origin. */
+export function sameOriginOnly(publicUrl: string): RequestHandler {
+  const origin = new URL(publicUrl).origin;
+  return (req, _res, next) => {
+    const fetchSite = req.get('sec-fetch-site');
+    const requestOrigin = req.get('origin');
+    if ((fetchSite && !['same-origin', 'none'].includes(fetchSite)) || (requestOrigin && requestOrigin !== origin)) {
+      throw new AppError(403, 'cross_origin', 'Requests must come from this site.');
+    }
+    next();
+  };
+}

@@ -1,0 +1,21 @@
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+/** JSON logs; customer emails, tokens and secrets are redacted wherever they appear under these keys. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'closeloop' },
+    redact: {
+      paths: ['email', '*.email', 'token', '*.token', 'secret', '*.secret', 'req.headers.authorization', 'smtpUrl'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** "ann@example.com" -> "a***@example.com": enough to debug, not enough to identify. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return at <= 0 ? '***' : `${email[0]}***${email.slice(at)}`;
+}

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+
+export type Views = {
+  /** A public page inside layouts/page.hbs. */
+  page(name: string, context: Record<string, unknown>): string;
+  /** An email part from email/, without layout. */
+  email(name: string, context: Record<string, unknown>): string;
+};
+
+/** The repository root, found from this file whether it runs from src/ or from dist/src/. */
+export function projectRoot(from = __dirname): string {
+  let dir = from;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Compiles every template once at start; {{ }} escapes, so user data is safe by default. */
+export function createViews(templatesDir = path.join(projectRoot(), 'templates')): Views {
+  const hbs = Handlebars.create();
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  const compileDir = (dir: string) => {
+    const full = path.join(templatesDir, dir);
+    const out = new Map<string, Handlebars.TemplateDelegate>();
+    for (const file of fs.readdirSync(full).filter((f) => f.endsWith('.hbs'))) {
+      out.set(file.replace(/\.hbs$/, ''), hbs.compile(fs.readFileSync(path.join(full, file), 'utf8'), { strict: false }));
+    }
+    return out;
+  };
+  for (const [name, template] of compileDir('partials')) hbs.registerPartial(name, template);
+  const pages = compileDir('pages');
+  const emails = compileDir('email');
+  const layout = compileDir('layouts').get('page');
+  if (!layout) throw new Error(`missing ${templatesDir}/layouts/page.hbs`);
+
+  const pick = (set: Map<string, Handlebars.TemplateDelegate>, name: string) => {
+    const template = set.get(name);
+    if (!template) throw new Error(`missing template ${name}`);
+    return template;
+  };
+  return {
+    page: (name, context) => layout({ ...context, body: pick(pages, name)(context) }),
+    email: (name, context) => pick(emails, name)(context),
+  };
+}

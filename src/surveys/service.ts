@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import type { Db } from '../shared/db';
+import { isUniqueViolation } from '../shared/errors';
+import { addDays, addMinutes, type Clock } from '../shared/clock';
+import { suppressionReason } from './eligibility';
+import { hashToken, looksLikeToken, mintToken } from './tokens';
+import * as repo from './repository';
+import type { ScheduleOutcome, Survey, TicketClosed } from './types';
+
+export type SurveyServiceDeps = {
+  db: Db;
+  clock: Clock;
+  publicUrl: string;
+  surveyDelayMinutes: number;
+  tokenTtlDays: number;
+  /** Called after a survey is stored with an outbox row, so the worker can wake early. */
+  onScheduled?: () => void;
+};
+
+export type SurveyService = ReturnType<typeof createSurveyService>;
+
+export function createSurveyService(deps: SurveyServiceDeps) {
+  const { db, clock } = deps;
+  const messageIdDomain = new URL(deps.publicUrl).hostname;
+
+  async function duplicateOf(ticket: TicketClosed): Promise<ScheduleOutcome | undefined> {
+    const existing = await repo.findSurveyByTicket(db, ticket.source, ticket.ticketId);
+    return existing && { status: 'duplicate', surveyId: existing.id };
+  }
+
+  return {
+    /** Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate". */
+    async scheduleSurvey(ticket: TicketClosed): Promise<ScheduleOutcome> {
+      const known = await duplicateOf(ticket);
+      if (known) return known;
+
+      const id = crypto.randomUUID();
+      const now = clock.now();
+      const reason = suppressionReason(ticket);
+      try {
+        await repo.insertSurvey(db, {
+          id,
+          ticket,
+          status: reason ? 'suppressed' : 'scheduled',
+          suppressionReason: reason,
+          messageId: `<survey.${id}@${messageIdDomain}>`,
+          now,
+          sendAfter: reason ? null : addMinutes(now, deps.surveyDelayMinutes),
+        });
+      } catch (err) {
+        const raced = isUniqueViolation(err) ? await duplicateOf(ticket) : undefined;
+        if (raced) return raced;
+        throw err;
+      }
+      if (reason) return { status: 'suppressed', surveyId: id, reason };
+      deps.onScheduled?.();
+      return { status: 'scheduled', surveyId: id };
+    },
+
+    getSurvey: (id: string): Promise<Survey | undefined> => repo.findSurvey(db, id),
+
+    /** A fresh rating token for one email; only its hash is kept. Earlier tokens stay valid. */
+    async issueToken(surveyId: string): Promise<string> {
+      const token = mintToken();
+      const now = clock.now();
+      await repo.insertToken(db, surveyId, hashToken(token), now, addDays(now, deps.tokenTtlDays));
+      return token;
+    },
+
+    async findByToken(token: string): Promise<{ survey: Survey; expired: boolean } | undefined> {
+      if (!looksLikeToken(token)) return undefined;
+      const found = await repo.findByTokenHash(db, hashToken(token));
+      return found && { survey: found.survey, expired: found.expiresAt <= clock.now() };
+    },
+  };
+}
