@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { loadConfig } from '../../src/config';
+import { createDb, migrateLatest } from '../../src/shared/db';
+import { createLogger } from '../../src/shared/logger';
+import { createServices } from '../../src/services';
+import { createApp } from '../../src/app';
+import { signBody } from '../../src/webhooks/signature';
+import type { Clock } from '../../src/shared/clock';
+
+export const TEST_SECRET = 'test-webhook-secret-0123456789';
+export const PUBLIC_URL = 'https://csat.example.test';
+
+/** A clock the test moves by hand. */
+export function manualClock(start = new Date()): Clock & { advance(ms: number): void; set(d: Date): void } {
+  let now = start.getTime();
+  return { now: () => new Date(now), advance: (ms) => (now += ms), set: (d) => (now = d.getTime()) };
+}
+
+/** The whole service on a fresh SQLite file in a temp folder; the worker is driven by the test unless started. */
+export async function bootApp(env: Record<string, string> = {}, clock: Clock = { now: () => new Date() }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-test-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PUBLIC_URL,
+    DATABASE_URL: `sqlite:${path.join(dir, 'test.sqlite')}`,
+    MAIL_DIR: path.join(dir, 'outbox'),
+    WEBHOOK_SECRET: TEST_SECRET,
+    DELIVERY_RETRY_BASE_SECONDS: '0.05',
+    DELIVERY_POLL_MS: '20',
+    ...env,
+  });
+  const db = createDb(config.sqlitePath);
+  await migrateLatest(db);
+  const services = createServices({ config, db, clock, logger: createLogger('silent') });
+  const app = createApp(services);
+
+  const postWebhook = (body: unknown, opts: { secret?: string; timestamp?: number; rawBody?: string } = {}) => {
+    const raw = opts.rawBody ?? JSON.stringify(body);
+    const ts = String(opts.timestamp ?? Math.floor(clock.now().getTime() / 1000));
+    return request(app)
+      .post('/webhooks/ticket-closed')
+      .set('Content-Type', 'application/json')
+      .set('X-Closeloop-Timestamp', ts)
+      .set('X-Closeloop-Signature', signBody(opts.secret ?? TEST_SECRET, ts, raw))
+      .send(raw);
+  };
+
+  const count = async (table: string): Promise<number> => {
+    const row = await db(table).count<{ n: number }[]>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  };
+
+  return {
+    app,
+    db,
+    config,
+    services,
+    dir,
+    postWebhook,
+    count,
+    async close() {
+      await services.worker.stop();
+      services.mailer.close();
+      await db.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof bootApp>>;
+
+let ticketSeq = 0;
+/** A valid generic webhook payload; override any field. */
+export function ticketPayload(overrides: Record<string, unknown> = {}) {
+  ticketSeq += 1;
+  return {
+    ticket_id: `T-${process.pid}-${ticketSeq}`,
+    closed_at: '2026-11-20T10:00:00Z',
+    customer: { email: 'ann@example.com', name: 'Ann' },
+    agent: { id: 'a-7', name: 'Ada Lovelace', email: 'ada@support.example' },
+    team: 'billing',
+    subject: 'Refund for order 42',
+    ...overrides,
+  };
+}

@@ -1,0 +1,62 @@
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+
+export type SmtpMode = 'accept' | 'tempfail' | 'permfail';
+
+/**
+ * A real SMTP server on an ephemeral loopback port. `mode` can be flipped while
+ * a test runs; `rejectRecipients` answers 550 for chosen addresses only.
+ */
+export async function startSmtpServer(port = 0) {
+  const messages: ParsedMail[] = [];
+  const state = { mode: 'accept' as SmtpMode, rejectRecipients: new Set<string>(), connections: 0 };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onConnect(_session, cb) {
+      state.connections += 1;
+      cb();
+    },
+    onRcptTo(address, _session, cb) {
+      if (state.rejectRecipients.has(address.address)) return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+      if (state.mode === 'tempfail') return cb(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
+      if (state.mode === 'permfail') return cb(Object.assign(new Error('5.7.1 Rejected'), { responseCode: 550 }));
+      cb();
+    },
+    onData(stream, _session, cb) {
+      simpleParser(stream)
+        .then((mail) => {
+          messages.push(mail);
+          cb();
+        })
+        .catch(cb);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const boundPort = (server.server.address() as AddressInfo).port;
+
+  return {
+    port: boundPort,
+    url: `smtp://127.0.0.1:${boundPort}`,
+    messages,
+    state,
+    async waitForMessages(count: number, timeoutMs = 10_000): Promise<ParsedMail[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (messages.length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} messages, got ${messages.length}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return messages;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type SmtpTestServer = Awaited<ReturnType<typeof startSmtpServer>>;
+
+/** The rating links of a parsed survey email, from its text part. */
+export function ratingLinks(mail: ParsedMail): string[] {
+  return [...(mail.text ?? '').matchAll(/https?:\/\/\S+\/r\/[A-Za-z0-9_-]{43}\/[1-5]/g)].map((m) => m[0]);
+}
