@@ -1,0 +1,56 @@
+import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('when nothing is set, then the embedded defaults apply', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 3000,
+      publicUrl: 'http://localhost:3000',
+      sqlitePath: './data/closeloop.sqlite',
+      smtpUrl: undefined,
+      mailDir: './data/outbox',
+      webhookSecret: DEV_WEBHOOK_SECRET,
+      usingDevSecret: true,
+      surveyDelayMinutes: 0,
+      tokenTtlDays: 28,
+      ratingChangeDays: 14,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('when PORT is set and PUBLIC_URL is not, then links use that port; a trailing slash is dropped', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://csat.acme.test/' }).publicUrl).toBe('https://csat.acme.test');
+  });
+
+  it('when DATABASE_URL names an absolute path, then that path is used', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/closeloop/db.sqlite' }).sqlitePath).toBe('/var/lib/closeloop/db.sqlite');
+  });
+
+  it('when a variable is blank, then it counts as unset', () => {
+    expect(loadConfig({ SMTP_URL: '', WEBHOOK_SECRET: '' }).usingDevSecret).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PUBLIC_URL', 'not a url'],
+    ['DATABASE_URL', 'postgres://localhost/db'],
+    ['SMTP_URL', 'http://mail.example'],
+    ['WEBHOOK_SECRET', 'short'],
+    ['SURVEY_DELAY_MINUTES', '-1'],
+    ['TOKEN_TTL_DAYS', '0'],
+    ['RATING_CHANGE_DAYS', '1.5'],
+    ['NODE_ENV', 'staging'],
+    ['DELIVERY_MAX_ATTEMPTS', '0'],
+  ])('when %s is %p, then start-up stops with a message naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}: `));
+  });
+
+  it('when NODE_ENV=production and WEBHOOK_SECRET is missing, then start-up stops naming WEBHOOK_SECRET', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/WEBHOOK_SECRET: is required when NODE_ENV=production/);
+    const c = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length' });
+    expect(c.usingDevSecret).toBe(false);
+  });
+});
