@@ -1,5 +1,4 @@
 import type { Db } from '../shared/db';
-import { toDate } from '../shared/db';
 
 export type OutboxRow = { id: number; surveyId: string; attempts: number };
 
@@ -24,6 +23,7 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
   });
 }
 
+/** The survey's status moves with its outbox row, in the same transaction, so the two never disagree. */
 export async function markSent(db: Db, row: OutboxRow, now: Date): Promise<void> {
   await db.transaction(async (trx) => {
     await trx('outbox').where({ id: row.id }).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
@@ -40,10 +40,4 @@ export async function markFailed(db: Db, row: OutboxRow, error: string, now: Dat
     await trx('outbox').where({ id: row.id }).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
     await trx('surveys').where({ id: row.surveyId }).update({ status: 'failed', last_error: error, updated_at: now });
   });
-}
-
-/** Pending rows and when the oldest of them became due (for health and metrics). */
-export async function outboxBacklog(db: Db): Promise<{ pending: number; oldestDueAt: Date | null }> {
-  const row = await db('outbox').where('status', 'pending').first(db.raw('count(*) as n'), db.raw('min(due_at) as oldest'));
-  return { pending: Number(row?.n ?? 0), oldestDueAt: toDate(row?.oldest, 'nullable') };
 }
