@@ -1,0 +1,70 @@
+import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
+import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { waitFor } from '../helpers/wait';
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', () => {
+  let smtp: SmtpTestServer;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    smtp = await startSmtpServer();
+    t = await bootApp({ SMTP_URL: smtp.url });
+    t.services.worker.start();
+  });
+  afterEach(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  it('when 20 identical webhooks arrive at once, then one 202, nineteen duplicates with the same survey_id, one row each and one email', async () => {
+    const payload = ticketPayload();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => t.postWebhook(payload)));
+
+    const scheduled = responses.filter((r) => r.status === 202);
+    const duplicates = responses.filter((r) => r.status === 200);
+    expect(scheduled).toHaveLength(1);
+    expect(duplicates).toHaveLength(19);
+    const surveyId = scheduled[0].body.survey_id;
+    expect(scheduled[0].body).toEqual({ survey_id: surveyId, status: 'scheduled' });
+    for (const d of duplicates) expect(d.body).toEqual({ survey_id: surveyId, status: 'duplicate' });
+
+    expect(await t.count('surveys')).toBe(1);
+    expect(await t.count('outbox')).toBe(1);
+
+    const [mail] = await smtp.waitForMessages(1);
+    expect(mail.messageId).toBe(`<survey.${surveyId}@csat.example.test>`);
+    await waitFor(async () => (await t.db('outbox').first()).status === 'sent');
+    await settle(300); // the worker polls every 20 ms: time enough for a second send to show up
+    expect(smtp.messages).toHaveLength(1);
+    expect(await t.count('survey_tokens')).toBe(1);
+  });
+
+  it('when the same ticket arrives again later with different details, then 200 duplicate and the first version is kept', async () => {
+    const first = await t.postWebhook(ticketPayload({ ticket_id: 'T-again', subject: 'First' }));
+    expect(first.status).toBe(202);
+    await smtp.waitForMessages(1);
+
+    const again = await t.postWebhook(ticketPayload({ ticket_id: 'T-again', subject: 'Second', customer: { email: 'bob@example.com' } }));
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ survey_id: first.body.survey_id, status: 'duplicate' });
+
+    const rows = await t.db('surveys').select('subject', 'customer_email');
+    expect(rows).toEqual([{ subject: 'First', customer_email: 'ann@example.com' }]);
+    expect(await t.count('outbox')).toBe(1);
+    await settle(300);
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('when 10 different tickets arrive at once, then each gets its own survey and email', async () => {
+    const responses = await Promise.all(Array.from({ length: 10 }, () => t.postWebhook(ticketPayload())));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(202));
+    expect(new Set(responses.map((r) => r.body.survey_id)).size).toBe(10);
+    expect(await t.count('surveys')).toBe(10);
+    expect(await t.count('outbox')).toBe(10);
+    await smtp.waitForMessages(10);
+    await settle(300);
+    expect(smtp.messages).toHaveLength(10);
+  });
+});
