@@ -62,7 +62,12 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     const score = scoreParam.safeParse(req.params.score);
     if (!score.success) throw new AppError(404, 'not_found');
     const { token } = req.params;
-    await ratings.viewScore(token, score.data);
+    // HEAD is a link check, not a look: it is answered but not counted as a view.
+    const survey = req.method === 'HEAD' ? await ratings.openSurvey(token) : await ratings.viewScore(token, score.data);
+    if (survey.score !== null && !ratings.canChange(survey)) {
+      showState(res, token, survey); // the answer is final: nothing for the page to post
+      return;
+    }
     res.send(
       views.page('rate', {
         title: wording.question,
@@ -87,7 +92,11 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     async (req, res) => {
       const token = String(req.params.token);
       const body = ratingBody.safeParse(req.body ?? {});
-      if (!body.success) throw new AppError(400, 'invalid_rating', 'Choose a rating from 1 to 5.', zodDetails(body.error));
+      if (!body.success) {
+        const commentFault = body.error.issues.some((i) => i.path[0] === 'comment');
+        const message = commentFault ? 'Comments can be at most 2000 characters.' : 'Choose a rating from 1 to 5.';
+        throw new AppError(400, 'invalid_rating', message, zodDetails(body.error));
+      }
       const saved = await ratings.recordRating(token, body.data);
       if (req.is('application/json')) {
         res.json({ status: 'recorded', score: saved.score, comment: saved.comment });

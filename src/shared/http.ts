@@ -73,15 +73,20 @@ export function errorHandler(views: Views): ErrorRequestHandler {
   };
 }
 
-/** Blocks cross-site POSTs: the browser's Origin (or Sec-Fetch-Site) must name our public origin. */
+/**
+ * Blocks cross-site POSTs. Our pages send no referrer, so a browser's same-origin form POST may
+ * carry `Origin: null`; Sec-Fetch-Site then tells same-origin from cross-site. A real Origin must
+ * name our public origin. Clients that send neither header (curl, API callers) are not browsers.
+ */
 export function sameOriginOnly(publicUrl: string): RequestHandler {
   const origin = new URL(publicUrl).origin;
   return (req, _res, next) => {
     const fetchSite = req.get('sec-fetch-site');
     const requestOrigin = req.get('origin');
-    if ((fetchSite && !['same-origin', 'none'].includes(fetchSite)) || (requestOrigin && requestOrigin !== origin)) {
-      throw new AppError(403, 'cross_origin', 'Requests must come from this site.');
-    }
+    const siteOk = fetchSite ? ['same-origin', 'none'].includes(fetchSite) : requestOrigin !== 'null';
+    const originOk = !requestOrigin || requestOrigin === origin || (requestOrigin === 'null' && Boolean(fetchSite));
+    const allowed = siteOk && originOk;
+    if (!allowed) throw new AppError(403, 'cross_origin', 'Requests must come from this site.');
     next();
   };
 }

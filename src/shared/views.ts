@@ -20,7 +20,7 @@ export function projectRoot(from = __dirname): string {
   return dir;
 }
 
-/** Compiles every template once at start; {{ }} escapes, so user data is safe by default. */
+/** Compiles every template once at start; {{ }} escapes (except in *.text.hbs), so user data is safe by default. */
 export function createViews(templatesDir = path.join(projectRoot(), 'templates')): Views {
   const hbs = Handlebars.create();
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
@@ -28,7 +28,9 @@ export function createViews(templatesDir = path.join(projectRoot(), 'templates')
     const full = path.join(templatesDir, dir);
     const out = new Map<string, Handlebars.TemplateDelegate>();
     for (const file of fs.readdirSync(full).filter((f) => f.endsWith('.hbs'))) {
-      out.set(file.replace(/\.hbs$/, ''), hbs.compile(fs.readFileSync(path.join(full, file), 'utf8'), { strict: false }));
+      // Plain-text email parts are not HTML: escaping there would show "&amp;" to the customer.
+      const noEscape = file.endsWith('.text.hbs');
+      out.set(file.replace(/\.hbs$/, ''), hbs.compile(fs.readFileSync(path.join(full, file), 'utf8'), { strict: false, noEscape }));
     }
     return out;
   };
