@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as coreSurveyLoop from './20261128000000_core_survey_loop';
+import * as reportCounters from './20261128010000_report_counters';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -7,7 +8,10 @@ type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void
  * Migrations are listed here rather than discovered on disk, so the same list
  * runs from TypeScript (tests) and from the compiled build (npm start). Append new ones.
  */
-const migrations: Array<[string, Migration]> = [['20261128000000_core_survey_loop', coreSurveyLoop]];
+const migrations: Array<[string, Migration]> = [
+  ['20261128000000_core_survey_loop', coreSurveyLoop],
+  ['20261128010000_report_counters', reportCounters],
+];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
   getMigrations: async () => migrations,

@@ -3,6 +3,7 @@ import { AppError } from './shared/errors';
 import { errorHandler, requestContext } from './shared/http';
 import { webhookRoutes } from './webhooks/routes';
 import { ratingRoutes } from './ratings/routes';
+import { reportRoutes } from './reports/routes';
 import type { Services } from './services';
 
 /** Builds the HTTP app; never listens, so tests drive it with supertest. */
@@ -17,6 +18,7 @@ export function createApp(s: Services): express.Express {
   });
   app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret }));
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl }));
+  app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken }));
 
   app.use(() => {
     throw new AppError(404, 'not_found');

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { isTimeZone } from './reports/period';
 
 /** Used only outside production, and announced loudly at start so nobody ships it. */
 export const DEV_WEBHOOK_SECRET = 'closeloop-dev-secret-do-not-use-in-production';
+export const DEV_REPORTS_TOKEN = 'closeloop-dev-reports-token-do-not-use-in-production';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -30,10 +32,16 @@ const envSchema = z
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
     DELIVERY_CONCURRENCY: intFrom(1, 100).default(5),
     DELIVERY_LEASE_SECONDS: intFrom(5, 86_400).default(300),
+    REPORTS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
+    MIN_SAMPLE: intFrom(1, 100_000).default(10),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && !env.REPORTS_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['REPORTS_TOKEN'], message: 'is required when NODE_ENV=production' });
     }
   });
 
@@ -51,6 +59,10 @@ export type Config = Readonly<{
   surveyDelayMinutes: number;
   tokenTtlDays: number;
   ratingChangeDays: number;
+  reportsToken: string;
+  usingDevReportsToken: boolean;
+  reportTz: string;
+  minSample: number;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
 
@@ -79,6 +91,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
     ratingChangeDays: e.RATING_CHANGE_DAYS,
+    reportsToken: e.REPORTS_TOKEN ?? DEV_REPORTS_TOKEN,
+    usingDevReportsToken: !e.REPORTS_TOKEN,
+    reportTz: e.REPORT_TZ,
+    minSample: e.MIN_SAMPLE,
     delivery: Object.freeze({
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseSeconds: e.DELIVERY_RETRY_BASE_SECONDS,

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
 import { createApp } from './app';
+import { ensureStats } from './reports/ledger';
 
 const SHUTDOWN_BOUND_MS = 15_000;
 
@@ -21,6 +22,8 @@ async function main() {
   const db = createDb(config.sqlitePath);
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ applied }, 'migrations applied');
+  const rebuilt = await ensureStats(db, config.reportTz);
+  if (rebuilt) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
 
   const services = createServices({ config, db, logger, clock: systemClock });
   const server = createApp(services).listen(config.port, () => {
@@ -29,6 +32,12 @@ async function main() {
       logger.warn(
         { webhookSecret: config.webhookSecret },
         '!!! WEBHOOK_SECRET is not set: using the public development secret. Anyone can send webhooks. Set WEBHOOK_SECRET before real use. !!!',
+      );
+    }
+    if (config.usingDevReportsToken) {
+      logger.warn(
+        { reportsToken: config.reportsToken },
+        '!!! REPORTS_TOKEN is not set: using the public development token. Anyone can read reports. Set REPORTS_TOKEN before real use. !!!',
       );
     }
   });

@@ -7,24 +7,29 @@ import { createSurveyService } from './surveys/service';
 import { createRatingService } from './ratings/service';
 import { createMailer, type Mailer } from './delivery/mailer';
 import { createDeliveryWorker } from './delivery/worker';
+import { createLedger } from './reports/ledger';
+import { createReportService } from './reports/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
   const { config, db, logger, clock } = args;
   const views = createViews();
+  const ledger = createLedger(config.reportTz);
   const mailer = args.mailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir });
   let wakeWorker = () => {};
   const surveys = createSurveyService({
     db,
+    ledger,
     clock,
     publicUrl: config.publicUrl,
     surveyDelayMinutes: config.surveyDelayMinutes,
     tokenTtlDays: config.tokenTtlDays,
     onScheduled: () => wakeWorker(),
   });
-  const ratings = createRatingService({ db, clock, surveys, ratingChangeDays: config.ratingChangeDays });
+  const ratings = createRatingService({ db, ledger, clock, surveys, ratingChangeDays: config.ratingChangeDays });
   const worker = createDeliveryWorker({
     db,
+    ledger,
     clock,
     logger: logger.child({ component: 'delivery' }),
     views,
@@ -35,7 +40,8 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     options: config.delivery,
   });
   wakeWorker = worker.wake;
-  return { config, db, logger, clock, views, mailer, surveys, ratings, worker };
+  const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample });
+  return { config, db, logger, clock, views, mailer, ledger, surveys, ratings, worker, reports };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db';
+import type { Ledger } from '../reports/ledger';
 
 export type OutboxRow = { id: number; surveyId: string; attempts: number };
 
@@ -24,10 +25,12 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
 }
 
 /** The survey's status moves with its outbox row, in the same transaction, so the two never disagree. */
-export async function markSent(db: Db, row: OutboxRow, now: Date): Promise<void> {
+export async function markSent(db: Db, ledger: Ledger, row: OutboxRow, now: Date): Promise<void> {
   await db.transaction(async (trx) => {
+    const before = await ledger.read(trx, row.surveyId);
     await trx('outbox').where({ id: row.id }).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
     await trx('surveys').where({ id: row.surveyId }).update({ status: 'sent', sent_at: now, last_error: null, updated_at: now });
+    await ledger.record(trx, before, { ...before, status: 'sent' });
   });
 }
 
@@ -35,9 +38,11 @@ export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: stri
   await db('outbox').where({ id: row.id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
 }
 
-export async function markFailed(db: Db, row: OutboxRow, error: string, now: Date): Promise<void> {
+export async function markFailed(db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date): Promise<void> {
   await db.transaction(async (trx) => {
+    const before = await ledger.read(trx, row.surveyId);
     await trx('outbox').where({ id: row.id }).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
     await trx('surveys').where({ id: row.surveyId }).update({ status: 'failed', last_error: error, updated_at: now });
+    await ledger.record(trx, before, { ...before, status: 'failed' });
   });
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db';
+import type { Ledger } from '../reports/ledger';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
@@ -18,6 +19,7 @@ export type WorkerOptions = {
 
 type WorkerDeps = {
   db: Db;
+  ledger: Ledger;
   clock: Clock;
   logger: Logger;
   views: Views;
@@ -62,7 +64,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
       const now = clock.now();
       if (!failure.temporary || row.attempts >= options.maxAttempts) {
-        await repo.markFailed(db, row, failure.message, now);
+        await repo.markFailed(db, deps.ledger, row, failure.message, now);
         log.warn({ error: failure.message, temporary: failure.temporary }, 'survey delivery failed for good');
       } else {
         const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
@@ -71,7 +73,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       }
       return;
     }
-    await repo.markSent(db, row, clock.now());
+    await repo.markSent(db, deps.ledger, row, clock.now());
     log.info('survey sent');
   }
 

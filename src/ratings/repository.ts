@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db';
+import { toFacts, type Ledger } from '../reports/ledger';
 import { toDate } from '../shared/db';
 import type { RatingDecision, RatingState } from './rules';
 
@@ -27,13 +28,15 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
  */
 export async function updateRating(
   db: Db,
+  ledger: Ledger,
   surveyId: string,
   now: Date,
   decide: (current: RatingState) => RatingDecision,
 ): Promise<RatingDecision> {
   return db.transaction(async (trx) => {
-    const query = trx('surveys').where({ id: surveyId }).first('score', 'comment', 'first_rated_at');
+    const query = trx('surveys').where({ id: surveyId }).first('score', 'comment', 'first_rated_at', 'closed_at', 'agent_id', 'team', 'brand', 'status');
     const row = await (db.client.config.client === 'sqlite3' ? query : query.forUpdate());
+    const before = toFacts(row);
     const decision = decide({ score: row.score ?? null, comment: row.comment ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });
     if (decision.events.length === 0) return decision;
     await trx('rating_events').insert(decision.events.map((e) => ({ survey_id: surveyId, ...e, created_at: now })));
@@ -44,6 +47,7 @@ export async function updateRating(
       rated_at: now,
       updated_at: now,
     });
+    await ledger.record(trx, before, { ...before, score: decision.next.score, comment: decision.next.comment });
     return decision;
   });
 }

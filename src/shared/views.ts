@@ -3,8 +3,8 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 
 export type Views = {
-  /** A public page inside layouts/page.hbs. */
-  page(name: string, context: Record<string, unknown>): string;
+  /** A page inside a layout: layouts/page.hbs (customer pages) unless another is named. */
+  page(name: string, context: Record<string, unknown>, layout?: string): string;
   /** An email part from email/, without layout. */
   email(name: string, context: Record<string, unknown>): string;
 };
@@ -24,6 +24,8 @@ export function projectRoot(from = __dirname): string {
 export function createViews(templatesDir = path.join(projectRoot(), 'templates')): Views {
   const hbs = Handlebars.create();
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  /** A number or an em dash for "no data" (null), never a misleading 0. */
+  hbs.registerHelper('num', (value: unknown, suffix: unknown) => (value === null || value === undefined ? '—' : `${value}${typeof suffix === 'string' ? suffix : ''}`));
   const compileDir = (dir: string) => {
     const full = path.join(templatesDir, dir);
     const out = new Map<string, Handlebars.TemplateDelegate>();
@@ -37,8 +39,7 @@ export function createViews(templatesDir = path.join(projectRoot(), 'templates')
   for (const [name, template] of compileDir('partials')) hbs.registerPartial(name, template);
   const pages = compileDir('pages');
   const emails = compileDir('email');
-  const layout = compileDir('layouts').get('page');
-  if (!layout) throw new Error(`missing ${templatesDir}/layouts/page.hbs`);
+  const layouts = compileDir('layouts');
 
   const pick = (set: Map<string, Handlebars.TemplateDelegate>, name: string) => {
     const template = set.get(name);
@@ -46,7 +47,7 @@ export function createViews(templatesDir = path.join(projectRoot(), 'templates')
     return template;
   };
   return {
-    page: (name, context) => layout({ ...context, body: pick(pages, name)(context) }),
+    page: (name, context, layout = 'page') => pick(layouts, layout)({ ...context, body: pick(pages, name)(context) }),
     email: (name, context) => pick(emails, name)(context),
   };
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db';
+import type { Ledger } from '../reports/ledger';
 import { toDate } from '../shared/db';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 
@@ -12,8 +13,8 @@ type NewSurvey = {
   sendAfter: Date | null;
 };
 
-/** Writes the survey and (unless suppressed) its outbox row in one transaction: all or nothing. */
-export async function insertSurvey(db: Db, s: NewSurvey): Promise<void> {
+/** Writes the survey, its report counters and (unless suppressed) its outbox row in one transaction: all or nothing. */
+export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promise<void> {
   const t = s.ticket;
   await db.transaction(async (trx) => {
     await trx('surveys').insert({
@@ -37,6 +38,16 @@ export async function insertSurvey(db: Db, s: NewSurvey): Promise<void> {
       message_id: s.messageId,
       created_at: s.now,
       updated_at: s.now,
+    });
+    await ledger.record(trx, null, {
+      closedAt: t.closedAt,
+      agentId: t.agent?.id ?? null,
+      agentName: t.agent?.name ?? null,
+      team: t.team ?? null,
+      brand: t.brand ?? null,
+      status: s.status,
+      score: null,
+      comment: null,
     });
     if (s.sendAfter) {
       await trx('outbox').insert({

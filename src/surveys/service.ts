@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db } from '../shared/db';
+import type { Ledger } from '../reports/ledger';
 import { isUniqueViolation } from '../shared/errors';
 import { addDays, addMinutes, type Clock } from '../shared/clock';
 import { suppressionReason } from './eligibility';
@@ -9,6 +10,7 @@ import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 
 export type SurveyServiceDeps = {
   db: Db;
+  ledger: Ledger;
   clock: Clock;
   publicUrl: string;
   surveyDelayMinutes: number;
@@ -38,7 +40,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       const now = clock.now();
       const reason = suppressionReason(ticket);
       try {
-        await repo.insertSurvey(db, {
+        await repo.insertSurvey(db, deps.ledger, {
           id,
           ticket,
           status: reason ? 'suppressed' : 'scheduled',

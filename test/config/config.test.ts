@@ -43,6 +43,9 @@ describe('loadConfig', () => {
     ['RATING_CHANGE_DAYS', '1.5'],
     ['NODE_ENV', 'staging'],
     ['DELIVERY_MAX_ATTEMPTS', '0'],
+    ['REPORTS_TOKEN', 'short'],
+    ['REPORT_TZ', 'Mars/Olympus_Mons'],
+    ['MIN_SAMPLE', '0'],
   ])('when %s is %p, then start-up stops with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}: `));
@@ -50,7 +53,20 @@ describe('loadConfig', () => {
 
   it('when NODE_ENV=production and WEBHOOK_SECRET is missing, then start-up stops naming WEBHOOK_SECRET', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/WEBHOOK_SECRET: is required when NODE_ENV=production/);
-    const c = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length' });
+    const c = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length', REPORTS_TOKEN: 'a-real-reports-token-0123' });
     expect(c.usingDevSecret).toBe(false);
+    expect(c.usingDevReportsToken).toBe(false);
+  });
+
+  it('when NODE_ENV=production and REPORTS_TOKEN is missing, then start-up stops naming REPORTS_TOKEN', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length' })).toThrow(
+      /REPORTS_TOKEN: is required when NODE_ENV=production/,
+    );
+  });
+
+  it('when the report settings are unset, then reports use UTC, MIN_SAMPLE 10 and the announced dev token', () => {
+    const c = loadConfig({});
+    expect([c.reportTz, c.minSample, c.usingDevReportsToken]).toEqual(['UTC', 10, true]);
+    expect(loadConfig({ REPORT_TZ: 'Europe/Berlin' }).reportTz).toBe('Europe/Berlin');
   });
 });

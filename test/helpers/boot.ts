@@ -4,6 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { createDb, migrateLatest } from '../../src/shared/db';
+import { ensureStats } from '../../src/reports/ledger';
 import { createLogger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';
 import { createApp } from '../../src/app';
@@ -34,6 +35,7 @@ export async function bootApp(env: Record<string, string> = {}, clock: Clock = {
   });
   const db = createDb(config.sqlitePath);
   await migrateLatest(db);
+  await ensureStats(db, config.reportTz);
   const services = createServices({ config, db, clock, logger: createLogger('silent') });
   const app = createApp(services);
 

@@ -1,0 +1,34 @@
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { AppError } from '../shared/errors';
+
+const digest = (value: string) => crypto.createHash('sha256').update(value).digest();
+
+/** Constant-time in the secret's content and its length: both sides are hashed first. */
+const matches = (given: string, expected: Buffer) => crypto.timingSafeEqual(digest(given), expected);
+
+/** The credential a request presents: a Bearer token, or the password of HTTP Basic (any user name). */
+function presented(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const [scheme, value = ''] = header.split(' ', 2);
+  if (/^bearer$/i.test(scheme)) return value.trim();
+  if (/^basic$/i.test(scheme)) {
+    const decoded = Buffer.from(value.trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
+}
+
+/** Guards the reports: `Authorization: Bearer REPORTS_TOKEN`, or Basic with that token as password so a browser can log in. */
+export function reportsAuth(token: string): RequestHandler {
+  const expected = digest(token);
+  return (req, res, next) => {
+    const given = presented(req.get('authorization'));
+    if (given === undefined || !matches(given, expected)) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="Closeloop reports", charset="UTF-8"');
+      throw new AppError(401, 'unauthorized', 'Reports need the reports token (Bearer, or as the Basic password).');
+    }
+    next();
+  };
+}

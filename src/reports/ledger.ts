@@ -1,0 +1,161 @@
+import type { Knex } from 'knex';
+import type { Db } from '../shared/db';
+import { toDate } from '../shared/db';
+import { localDay } from './period';
+
+/** What reports need to know of one survey. */
+export type SurveyFacts = {
+  closedAt: Date;
+  agentId: string | null;
+  agentName?: string | null;
+  team: string | null;
+  brand: string | null;
+  status: string;
+  score: number | null;
+  comment: string | null;
+};
+
+export const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'] as const;
+export type Counter = (typeof COUNTERS)[number];
+export type Counts = Record<Counter, number>;
+
+export const zeroCounts = (): Counts => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counts;
+
+/**
+ * The one definition of how a survey counts. A response is a delivered survey with a current
+ * score; only delivered surveys are in the denominator; suppressed and failed are counted apart.
+ */
+export function contribution(s: Pick<SurveyFacts, 'status' | 'score' | 'comment'>): Counts {
+  const c = zeroCounts();
+  if (s.status === 'suppressed') c.suppressed = 1;
+  if (s.status === 'failed') c.failed = 1;
+  if (s.status !== 'sent') return c;
+  c.sent = 1;
+  if (s.score === null) return c;
+  c.responses = 1;
+  c[`score_${s.score}` as Counter] = 1;
+  if (s.comment) c.comments = 1;
+  return c;
+}
+
+/** The agent_day_stats key of a survey: its local closing day and who gets credit. */
+export const statsKey = (s: SurveyFacts, tz: string) => ({
+  day: localDay(s.closedAt, tz),
+  agent_id: s.agentId ?? '',
+  team: s.team ?? '',
+  brand: s.brand ?? '',
+});
+
+const SURVEY_FACT_COLUMNS = ['closed_at', 'agent_id', 'team', 'brand', 'status', 'score', 'comment'];
+
+export const toFacts = (r: Record<string, unknown>): SurveyFacts => ({
+  closedAt: toDate(r.closed_at),
+  agentId: (r.agent_id as string) ?? null,
+  team: (r.team as string) ?? null,
+  brand: (r.brand as string) ?? null,
+  status: r.status as string,
+  score: (r.score as number) ?? null,
+  comment: (r.comment as string) ?? null,
+});
+
+export type Ledger = ReturnType<typeof createLedger>;
+
+/**
+ * Keeps agent_day_stats equal to a recompute from the surveys table. Every write that changes
+ * a survey's status, score or comment calls `record` inside its own transaction, so the
+ * counters and the rows commit or roll back together.
+ */
+export function createLedger(tz: string) {
+  async function addCounts(trx: Knex.Transaction, key: ReturnType<typeof statsKey>, delta: Counts) {
+    const changed = COUNTERS.filter((c) => delta[c] !== 0);
+    if (changed.length === 0) return;
+    await trx('agent_day_stats')
+      .insert({ ...key, ...delta })
+      .onConflict(['day', 'agent_id', 'team', 'brand'])
+      .merge(Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ?', [`agent_day_stats.${c}`, delta[c]])])));
+  }
+
+  return {
+    tz,
+
+    /** Applies the change from `before` (null: a new survey) to `after`. */
+    async record(trx: Knex.Transaction, before: SurveyFacts | null, after: SurveyFacts): Promise<void> {
+      const next = contribution(after);
+      const prev = before ? contribution(before) : zeroCounts();
+      const delta = Object.fromEntries(COUNTERS.map((c) => [c, next[c] - prev[c]])) as Counts;
+      await addCounts(trx, statsKey(after, tz), delta);
+      if (!before && after.agentId) await rememberAgent(trx, after.agentId, after.agentName ?? null, after.closedAt);
+    },
+
+    /** The survey's facts as stored now, read inside the caller's transaction. */
+    async read(trx: Knex.Transaction, surveyId: string): Promise<SurveyFacts> {
+      const row = await trx('surveys').where({ id: surveyId }).first(SURVEY_FACT_COLUMNS);
+      if (!row) throw new Error(`survey ${surveyId} not found`);
+      return toFacts(row);
+    },
+  };
+}
+
+/** Reports show an agent by the name on their most recently closed ticket. */
+async function rememberAgent(trx: Knex.Transaction, agentId: string, name: string | null, closedAt: Date) {
+  const known = await trx('agents').where({ agent_id: agentId }).first('last_closed_at');
+  if (!known) {
+    await trx('agents').insert({ agent_id: agentId, agent_name: name, last_closed_at: closedAt });
+  } else if (toDate(known.last_closed_at) <= closedAt) {
+    await trx('agents').where({ agent_id: agentId }).update({ agent_name: name, last_closed_at: closedAt });
+  }
+}
+
+const REBUILD_BATCH = 20_000;
+
+/**
+ * Recomputes agent_day_stats and agents from the surveys table in one transaction, for `tz`.
+ * Used when REPORT_TZ changes, by `npm run stats:rebuild`, and by tests that prove the
+ * incrementally kept counters equal a recompute.
+ */
+export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: number; rows: number }> {
+  return db.transaction(async (trx) => {
+    const totals = new Map<string, { key: ReturnType<typeof statsKey>; counts: Counts }>();
+    const agents = new Map<string, { name: string | null; closedAt: Date }>();
+    let surveys = 0;
+    let after = '';
+    for (;;) {
+      const rows = await trx('surveys')
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(REBUILD_BATCH)
+        .select('id', 'agent_name', ...SURVEY_FACT_COLUMNS);
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1].id;
+      surveys += rows.length;
+      for (const row of rows) {
+        const facts = toFacts(row);
+        const key = statsKey(facts, tz);
+        const id = `${key.day}\u0000${key.agent_id}\u0000${key.team}\u0000${key.brand}`;
+        const entry = totals.get(id) ?? { key, counts: zeroCounts() };
+        const c = contribution(facts);
+        for (const k of COUNTERS) entry.counts[k] += c[k];
+        totals.set(id, entry);
+        if (facts.agentId) {
+          const seen = agents.get(facts.agentId);
+          if (!seen || seen.closedAt <= facts.closedAt) agents.set(facts.agentId, { name: row.agent_name ?? null, closedAt: facts.closedAt });
+        }
+      }
+    }
+    await trx('agent_day_stats').delete();
+    await trx('agents').delete();
+    const statRows = [...totals.values()].map(({ key, counts }) => ({ ...key, ...counts }));
+    await db.batchInsert('agent_day_stats', statRows, 200).transacting(trx);
+    const agentRows = [...agents].map(([agent_id, a]) => ({ agent_id, agent_name: a.name, last_closed_at: a.closedAt }));
+    await db.batchInsert('agents', agentRows, 200).transacting(trx);
+    await trx('report_meta').insert({ key: 'stats_tz', value: tz }).onConflict('key').merge();
+    return { surveys, rows: statRows.length };
+  });
+}
+
+/** Rebuilds the counters when they were kept for another time zone (or never built). */
+export async function ensureStats(db: Db, tz: string): Promise<{ from: string | null; surveys: number; rows: number } | null> {
+  const meta = await db('report_meta').where({ key: 'stats_tz' }).first('value');
+  if (meta?.value === tz) return null;
+  return { from: meta?.value ?? null, ...(await rebuildStats(db, tz)) };
+}

@@ -1,0 +1,96 @@
+import type { Knex } from 'knex';
+import { toDate } from '../shared/db';
+import { COUNTERS, zeroCounts, type Counts } from './ledger';
+
+/** A report's period (local days, both ends included) and filters. */
+export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string };
+
+const sums = (trx: Knex.Transaction) => COUNTERS.map((c) => trx.raw('SUM(??) AS ??', [c, c]));
+
+const toCounts = (row: Record<string, unknown>): Counts => {
+  const c = zeroCounts();
+  for (const k of COUNTERS) c[k] = Number(row[k] ?? 0);
+  return c;
+};
+
+function scoped(trx: Knex.Transaction, scope: Scope) {
+  const q = trx('agent_day_stats').whereBetween('day', [scope.from, scope.to]);
+  if (scope.team !== undefined) q.andWhere('team', scope.team);
+  if (scope.brand !== undefined) q.andWhere('brand', scope.brand);
+  if (scope.agentId !== undefined) q.andWhere('agent_id', scope.agentId);
+  return q;
+}
+
+/** Counts per agent and team in the scope, with the last day each pair was seen. */
+export async function countsByAgentTeam(trx: Knex.Transaction, scope: Scope) {
+  const rows = await scoped(trx, scope)
+    .groupBy('agent_id', 'team')
+    .select('agent_id', 'team', trx.raw('MAX(day) AS last_day'), ...sums(trx));
+  return rows.map((r) => ({ agentId: r.agent_id as string, team: r.team as string, lastDay: r.last_day as string, counts: toCounts(r) }));
+}
+
+/** Counts per local day in the scope (days with no surveys are absent). */
+export async function countsByDay(trx: Knex.Transaction, scope: Scope) {
+  const rows = await scoped(trx, scope).groupBy('day').select('day', ...sums(trx));
+  return rows.map((r) => ({ day: r.day as string, counts: toCounts(r) }));
+}
+
+export async function agentNames(trx: Knex.Transaction, ids: string[]): Promise<Map<string, string | null>> {
+  const names = new Map<string, string | null>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await trx('agents').whereIn('agent_id', ids.slice(i, i + 500)).select('agent_id', 'agent_name');
+    for (const r of rows) names.set(r.agent_id, r.agent_name ?? null);
+  }
+  return names;
+}
+
+export type RatingItem = {
+  survey_id: string;
+  ticket_id: string;
+  subject: string | null;
+  team: string | null;
+  brand: string | null;
+  closed_at: string;
+  rated_at: string;
+  score: number;
+  comment: string | null;
+};
+
+/** One agent's current ratings in the period (closed_at in [start, end)), newest rating first. */
+export async function ratingsPage(
+  trx: Knex.Transaction,
+  scope: Scope & { agentId: string },
+  bounds: { start: Date; end: Date },
+  page: { limit: number; offset: number },
+): Promise<{ total: number; items: RatingItem[] }> {
+  const base = () => {
+    const q = trx('surveys')
+      .where({ agent_id: scope.agentId, status: 'sent' })
+      .whereNotNull('score')
+      .andWhere('closed_at', '>=', bounds.start)
+      .andWhere('closed_at', '<', bounds.end);
+    if (scope.team !== undefined) q.andWhere({ team: scope.team });
+    if (scope.brand !== undefined) q.andWhere({ brand: scope.brand });
+    return q;
+  };
+  const counted = await base().count<{ n: number | string }[]>({ n: '*' }).first();
+  const rows = await base()
+    .orderBy([{ column: 'rated_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .limit(page.limit)
+    .offset(page.offset)
+    .select('id', 'ticket_id', 'subject', 'team', 'brand', 'closed_at', 'rated_at', 'score', 'comment');
+  return {
+    total: Number(counted?.n ?? 0),
+    items: rows.map((r) => ({
+      survey_id: r.id,
+      ticket_id: r.ticket_id,
+      subject: r.subject ?? null,
+      team: r.team ?? null,
+      brand: r.brand ?? null,
+      closed_at: toDate(r.closed_at).toISOString(),
+      rated_at: toDate(r.rated_at).toISOString(),
+      score: r.score,
+      comment: r.comment ?? null,
+    })),
+  };
+}

@@ -1,0 +1,130 @@
+import { Router, type Response } from 'express';
+import type { Clock } from '../shared/clock';
+import { AppError } from '../shared/errors';
+import { htmlErrors } from '../shared/http';
+import type { Views } from '../shared/views';
+import { reportsAuth } from './auth';
+import { intervalBar, trendChart } from './charts';
+import { toCsv } from './csv';
+import { parseReportQuery, type ReportQuery } from './query';
+import type { AgentRow, ReportService } from './service';
+import type { Summary } from './stats';
+
+const SUMMARY_COLUMNS = ['surveys_sent', 'suppressed', 'failed', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'csat_ci_high', 'avg_score', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments', 'low_sample'];
+
+/** A Summary flattened for CSV: the distribution becomes score_1..score_5. */
+const flat = (s: Summary) => ({ ...s, ...Object.fromEntries(Object.entries(s.distribution).map(([k, v]) => [`score_${k}`, v])) });
+
+const link = (path: string, params: Record<string, string | number | undefined>) => {
+  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>);
+  return qs.size ? `${path}?${qs}` : path;
+};
+
+/** Support leads' reports as JSON, CSV or an HTML dashboard, behind the reports token. */
+export function reportRoutes(deps: { reports: ReportService; views: Views; clock: Clock; tz: string; token: string }): Router {
+  const { reports, views } = deps;
+  const router = Router();
+  router.use('/reports', (req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.accepts(['json', 'html']) === 'html' && req.query.format !== 'json' && req.query.format !== 'csv') htmlErrors(req, res, next);
+    else next();
+  });
+  router.use('/reports', reportsAuth(deps.token));
+  const query = (req: Parameters<typeof parseReportQuery>[0]) => parseReportQuery(req, deps.tz, deps.clock.now());
+
+  const sendCsv = (res: Response, name: string, q: ReportQuery, columns: string[], rows: Array<Record<string, unknown>>) => {
+    res.type('text/csv; charset=utf-8').attachment(`${name}_${q.scope.from}_${q.scope.to}.csv`).send(toCsv(columns, rows));
+  };
+
+  router.get('/reports/agents', async (req, res) => {
+    const q = query(req);
+    const report = await reports.agents(q.scope, q.sort, q.format === 'html' ? q.interval : undefined);
+    if (q.format === 'json') return void res.json(report);
+    if (q.format === 'csv') {
+      const rows = report.agents.map((a) => ({ agent_id: a.agent_id, agent_name: a.agent_name, team: a.team, ...flat(a) }));
+      return void sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS], rows);
+    }
+    const sortLink = (key: string) => link('/reports/agents', { ...q.raw, sort: key, dir: q.sort.key === key && q.sort.dir === 'desc' ? 'asc' : 'desc' });
+    res.send(
+      views.page(
+        'report-agents',
+        {
+          title: 'Agents — Closeloop',
+          report,
+          q: q.raw,
+          sort: q.sort,
+          overallBar: intervalBar(report.overall),
+          chart: report.trend && trendChart(report.trend),
+          rows: report.agents.map((a: AgentRow) => ({
+            ...a,
+            bar: intervalBar(a),
+            href: a.agent_id ? link(`/reports/agents/${encodeURIComponent(a.agent_id)}`, { from: q.scope.from, to: q.scope.to, team: q.scope.team, brand: q.scope.brand }) : null,
+          })),
+          columns: ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'].map((key) => ({
+            key,
+            label: key === 'csat_ci_low' ? '95% interval' : key.replace(/_/g, ' '),
+            href: sortLink(key),
+            active: q.sort.key === key ? (q.sort.dir === 'desc' ? '▼' : '▲') : '',
+          })),
+          csvHref: link('/reports/agents', { ...q.raw, format: 'csv' }),
+          trendHref: link('/reports/trend', { ...q.raw }),
+        },
+        'report',
+      ),
+    );
+  });
+
+  router.get('/reports/agents/:agentId', async (req, res) => {
+    const q = query(req);
+    if (q.format === 'csv') throw new AppError(400, 'invalid_query', 'The drill-down is available as json or html.', [{ path: 'format', message: 'must be json or html' }]);
+    const report = await reports.agent(req.params.agentId, q.scope, q.page);
+    if (!report.known) throw new AppError(404, 'not_found', 'No surveys for this agent.');
+    const { known: _known, ...body } = report;
+    if (q.format === 'json') return void res.json(body);
+    const pages = Math.max(1, Math.ceil(body.ratings.total / body.ratings.per_page));
+    const pageLink = (p: number) => link(`/reports/agents/${encodeURIComponent(req.params.agentId)}`, { ...q.raw, page: p, per_page: q.page.perPage });
+    res.send(
+      views.page(
+        'report-agent',
+        {
+          title: `${body.agent.agent_name ?? body.agent.agent_id} — Closeloop`,
+          report: body,
+          q: q.raw,
+          bar: intervalBar(body.agent),
+          chart: trendChart(body.trend),
+          pages,
+          prevHref: body.ratings.page > 1 ? pageLink(body.ratings.page - 1) : null,
+          nextHref: body.ratings.page < pages ? pageLink(body.ratings.page + 1) : null,
+          backHref: link('/reports/agents', { from: q.scope.from, to: q.scope.to, team: q.scope.team, brand: q.scope.brand }),
+        },
+        'report',
+      ),
+    );
+  });
+
+  router.get('/reports/trend', async (req, res) => {
+    const q = query(req);
+    const report = await reports.trend(q.scope, q.interval);
+    if (q.format === 'json') return void res.json(report);
+    if (q.format === 'csv') {
+      const rows = report.buckets.map((b) => ({ start: b.start, end: b.end, ...flat(b) }));
+      return void sendCsv(res, 'trend', q, ['start', 'end', ...SUMMARY_COLUMNS], rows);
+    }
+    res.send(
+      views.page(
+        'report-trend',
+        {
+          title: 'Trend — Closeloop',
+          report,
+          q: q.raw,
+          chart: trendChart(report.buckets),
+          csvHref: link('/reports/trend', { ...q.raw, format: 'csv' }),
+          backHref: link('/reports/agents', { from: q.scope.from, to: q.scope.to, team: q.scope.team, brand: q.scope.brand }),
+        },
+        'report',
+      ),
+    );
+  });
+
+  return router;
+}

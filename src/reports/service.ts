@@ -1,0 +1,107 @@
+import type { Db } from '../shared/db';
+import type { Clock } from '../shared/clock';
+import { COUNTERS, zeroCounts, type Counts } from './ledger';
+import { addDaysTo, bucketStart, buckets, startOfDay, type Interval } from './period';
+import * as repo from './repository';
+import { summarize, type Summary } from './stats';
+
+export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null } & Summary;
+
+export type SortKey = 'agent_name' | 'team' | 'surveys_sent' | 'responses' | 'response_rate' | 'csat' | 'csat_ci_low' | 'avg_score' | 'comments';
+
+function add(into: Counts, from: Counts) {
+  for (const k of COUNTERS) into[k] += from[k];
+}
+
+/** Nulls sort last whichever the direction; ties fall back to responses, then agent id, so the order is stable. */
+export function sortAgents(rows: AgentRow[], key: SortKey, dir: 'asc' | 'desc'): AgentRow[] {
+  const sign = dir === 'asc' ? 1 : -1;
+  const cmp = (a: unknown, b: unknown) => {
+    if (a === b) return 0;
+    if (a === null || a === undefined) return 1;
+    if (b === null || b === undefined) return -1;
+    return (typeof a === 'string' ? a.localeCompare(b as string) : (a as number) - (b as number)) * sign;
+  };
+  return [...rows].sort((a, b) => cmp(a[key], b[key]) || b.responses - a.responses || String(a.agent_id).localeCompare(String(b.agent_id)));
+}
+
+export type ReportService = ReturnType<typeof createReportService>;
+
+/**
+ * Every report reads inside one transaction, so its numbers come from one consistent
+ * snapshot; an error anywhere rejects the whole report and nothing partial is rendered.
+ */
+export function createReportService(deps: { db: Db; clock: Clock; tz: string; minSample: number }) {
+  const { db, tz, minSample } = deps;
+  const header = (scope: repo.Scope) => ({ from: scope.from, to: scope.to, tz, generated_at: deps.clock.now().toISOString() });
+
+  async function agentRows(trx: Parameters<typeof repo.countsByAgentTeam>[0], scope: repo.Scope) {
+    const pairs = await repo.countsByAgentTeam(trx, scope);
+    const byAgent = new Map<string, { counts: Counts; team: string; lastDay: string }>();
+    const overall = zeroCounts();
+    for (const p of pairs) {
+      add(overall, p.counts);
+      const agent = byAgent.get(p.agentId) ?? { counts: zeroCounts(), team: p.team, lastDay: p.lastDay };
+      add(agent.counts, p.counts);
+      if (p.lastDay > agent.lastDay || (p.lastDay === agent.lastDay && p.team > agent.team)) Object.assign(agent, { team: p.team, lastDay: p.lastDay });
+      byAgent.set(p.agentId, agent);
+    }
+    const names = await repo.agentNames(trx, [...byAgent.keys()].filter(Boolean));
+    const rows: AgentRow[] = [...byAgent].map(([id, a]) => ({
+      agent_id: id || null,
+      agent_name: id ? names.get(id) ?? null : null,
+      team: a.team || null,
+      ...summarize(a.counts, minSample),
+    }));
+    return { overall: summarize(overall, minSample), rows };
+  }
+
+  async function trendBuckets(trx: Parameters<typeof repo.countsByDay>[0], scope: repo.Scope, interval: Interval) {
+    const days = await repo.countsByDay(trx, scope);
+    const all = buckets(scope.from, scope.to, interval).map((b) => ({ ...b, counts: zeroCounts() }));
+    const index = new Map(all.map((b, i) => [bucketStart(b.start, interval), i]));
+    for (const d of days) add(all[index.get(bucketStart(d.day, interval))!].counts, d.counts);
+    return all.map((b) => ({ start: b.start, end: b.end, ...summarize(b.counts, minSample) }));
+  }
+
+  return {
+    /** The agents table; with `trend`, also the overall trend from the same snapshot (the dashboard). */
+    async agents(scope: repo.Scope, sort: { key: SortKey; dir: 'asc' | 'desc' }, trend?: Interval) {
+      return db.transaction(async (trx) => {
+        const { overall, rows } = await agentRows(trx, scope);
+        const buckets = trend ? await trendBuckets(trx, scope, trend) : undefined;
+        return { ...header(scope), overall, agents: sortAgents(rows, sort.key, sort.dir), ...(buckets && { trend: buckets }) };
+      });
+    },
+
+    async agent(agentId: string, scope: repo.Scope, page: { page: number; perPage: number }) {
+      const own = { ...scope, agentId };
+      return db.transaction(async (trx) => {
+        const { overall, rows } = await agentRows(trx, own);
+        const names = await repo.agentNames(trx, [agentId]);
+        const ratings = await repo.ratingsPage(
+          trx,
+          own,
+          { start: startOfDay(scope.from, tz), end: startOfDay(addDaysTo(scope.to, 1), tz) },
+          { limit: page.perPage, offset: (page.page - 1) * page.perPage },
+        );
+        return {
+          ...header(scope),
+          agent: { agent_id: agentId, agent_name: names.get(agentId) ?? null, team: rows[0]?.team ?? null, ...overall },
+          known: names.has(agentId),
+          trend: await trendBuckets(trx, own, 'week'),
+          ratings: { page: page.page, per_page: page.perPage, total: ratings.total, items: ratings.items },
+        };
+      });
+    },
+
+    async trend(scope: repo.Scope, interval: Interval) {
+      return db.transaction(async (trx) => ({
+        ...header(scope),
+        interval,
+        agent_id: scope.agentId ?? null,
+        buckets: await trendBuckets(trx, scope, interval),
+      }));
+    },
+  };
+}
