@@ -1,22 +1,24 @@
 import type { Knex } from 'knex';
 
+const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'];
+
 /**
- * Exact per-agent per-day counters for reports, kept in the same transaction as every
- * survey write (src/reports/ledger.ts) and rebuildable from the surveys table.
- * Empty strings stand for "none" in the key columns, so the primary key stays simple.
+ * Exact report counters per agent, team and brand, by local day and by local month, kept in the
+ * same transaction as every survey write (src/reports/ledger.ts) and rebuildable from the surveys
+ * table. Empty strings stand for "none" in the key columns, so the primary keys stay simple.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('agent_day_stats', (t) => {
-    t.string('day', 10).notNullable(); // YYYY-MM-DD of closed_at in REPORT_TZ
-    t.string('agent_id', 128).notNullable();
-    t.string('team', 128).notNullable();
-    t.string('brand', 128).notNullable();
-    for (const column of ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments']) {
-      t.integer(column).notNullable().defaultTo(0);
-    }
-    t.primary(['day', 'agent_id', 'team', 'brand']);
-    t.index(['agent_id', 'day']);
-  });
+  for (const [table, period, length] of [['agent_day_stats', 'day', 10], ['agent_month_stats', 'month', 7]] as const) {
+    await knex.schema.createTable(table, (t) => {
+      t.string(period, length).notNullable(); // YYYY-MM-DD or YYYY-MM of closed_at in REPORT_TZ
+      t.string('agent_id', 128).notNullable();
+      t.string('team', 128).notNullable();
+      t.string('brand', 128).notNullable();
+      for (const column of COUNTERS) t.integer(column).notNullable().defaultTo(0);
+      t.primary([period, 'agent_id', 'team', 'brand']);
+      t.index(['agent_id', period]);
+    });
+  }
 
   await knex.schema.createTable('agents', (t) => {
     t.string('agent_id', 128).primary();
@@ -31,5 +33,5 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['report_meta', 'agents', 'agent_day_stats']) await knex.schema.dropTable(table);
+  for (const table of ['report_meta', 'agents', 'agent_month_stats', 'agent_day_stats']) await knex.schema.dropTable(table);
 }

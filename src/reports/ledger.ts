@@ -69,10 +69,13 @@ export function createLedger(tz: string) {
   async function addCounts(trx: Knex.Transaction, key: ReturnType<typeof statsKey>, delta: Counts) {
     const changed = COUNTERS.filter((c) => delta[c] !== 0);
     if (changed.length === 0) return;
-    await trx('agent_day_stats')
-      .insert({ ...key, ...delta })
-      .onConflict(['day', 'agent_id', 'team', 'brand'])
-      .merge(Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ?', [`agent_day_stats.${c}`, delta[c]])])));
+    const { day, ...who } = key;
+    for (const [table, period, value] of [['agent_day_stats', 'day', day], ['agent_month_stats', 'month', day.slice(0, 7)]]) {
+      await trx(table)
+        .insert({ [period]: value, ...who, ...delta })
+        .onConflict([period, 'agent_id', 'team', 'brand'])
+        .merge(Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ?', [`${table}.${c}`, delta[c]])])));
+    }
   }
 
   return {
@@ -109,7 +112,7 @@ async function rememberAgent(trx: Knex.Transaction, agentId: string, name: strin
 const REBUILD_BATCH = 20_000;
 
 /**
- * Recomputes agent_day_stats and agents from the surveys table in one transaction, for `tz`.
+ * Recomputes agent_day_stats, agent_month_stats and agents from the surveys table in one transaction, for `tz`.
  * Used when REPORT_TZ changes, by `npm run stats:rebuild`, and by tests that prove the
  * incrementally kept counters equal a recompute.
  */
@@ -142,10 +145,18 @@ export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: numbe
         }
       }
     }
-    await trx('agent_day_stats').delete();
-    await trx('agents').delete();
+    const months = new Map<string, Record<string, unknown> & Counts>();
+    for (const { key, counts } of totals.values()) {
+      const { day, ...who } = key;
+      const id = `${day.slice(0, 7)}\u0000${who.agent_id}\u0000${who.team}\u0000${who.brand}`;
+      const entry = months.get(id) ?? { month: day.slice(0, 7), ...who, ...zeroCounts() };
+      for (const k of COUNTERS) entry[k] += counts[k];
+      months.set(id, entry);
+    }
+    for (const table of ['agent_day_stats', 'agent_month_stats', 'agents']) await trx(table).delete();
     const statRows = [...totals.values()].map(({ key, counts }) => ({ ...key, ...counts }));
     await db.batchInsert('agent_day_stats', statRows, 200).transacting(trx);
+    await db.batchInsert('agent_month_stats', [...months.values()], 200).transacting(trx);
     const agentRows = [...agents].map(([agent_id, a]) => ({ agent_id, agent_name: a.name, last_closed_at: a.closedAt }));
     await db.batchInsert('agents', agentRows, 200).transacting(trx);
     await trx('report_meta').insert({ key: 'stats_tz', value: tz }).onConflict('key').merge();
