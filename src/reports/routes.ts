@@ -26,7 +26,9 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
   const router = Router();
   router.use('/reports', (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
-    if (req.accepts(['json', 'html']) === 'html' && req.query.format !== 'json' && req.query.format !== 'csv') htmlErrors(req, res, next);
+    const format = req.query.format;
+    const wantsHtml = format === 'html' || (!format && req.accepts(['json', 'html']) === 'html');
+    if (wantsHtml) htmlErrors(req, res, next);
     else next();
   });
   router.use('/reports', reportsAuth(deps.token));
