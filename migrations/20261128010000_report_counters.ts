@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'];
 
 /**
- * Exact report counters per agent, team and brand, by local day and by local month, kept in the
+ * Exact report counters per agent, team, brand, question and variant, by local day and month, kept in the
  * same transaction as every survey write (src/reports/ledger.ts) and rebuildable from the surveys
  * table. Empty strings stand for "none" in the key columns, so the primary keys stay simple.
  */
@@ -14,8 +14,10 @@ export async function up(knex: Knex): Promise<void> {
       t.string('agent_id', 128).notNullable();
       t.string('team', 128).notNullable();
       t.string('brand', 128).notNullable();
+      t.string('question_id', 64).notNullable();
+      t.string('variant', 64).notNullable();
       for (const column of COUNTERS) t.integer(column).notNullable().defaultTo(0);
-      t.primary([period, 'agent_id', 'team', 'brand']);
+      t.primary([period, 'agent_id', 'team', 'brand', 'question_id', 'variant']);
       t.index(['agent_id', period]);
     });
   }

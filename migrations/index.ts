@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as coreSurveyLoop from './20261128000000_core_survey_loop';
 import * as reportCounters from './20261128010000_report_counters';
+import * as surveyWording from './20261128020000_survey_wording';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -11,6 +12,7 @@ type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void
 const migrations: Array<[string, Migration]> = [
   ['20261128000000_core_survey_loop', coreSurveyLoop],
   ['20261128010000_report_counters', reportCounters],
+  ['20261128020000_survey_wording', surveyWording],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { projectRoot } from './shared/views';
 import { isTimeZone } from './reports/period';
 
 /** Used only outside production, and announced loudly at start so nobody ships it. */
@@ -35,6 +37,8 @@ const envSchema = z
     REPORTS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
+    SURVEYS_FILE: z.string().min(1).optional(),
+    TEMPLATES_DIR: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
@@ -63,6 +67,8 @@ export type Config = Readonly<{
   usingDevReportsToken: boolean;
   reportTz: string;
   minSample: number;
+  surveysFile: string;
+  templatesDir: string;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
 
@@ -95,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     usingDevReportsToken: !e.REPORTS_TOKEN,
     reportTz: e.REPORT_TZ,
     minSample: e.MIN_SAMPLE,
+    surveysFile: path.resolve(e.SURVEYS_FILE ?? path.join(projectRoot(), 'config', 'surveys.yml')),
+    templatesDir: path.resolve(e.TEMPLATES_DIR ?? path.join(projectRoot(), 'templates')),
     delivery: Object.freeze({
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseSeconds: e.DELIVERY_RETRY_BASE_SECONDS,

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config';
+import { DefinitionsError } from './surveys/definitions';
 import { createDb, migrateLatest } from './shared/db';
 import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/clock';
@@ -62,6 +63,10 @@ async function shutdown(signal: string, server: Server, services: Services, logg
 }
 
 main().catch((err) => {
+  if (err instanceof DefinitionsError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Closeloop failed to start: ${err?.stack ?? err}\n`);
   process.exit(1);
 });

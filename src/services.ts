@@ -8,18 +8,21 @@ import { createRatingService } from './ratings/service';
 import { createMailer, type Mailer } from './delivery/mailer';
 import { createDeliveryWorker } from './delivery/worker';
 import { createLedger } from './reports/ledger';
+import { loadDefinitions } from './surveys/definitions';
 import { createReportService } from './reports/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
   const { config, db, logger, clock } = args;
-  const views = createViews();
+  const views = createViews(config.templatesDir);
+  const definitions = loadDefinitions(config.surveysFile);
   const ledger = createLedger(config.reportTz);
   const mailer = args.mailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir });
   let wakeWorker = () => {};
   const surveys = createSurveyService({
     db,
     ledger,
+    definitions,
     clock,
     publicUrl: config.publicUrl,
     surveyDelayMinutes: config.surveyDelayMinutes,
@@ -35,13 +38,14 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     views,
     mailer,
     surveys,
+    definitions,
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
     options: config.delivery,
   });
   wakeWorker = worker.wake;
-  const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample });
-  return { config, db, logger, clock, views, mailer, ledger, surveys, ratings, worker, reports };
+  const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions });
+  return { config, db, logger, clock, views, definitions, mailer, ledger, surveys, ratings, worker, reports };
 }
 
 export type Services = ReturnType<typeof createServices>;

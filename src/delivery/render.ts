@@ -1,21 +1,39 @@
 import type { Views } from '../shared/views';
+import type { Brand } from '../surveys/definitions';
 import type { Survey } from '../surveys/types';
-import { SCORES, wording } from '../surveys/wording';
+import { SCORES } from '../surveys/wording';
 
 export type RenderedSurvey = { subject: string; html: string; text: string };
 
-/** The survey email: the question and five one-click links, in HTML and plain text. */
-export function renderSurveyEmail(views: Views, survey: Survey, token: string, publicUrl: string): RenderedSurvey {
+type EmailInput = Pick<Survey, 'wording' | 'brand' | 'customerName' | 'subject'>;
+
+const DEFAULT_ACCENT = '#1f4fbf';
+
+/** The survey email in the survey's frozen wording and its brand's colours: five one-click links, HTML and text. */
+export function renderSurveyEmail(views: Views, survey: EmailInput, token: string, publicUrl: string, brand: Brand = {}): RenderedSurvey {
+  const { wording } = survey;
   const base = `${publicUrl}/r/${token}`;
   const context = {
+    lang: wording.locale,
     subject: wording.subject,
     intro: wording.intro,
     question: wording.question,
-    oneClick: wording.oneClick,
+    oneClick: wording.one_click,
     customerName: survey.customerName,
     ticketSubject: survey.subject,
     links: SCORES.map((score) => ({ score, label: wording.labels[score], url: `${base}/${score}` })),
     decoyUrl: `${base}/check`,
+    accent: brand.accent_color ?? DEFAULT_ACCENT,
+    logoUrl: brand.logo_url,
+    logoAlt: brand.sender_name ?? survey.brand ?? '',
   };
   return { subject: wording.subject, html: views.email('survey.html', context), text: views.email('survey.text', context) };
+}
+
+/** The From of a brand's surveys: its sender name and address where set, MAIL_FROM for the rest. */
+export function senderFor(brand: Brand, mailFrom: string): string {
+  if (!brand.sender_name && !brand.sender_address) return mailFrom;
+  const address = brand.sender_address ?? /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom.trim();
+  const name = (brand.sender_name ?? /^\s*"?([^"<]*?)"?\s*</.exec(mailFrom)?.[1] ?? '').replace(/["\\\r\n]/g, '');
+  return name ? `"${name}" <${address}>` : address;
 }

@@ -6,7 +6,9 @@ import type { Views } from '../shared/views';
 import type { SurveyService } from '../surveys/service';
 import { retryDelayMs } from './backoff';
 import { DeliveryError, type Mailer } from './mailer';
-import { renderSurveyEmail } from './render';
+import { renderSurveyEmail, senderFor } from './render';
+import { brandFor } from '../surveys/questions';
+import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
 
 export type WorkerOptions = {
@@ -25,6 +27,7 @@ type WorkerDeps = {
   views: Views;
   mailer: Mailer;
   surveys: SurveyService;
+  definitions: SurveyDefinitions;
   publicUrl: string;
   mailFrom: string;
   options: WorkerOptions;
@@ -49,11 +52,12 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     const survey = await deps.surveys.getSurvey(row.surveyId);
     if (!survey) throw new Error(`outbox row ${row.id} has no survey`);
     const token = await deps.surveys.issueToken(survey.id);
-    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl);
+    const brand = brandFor(deps.definitions, survey.brand);
+    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand);
     try {
       await deps.mailer.send({
         to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
-        from: deps.mailFrom,
+        from: senderFor(brand, deps.mailFrom),
         subject: email.subject,
         html: email.html,
         text: email.text,

@@ -1,5 +1,5 @@
 import type { Db } from '../shared/db';
-import { toFacts, type Ledger } from '../reports/ledger';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger } from '../reports/ledger';
 import { toDate } from '../shared/db';
 import type { RatingDecision, RatingState } from './rules';
 
@@ -34,7 +34,7 @@ export async function updateRating(
   decide: (current: RatingState) => RatingDecision,
 ): Promise<RatingDecision> {
   return db.transaction(async (trx) => {
-    const query = trx('surveys').where({ id: surveyId }).first('score', 'comment', 'first_rated_at', 'closed_at', 'agent_id', 'team', 'brand', 'status');
+    const query = trx('surveys').where({ id: surveyId }).first('first_rated_at', ...SURVEY_FACT_COLUMNS);
     const row = await (db.client.config.client === 'sqlite3' ? query : query.forUpdate());
     const before = toFacts(row);
     const decision = decide({ score: row.score ?? null, comment: row.comment ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });

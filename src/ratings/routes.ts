@@ -3,8 +3,11 @@ import { z } from 'zod';
 import { AppError } from '../shared/errors';
 import { htmlErrors, sameOriginOnly, zodDetails } from '../shared/http';
 import type { Views } from '../shared/views';
-import { SCORES, wording } from '../surveys/wording';
+import { SCORES } from '../surveys/wording';
 import type { Survey } from '../surveys/types';
+import type { SurveyDefinitions } from '../surveys/definitions';
+import { brandFor } from '../surveys/questions';
+import { pageText } from '../surveys/page-text';
 import type { RatingService } from './service';
 
 const ratingBody = z
@@ -16,15 +19,27 @@ const ratingBody = z
 
 const scoreParam = z.string().regex(/^[1-5]$/).transform(Number);
 
-const scoreList = (selected?: number | null) =>
-  SCORES.map((score) => ({ score, label: wording.labels[score], selected: score === selected }));
+const scoreList = (survey: Survey, selected?: number | null) =>
+  SCORES.map((score) => ({ score, label: survey.wording.labels[score], selected: score === selected }));
+
+/** What every rating page shows around its content: the survey's language, words and brand. */
+function frame(survey: Survey, definitions: SurveyDefinitions) {
+  const brand = brandFor(definitions, survey.brand);
+  return {
+    lang: survey.wording.locale,
+    t: pageText(survey.wording.locale),
+    accent: brand.accent_color,
+    logoUrl: brand.logo_url,
+    logoAlt: brand.sender_name ?? survey.brand ?? '',
+  };
+}
 
 /**
  * Public rating pages. A GET never records a rating (mail scanners open every link);
  * the page records with a POST once a person can actually see it.
  */
-export function ratingRoutes(deps: { ratings: RatingService; views: Views; publicUrl: string }): Router {
-  const { ratings, views } = deps;
+export function ratingRoutes(deps: { ratings: RatingService; views: Views; publicUrl: string; definitions: SurveyDefinitions }): Router {
+  const { ratings, views, definitions } = deps;
   const router = Router();
   const base = (token: string) => `/r/${token}`;
 
@@ -35,20 +50,22 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
   });
 
   const showState = (res: Response, token: string, survey: Survey) => {
+    const { wording } = survey;
     if (survey.score === null) {
-      res.send(views.page('rate', { title: wording.question, question: wording.question, action: base(token), scores: scoreList() }));
+      res.send(views.page('rate', { ...frame(survey, definitions), title: wording.question, question: wording.question, action: base(token), scores: scoreList(survey) }));
       return;
     }
     res.send(
       views.page('thanks', {
+        ...frame(survey, definitions),
         title: wording.thanks,
         thanks: wording.thanks,
-        commentPrompt: wording.commentPrompt,
-        current: { score: survey.score, label: wording.labels[survey.score] },
+        commentPrompt: wording.comment_prompt,
+        current: { score: survey.score, label: wording.labels[survey.score as 1] },
         comment: survey.comment,
         canChange: ratings.canChange(survey),
         action: base(token),
-        scores: scoreList(survey.score),
+        scores: scoreList(survey, survey.score),
       }),
     );
   };
@@ -70,12 +87,13 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     }
     res.send(
       views.page('rate', {
-        title: wording.question,
-        question: wording.question,
+        ...frame(survey, definitions),
+        title: survey.wording.question,
+        question: survey.wording.question,
         action: base(token),
         doneUrl: base(token),
-        selected: { score: score.data, label: wording.labels[score.data] },
-        scores: scoreList(score.data),
+        selected: { score: score.data, label: survey.wording.labels[score.data as 1] },
+        scores: scoreList(survey, score.data),
       }),
     );
   });

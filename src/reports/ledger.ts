@@ -10,6 +10,8 @@ export type SurveyFacts = {
   agentName?: string | null;
   team: string | null;
   brand: string | null;
+  questionId: string;
+  variant: string | null;
   status: string;
   score: number | null;
   comment: string | null;
@@ -38,21 +40,28 @@ export function contribution(s: Pick<SurveyFacts, 'status' | 'score' | 'comment'
   return c;
 }
 
-/** The agent_day_stats key of a survey: its local closing day and who gets credit. */
+/** The agent_day_stats key of a survey: its local closing day, who gets credit, and what was asked. */
 export const statsKey = (s: SurveyFacts, tz: string) => ({
   day: localDay(s.closedAt, tz),
   agent_id: s.agentId ?? '',
   team: s.team ?? '',
   brand: s.brand ?? '',
+  question_id: s.questionId,
+  variant: s.variant ?? '',
 });
 
-const SURVEY_FACT_COLUMNS = ['closed_at', 'agent_id', 'team', 'brand', 'status', 'score', 'comment'];
+const KEY_COLUMNS = ['agent_id', 'team', 'brand', 'question_id', 'variant'] as const;
+const keyId = (period: string, k: Record<(typeof KEY_COLUMNS)[number], string>) => [period, ...KEY_COLUMNS.map((c) => k[c])].join('\u0000');
+
+export const SURVEY_FACT_COLUMNS = ['closed_at', 'agent_id', 'team', 'brand', 'question_id', 'variant', 'status', 'score', 'comment'];
 
 export const toFacts = (r: Record<string, unknown>): SurveyFacts => ({
   closedAt: toDate(r.closed_at),
   agentId: (r.agent_id as string) ?? null,
   team: (r.team as string) ?? null,
   brand: (r.brand as string) ?? null,
+  questionId: r.question_id as string,
+  variant: (r.variant as string) ?? null,
   status: r.status as string,
   score: (r.score as number) ?? null,
   comment: (r.comment as string) ?? null,
@@ -73,7 +82,7 @@ export function createLedger(tz: string) {
     for (const [table, period, value] of [['agent_day_stats', 'day', day], ['agent_month_stats', 'month', day.slice(0, 7)]]) {
       await trx(table)
         .insert({ [period]: value, ...who, ...delta })
-        .onConflict([period, 'agent_id', 'team', 'brand'])
+        .onConflict([period, ...KEY_COLUMNS])
         .merge(Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ?', [`${table}.${c}`, delta[c]])])));
     }
   }
@@ -134,7 +143,7 @@ export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: numbe
       for (const row of rows) {
         const facts = toFacts(row);
         const key = statsKey(facts, tz);
-        const id = `${key.day}\u0000${key.agent_id}\u0000${key.team}\u0000${key.brand}`;
+        const id = keyId(key.day, key);
         const entry = totals.get(id) ?? { key, counts: zeroCounts() };
         const c = contribution(facts);
         for (const k of COUNTERS) entry.counts[k] += c[k];
@@ -148,7 +157,7 @@ export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: numbe
     const months = new Map<string, Record<string, unknown> & Counts>();
     for (const { key, counts } of totals.values()) {
       const { day, ...who } = key;
-      const id = `${day.slice(0, 7)}\u0000${who.agent_id}\u0000${who.team}\u0000${who.brand}`;
+      const id = keyId(day.slice(0, 7), who);
       const entry = months.get(id) ?? { month: day.slice(0, 7), ...who, ...zeroCounts() };
       for (const k of COUNTERS) entry[k] += counts[k];
       months.set(id, entry);

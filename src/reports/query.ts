@@ -20,6 +20,8 @@ const querySchema = z.object({
   team: name,
   brand: name,
   agent: name,
+  question: name,
+  variant: name,
   format: z.preprocess(blankAsUnset, z.enum(['json', 'csv', 'html']).optional()),
   sort: z.preprocess(blankAsUnset, z.enum(SORT_KEYS).default('csat_ci_low')),
   dir: z.preprocess(blankAsUnset, z.enum(['asc', 'desc']).default('desc')),
@@ -51,12 +53,12 @@ export function parseReportQuery(req: Request, tz: string, today: Date): ReportQ
     throw new AppError(400, 'invalid_query', `A report covers at most ${MAX_DAYS} days.`, [{ path: 'to', message: `at most ${MAX_DAYS} days after from` }]);
   }
   const raw: Record<string, string> = {};
-  for (const key of ['from', 'to', 'team', 'brand', 'agent', 'sort', 'dir', 'interval'] as const) {
+  for (const key of ['from', 'to', 'team', 'brand', 'agent', 'question', 'variant', 'sort', 'dir', 'interval'] as const) {
     const value = key === 'from' ? from : key === 'to' ? to : q[key];
     if (value !== undefined) raw[key] = String(value);
   }
   return {
-    scope: { from, to, team: q.team, brand: q.brand, agentId: q.agent },
+    scope: { from, to, team: q.team, brand: q.brand, agentId: q.agent, question: q.question, variant: q.variant },
     format: q.format ?? (req.accepts(['json', 'html']) === 'html' ? 'html' : 'json'),
     sort: { key: q.sort, dir: q.dir },
     interval: q.interval,

@@ -4,7 +4,7 @@ import { COUNTERS, zeroCounts, type Counts } from './ledger';
 import { addDaysTo } from './period';
 
 /** A report's period (local days, both ends included) and filters. */
-export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string };
+export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string; question?: string; variant?: string };
 
 const sums = (trx: Knex.Transaction) => COUNTERS.map((c) => trx.raw('SUM(??) AS ??', [c, c]));
 
@@ -18,6 +18,8 @@ function filtered(q: Knex.QueryBuilder, scope: Scope) {
   if (scope.team !== undefined) q.andWhere('team', scope.team);
   if (scope.brand !== undefined) q.andWhere('brand', scope.brand);
   if (scope.agentId !== undefined) q.andWhere('agent_id', scope.agentId);
+  if (scope.question !== undefined) q.andWhere('question_id', scope.question);
+  if (scope.variant !== undefined) q.andWhere('variant', scope.variant);
   return q;
 }
 
@@ -58,6 +60,24 @@ export function splitPeriod(from: string, to: string): { months: [string, string
 
 const nextMonth = (month: string) => addDaysTo(`${month}-28`, 7).slice(0, 7);
 const prevMonth = (month: string) => addDaysTo(`${month}-01`, -1).slice(0, 7);
+
+/** Counts per variant of the scope's question (whole months from the month counters, as above). */
+export async function countsByVariant(trx: Knex.Transaction, scope: Scope & { question: string }) {
+  const { months, days } = splitPeriod(scope.from, scope.to);
+  const select = (q: Knex.QueryBuilder) => q.groupBy('variant').select('variant', ...sums(trx));
+  const rows: Array<Record<string, unknown>> = [
+    ...(months ? await select(filtered(trx('agent_month_stats').whereBetween('month', months), scope)) : []),
+    ...(days.length ? await select(filtered(trx('agent_day_stats').where((w) => days.forEach(([a, b]) => w.orWhereBetween('day', [a, b]))), scope)) : []),
+  ];
+  const out = new Map<string, Counts>();
+  for (const r of rows) {
+    const counts = out.get(r.variant as string) ?? zeroCounts();
+    const add = toCounts(r);
+    for (const k of COUNTERS) counts[k] += add[k];
+    out.set(r.variant as string, counts);
+  }
+  return out;
+}
 
 /** Counts per local day in the scope (days with no surveys are absent). */
 export async function countsByDay(trx: Knex.Transaction, scope: Scope) {
@@ -101,6 +121,8 @@ export async function ratingsPage(
       .andWhere('closed_at', '<', bounds.end);
     if (scope.team !== undefined) q.andWhere({ team: scope.team });
     if (scope.brand !== undefined) q.andWhere({ brand: scope.brand });
+    if (scope.question !== undefined) q.andWhere({ question_id: scope.question });
+    if (scope.variant !== undefined) q.andWhere({ variant: scope.variant });
     return q;
   };
   const counted = await base().count<{ n: number | string }[]>({ n: '*' }).first();

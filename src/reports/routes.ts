@@ -15,6 +15,12 @@ const SUMMARY_COLUMNS = ['surveys_sent', 'suppressed', 'failed', 'responses', 'r
 /** A Summary flattened for CSV: the distribution becomes score_1..score_5. */
 const flat = (s: Summary) => ({ ...s, ...Object.fromEntries(Object.entries(s.distribution).map(([k, v]) => [`score_${k}`, v])) });
 
+/** The period and filters of a view, for links to other views of the same data. */
+const scopeParams = (q: ReportQuery) => {
+  const { from, to, team, brand, question, variant } = q.scope;
+  return { from, to, team, brand, question, variant };
+};
+
 const link = (path: string, params: Record<string, string | number | undefined>) => {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>);
   return qs.size ? `${path}?${qs}` : path;
@@ -60,7 +66,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
           rows: report.agents.map((a: AgentRow) => ({
             ...a,
             bar: intervalBar(a),
-            href: a.agent_id ? link(`/reports/agents/${encodeURIComponent(a.agent_id)}`, { from: q.scope.from, to: q.scope.to, team: q.scope.team, brand: q.scope.brand }) : null,
+            href: a.agent_id ? link(`/reports/agents/${encodeURIComponent(a.agent_id)}`, scopeParams(q)) : null,
           })),
           columns: ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'].map((key) => ({
             key,
@@ -97,7 +103,41 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
           pages,
           prevHref: body.ratings.page > 1 ? pageLink(body.ratings.page - 1) : null,
           nextHref: body.ratings.page < pages ? pageLink(body.ratings.page + 1) : null,
-          backHref: link('/reports/agents', { from: q.scope.from, to: q.scope.to, team: q.scope.team, brand: q.scope.brand }),
+          backHref: link('/reports/agents', scopeParams(q)),
+        },
+        'report',
+      ),
+    );
+  });
+
+  router.get('/reports/variants', async (req, res) => {
+    const q = query(req);
+    const question = q.scope.question;
+    if (!question) throw new AppError(400, 'invalid_query', 'Name the question whose variants to compare.', [{ path: 'question', message: 'is required' }]);
+    const report = await reports.variants({ ...q.scope, question });
+    if (q.format === 'json') return void res.json(report);
+    if (q.format === 'csv') {
+      const rows = report.variants.map((v) => ({
+        variant: v.variant,
+        ...flat(v),
+        csat_diff_pp: v.csat_vs_control?.difference,
+        csat_p_value: v.csat_vs_control?.p_value,
+        response_rate_diff_pp: v.response_rate_vs_control?.difference,
+        response_rate_p_value: v.response_rate_vs_control?.p_value,
+      }));
+      const columns = ['variant', ...SUMMARY_COLUMNS, 'csat_diff_pp', 'csat_p_value', 'response_rate_diff_pp', 'response_rate_p_value'];
+      return void sendCsv(res, `variants_${question}`, q, columns, rows);
+    }
+    res.send(
+      views.page(
+        'report-variants',
+        {
+          title: `Variants of ${question} — Closeloop`,
+          report,
+          q: q.raw,
+          rows: report.variants.map((v) => ({ ...v, bar: intervalBar(v) })),
+          csvHref: link('/reports/variants', { ...q.raw, format: 'csv' }),
+          backHref: link('/reports/agents', scopeParams(q)),
         },
         'report',
       ),
@@ -121,7 +161,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
           q: q.raw,
           chart: trendChart(report.buckets),
           csvHref: link('/reports/trend', { ...q.raw, format: 'csv' }),
-          backHref: link('/reports/agents', { from: q.scope.from, to: q.scope.to, team: q.scope.team, brand: q.scope.brand }),
+          backHref: link('/reports/agents', scopeParams(q)),
         },
         'report',
       ),

@@ -4,6 +4,9 @@ import { COUNTERS, zeroCounts, type Counts } from './ledger';
 import { addDaysTo, bucketStart, buckets, startOfDay, type Interval } from './period';
 import * as repo from './repository';
 import { summarize, type Summary } from './stats';
+import { twoProportionTest } from './significance';
+import type { SurveyDefinitions } from '../surveys/definitions';
+import { findQuestion } from '../surveys/questions';
 
 export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null } & Summary;
 
@@ -31,7 +34,7 @@ export type ReportService = ReturnType<typeof createReportService>;
  * Every report reads inside one transaction, so its numbers come from one consistent
  * snapshot; an error anywhere rejects the whole report and nothing partial is rendered.
  */
-export function createReportService(deps: { db: Db; clock: Clock; tz: string; minSample: number }) {
+export function createReportService(deps: { db: Db; clock: Clock; tz: string; minSample: number; definitions: SurveyDefinitions }) {
   const { db, tz, minSample } = deps;
   const header = (scope: repo.Scope) => ({ from: scope.from, to: scope.to, tz, generated_at: deps.clock.now().toISOString() });
 
@@ -93,6 +96,35 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
           ratings: { page: page.page, per_page: page.perPage, total: ratings.total, items: ratings.items },
         };
       });
+    },
+
+    /**
+     * Variants of one question side by side. The first variant in the definitions file is the
+     * control; each other variant's csat and response rate are tested against it.
+     */
+    async variants(scope: repo.Scope & { question: string }) {
+      const { variant: _ignored, ...own } = scope;
+      const counts = await db.transaction((trx) => repo.countsByVariant(trx, own));
+      const defined = findQuestion(deps.definitions, scope.question)?.variants?.map((v) => v.id) ?? [];
+      const seen = [...counts.keys()].map((v) => v || null);
+      const order = [...new Set<string | null>([...defined, ...seen.sort((a, b) => String(a).localeCompare(String(b)))])];
+      const countsOf = (v: string | null) => counts.get(v ?? '') ?? zeroCounts();
+      const control = countsOf(order[0] ?? null);
+      const satisfied = (c: Counts) => c.score_4 + c.score_5;
+      return {
+        ...header(scope),
+        question: scope.question,
+        control: order[0] ?? null,
+        variants: order.map((variant, i) => {
+          const c = countsOf(variant);
+          return {
+            variant,
+            ...summarize(c, minSample),
+            csat_vs_control: i === 0 ? null : twoProportionTest(satisfied(control), control.responses, satisfied(c), c.responses),
+            response_rate_vs_control: i === 0 ? null : twoProportionTest(control.responses, control.sent, c.responses, c.sent),
+          };
+        }),
+      };
     },
 
     async trend(scope: repo.Scope, interval: Interval) {

@@ -1,11 +1,13 @@
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
+import type { FrozenWording, QuestionChoice } from './questions';
 import { toDate } from '../shared/db';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 
 type NewSurvey = {
   id: string;
   ticket: TicketClosed;
+  choice: QuestionChoice;
   status: SurveyStatus;
   suppressionReason: string | null;
   messageId: string;
@@ -33,6 +35,9 @@ export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promis
       brand: t.brand ?? null,
       thread_message_id: t.threadMessageId ?? null,
       closed_at: t.closedAt,
+      question_id: s.choice.questionId,
+      variant: s.choice.variant,
+      wording: JSON.stringify(s.choice.wording),
       status: s.status,
       suppression_reason: s.suppressionReason,
       message_id: s.messageId,
@@ -45,6 +50,8 @@ export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promis
       agentName: t.agent?.name ?? null,
       team: t.team ?? null,
       brand: t.brand ?? null,
+      questionId: s.choice.questionId,
+      variant: s.choice.variant,
       status: s.status,
       score: null,
       comment: null,
@@ -104,6 +111,9 @@ export function toSurvey(r: SurveyRow): Survey {
     brand: (r.brand as string) ?? null,
     threadMessageId: (r.thread_message_id as string) ?? null,
     closedAt: toDate(r.closed_at),
+    questionId: r.question_id as string,
+    variant: (r.variant as string) ?? null,
+    wording: JSON.parse(r.wording as string) as FrozenWording,
     status: r.status as SurveyStatus,
     suppressionReason: (r.suppression_reason as string) ?? null,
     messageId: r.message_id as string,

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
+import type { SurveyDefinitions } from './definitions';
+import { chooseQuestion } from './questions';
 import { isUniqueViolation } from '../shared/errors';
 import { addDays, addMinutes, type Clock } from '../shared/clock';
 import { suppressionReason } from './eligibility';
@@ -11,6 +13,7 @@ import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 export type SurveyServiceDeps = {
   db: Db;
   ledger: Ledger;
+  definitions: SurveyDefinitions;
   clock: Clock;
   publicUrl: string;
   surveyDelayMinutes: number;
@@ -43,6 +46,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
         await repo.insertSurvey(db, deps.ledger, {
           id,
           ticket,
+          choice: chooseQuestion(deps.definitions, ticket),
           status: reason ? 'suppressed' : 'scheduled',
           suppressionReason: reason,
           messageId: `<survey.${id}@${messageIdDomain}>`,

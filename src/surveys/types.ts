@@ -1,3 +1,5 @@
+import type { FrozenWording } from './questions';
+
 /** What every helpdesk adapter turns its payload into. */
 export type TicketClosed = {
   source: string;
@@ -31,6 +33,10 @@ export type Survey = {
   brand: string | null;
   threadMessageId: string | null;
   closedAt: Date;
+  questionId: string;
+  variant: string | null;
+  /** The exact words the email was sent with; the rating pages use them too. */
+  wording: FrozenWording;
   status: SurveyStatus;
   suppressionReason: string | null;
   messageId: string;

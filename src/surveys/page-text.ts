@@ -1,0 +1,63 @@
+/**
+ * The rating pages' own words (buttons, hints) per locale. The survey's wording (question,
+ * labels, thanks, comment prompt) comes from the definitions file; these are the frame around it.
+ * A locale not listed here shows English.
+ */
+type Keys = 'yourRating' | 'confirm' | 'saving' | 'saveFailed' | 'meantElse' | 'choose' | 'sendComment' | 'updateComment' | 'changeRating' | 'yourComment';
+export type PageText = Record<Keys, string>;
+
+const TEXT: Record<'en' | 'de' | 'fr' | 'es', PageText> = {
+  en: {
+    yourRating: 'Your rating:',
+    confirm: 'Confirm rating',
+    saving: 'Saving your rating…',
+    saveFailed: 'Your rating could not be saved automatically. Please press "Confirm rating".',
+    meantElse: 'Meant something else? Pick another answer:',
+    choose: 'Choose the answer that fits best:',
+    sendComment: 'Send comment',
+    updateComment: 'Update comment',
+    changeRating: 'Change your rating',
+    yourComment: 'Your comment:',
+  },
+  de: {
+    yourRating: 'Ihre Bewertung:',
+    confirm: 'Bewertung bestätigen',
+    saving: 'Ihre Bewertung wird gespeichert…',
+    saveFailed: 'Ihre Bewertung konnte nicht automatisch gespeichert werden. Bitte klicken Sie auf „Bewertung bestätigen“.',
+    meantElse: 'Etwas anderes gemeint? Wählen Sie eine andere Antwort:',
+    choose: 'Wählen Sie die passende Antwort:',
+    sendComment: 'Kommentar senden',
+    updateComment: 'Kommentar ändern',
+    changeRating: 'Bewertung ändern',
+    yourComment: 'Ihr Kommentar:',
+  },
+  fr: {
+    yourRating: 'Votre évaluation :',
+    confirm: "Confirmer l'évaluation",
+    saving: 'Enregistrement de votre évaluation…',
+    saveFailed: "Votre évaluation n'a pas pu être enregistrée automatiquement. Veuillez cliquer sur « Confirmer l'évaluation ».",
+    meantElse: 'Vous vouliez dire autre chose ? Choisissez une autre réponse :',
+    choose: 'Choisissez la réponse qui convient le mieux :',
+    sendComment: 'Envoyer le commentaire',
+    updateComment: 'Modifier le commentaire',
+    changeRating: 'Modifier votre évaluation',
+    yourComment: 'Votre commentaire :',
+  },
+  es: {
+    yourRating: 'Su valoración:',
+    confirm: 'Confirmar valoración',
+    saving: 'Guardando su valoración…',
+    saveFailed: 'No se pudo guardar su valoración automáticamente. Pulse «Confirmar valoración».',
+    meantElse: '¿Quería decir otra cosa? Elija otra respuesta:',
+    choose: 'Elija la respuesta que mejor encaje:',
+    sendComment: 'Enviar comentario',
+    updateComment: 'Actualizar comentario',
+    changeRating: 'Cambiar su valoración',
+    yourComment: 'Su comentario:',
+  },
+};
+
+export function pageText(locale: string): PageText {
+  const lang = locale.split('-')[0];
+  return lang in TEXT ? TEXT[lang as keyof typeof TEXT] : TEXT.en;
+}
