@@ -24,7 +24,7 @@ async function main() {
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const rebuilt = await ensureStats(db, config.reportTz);
-  if (rebuilt) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
+  if (rebuilt && (rebuilt.from || rebuilt.surveys)) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
 
   const services = createServices({ config, db, logger, clock: systemClock });
   const server = createApp(services).listen(config.port, () => {
