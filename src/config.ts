@@ -1,11 +1,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './shared/views';
+import type { EligibilityPolicy } from './surveys/eligibility';
 import { isTimeZone } from './reports/period';
 
 /** Used only outside production, and announced loudly at start so nobody ships it. */
 export const DEV_WEBHOOK_SECRET = 'closeloop-dev-secret-do-not-use-in-production';
 export const DEV_REPORTS_TOKEN = 'closeloop-dev-reports-token-do-not-use-in-production';
+
+/** A comma-separated list, trimmed and lowercased, empty items dropped. */
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean));
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -38,6 +42,10 @@ const envSchema = z
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
     SURVEYS_FILE: z.string().min(1).optional(),
+    SURVEY_THROTTLE_DAYS: intFrom(0, 3650).default(0),
+    SURVEY_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+    SURVEY_EXCLUDE_TAGS: list.default('no-survey,no_csat,spam'),
+    INTERNAL_DOMAINS: list.refine((l) => l.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be domain names like example.com, comma-separated').default(''),
     TEMPLATES_DIR: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
@@ -68,6 +76,7 @@ export type Config = Readonly<{
   reportTz: string;
   minSample: number;
   surveysFile: string;
+  eligibility: EligibilityPolicy;
   templatesDir: string;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
@@ -101,6 +110,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     usingDevReportsToken: !e.REPORTS_TOKEN,
     reportTz: e.REPORT_TZ,
     minSample: e.MIN_SAMPLE,
+    eligibility: Object.freeze({
+      throttleDays: e.SURVEY_THROTTLE_DAYS,
+      sampleRate: e.SURVEY_SAMPLE_RATE,
+      excludeTags: Object.freeze(e.SURVEY_EXCLUDE_TAGS),
+      internalDomains: Object.freeze(e.INTERNAL_DOMAINS),
+    }),
     surveysFile: path.resolve(e.SURVEYS_FILE ?? path.join(projectRoot(), 'config', 'surveys.yml')),
     templatesDir: path.resolve(e.TEMPLATES_DIR ?? path.join(projectRoot(), 'templates')),
     delivery: Object.freeze({

@@ -23,6 +23,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     db,
     ledger,
     definitions,
+    policy: config.eligibility,
     clock,
     publicUrl: config.publicUrl,
     surveyDelayMinutes: config.surveyDelayMinutes,

@@ -11,6 +11,8 @@ export type OutgoingMail = {
   /** Stable per survey, so a rare re-send after a crash is recognisable as the same message. */
   messageId: string;
   inReplyTo?: string;
+  /** One-click unsubscribe (RFC 8058): sent as List-Unsubscribe with List-Unsubscribe-Post. */
+  unsubscribeUrl?: string;
 };
 
 /** A transport failure, sorted into "try again later" or "this will never work". */
@@ -52,7 +54,10 @@ export function createMailer(opts: { smtpUrl?: string; mailDir: string }): Maile
     text: m.text,
     messageId: m.messageId,
     ...(m.inReplyTo && { inReplyTo: m.inReplyTo, references: [m.inReplyTo] }),
-    headers: { 'Auto-Submitted': 'auto-generated' },
+    headers: {
+      'Auto-Submitted': 'auto-generated',
+      ...(m.unsubscribeUrl && { 'List-Unsubscribe': `<${m.unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }),
+    },
   });
 
   return {

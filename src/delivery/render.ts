@@ -2,6 +2,7 @@ import type { Views } from '../shared/views';
 import type { Brand } from '../surveys/definitions';
 import type { Survey } from '../surveys/types';
 import { SCORES } from '../surveys/wording';
+import { emailText } from '../surveys/page-text';
 
 export type RenderedSurvey = { subject: string; html: string; text: string };
 
@@ -10,7 +11,14 @@ type EmailInput = Pick<Survey, 'wording' | 'brand' | 'customerName' | 'subject'>
 const DEFAULT_ACCENT = '#1f4fbf';
 
 /** The survey email in the survey's frozen wording and its brand's colours: five one-click links, HTML and text. */
-export function renderSurveyEmail(views: Views, survey: EmailInput, token: string, publicUrl: string, brand: Brand = {}): RenderedSurvey {
+export function renderSurveyEmail(
+  views: Views,
+  survey: EmailInput,
+  token: string,
+  publicUrl: string,
+  brand: Brand = {},
+  unsubscribeUrl = `${publicUrl}/u/PREVIEW`,
+): RenderedSurvey {
   const { wording } = survey;
   const base = `${publicUrl}/r/${token}`;
   const context = {
@@ -23,6 +31,8 @@ export function renderSurveyEmail(views: Views, survey: EmailInput, token: strin
     ticketSubject: survey.subject,
     links: SCORES.map((score) => ({ score, label: wording.labels[score], url: `${base}/${score}` })),
     decoyUrl: `${base}/check`,
+    unsubscribeUrl,
+    unsubscribeText: emailText(wording.locale).unsubscribe,
     accent: brand.accent_color ?? DEFAULT_ACCENT,
     logoUrl: brand.logo_url,
     logoAlt: brand.sender_name ?? survey.brand ?? '',

@@ -52,8 +52,9 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     const survey = await deps.surveys.getSurvey(row.surveyId);
     if (!survey) throw new Error(`outbox row ${row.id} has no survey`);
     const token = await deps.surveys.issueToken(survey.id);
+    const unsubscribeUrl = `${deps.publicUrl}/u/${await deps.surveys.issueUnsubscribeToken(survey.customerEmail)}`;
     const brand = brandFor(deps.definitions, survey.brand);
-    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand);
+    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl);
     try {
       await deps.mailer.send({
         to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
@@ -63,6 +64,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
         text: email.text,
         messageId: survey.messageId,
         inReplyTo: survey.threadMessageId ?? undefined,
+        unsubscribeUrl,
       });
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);

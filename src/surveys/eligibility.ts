@@ -1,8 +1,42 @@
+import crypto from 'node:crypto';
 import type { TicketClosed } from './types';
 
-/** Why a closed ticket gets no survey, or null when it should get one. Agents must not rate themselves. */
-export function suppressionReason(ticket: TicketClosed): string | null {
-  const customer = ticket.customer.email.toLowerCase();
-  if (ticket.agent?.email && ticket.agent.email.toLowerCase() === customer) return 'customer_is_agent';
+/** Why a closed ticket gets no survey. Stored on the survey and counted in reports. */
+export type SuppressionReason =
+  | 'excluded_tag'
+  | 'no_agent'
+  | 'customer_is_agent'
+  | 'internal_domain'
+  | 'opted_out'
+  | 'throttled'
+  | 'sampled_out';
+
+export type EligibilityPolicy = Readonly<{
+  excludeTags: readonly string[];
+  internalDomains: readonly string[];
+  /** 0..1: the share of eligible tickets that get a survey, chosen by ticket id. */
+  sampleRate: number;
+  /** A customer surveyed within this many days is not surveyed again; 0 turns it off. */
+  throttleDays: number;
+}>;
+
+export const normalEmail = (email: string) => email.trim().toLowerCase();
+
+/** The reasons the ticket alone decides, in order; the stored history (opt-outs, agents, throttle) comes after. */
+export function ticketSuppression(ticket: TicketClosed, policy: EligibilityPolicy): SuppressionReason | null {
+  const tags = ticket.tags.map((t) => t.toLowerCase());
+  if (policy.excludeTags.some((t) => tags.includes(t.toLowerCase()))) return 'excluded_tag';
+  if (!ticket.agent) return 'no_agent';
+  const customer = normalEmail(ticket.customer.email);
+  if (ticket.agent.email && normalEmail(ticket.agent.email) === customer) return 'customer_is_agent';
+  const domain = customer.slice(customer.lastIndexOf('@') + 1);
+  if (policy.internalDomains.some((d) => domain === d || domain.endsWith(`.${d}`))) return 'internal_domain';
   return null;
+}
+
+/** Deterministic sampling: a ticket id lands at the same point in [0, 1) on every delivery and instance. */
+export function sampledIn(ticketId: string, rate: number): boolean {
+  if (rate >= 1) return true;
+  const hash = crypto.createHash('sha256').update(`sample\u0000${ticketId}`).digest();
+  return hash.readUInt32BE(0) / 2 ** 32 < rate;
 }

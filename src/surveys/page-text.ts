@@ -61,3 +61,16 @@ export function pageText(locale: string): PageText {
   const lang = locale.split('-')[0];
   return lang in TEXT ? TEXT[lang as keyof typeof TEXT] : TEXT.en;
 }
+
+const EMAIL_TEXT: Record<'en' | 'de' | 'fr' | 'es', { unsubscribe: string }> = {
+  en: { unsubscribe: 'Unsubscribe from survey emails' },
+  de: { unsubscribe: 'Keine Umfrage-E-Mails mehr erhalten' },
+  fr: { unsubscribe: 'Ne plus recevoir les e-mails d’enquête' },
+  es: { unsubscribe: 'Dejar de recibir encuestas por correo' },
+};
+
+/** The email's own words around the configured wording (the footer's unsubscribe link). */
+export function emailText(locale: string): { unsubscribe: string } {
+  const lang = locale.split('-')[0];
+  return lang in EMAIL_TEXT ? EMAIL_TEXT[lang as keyof typeof EMAIL_TEXT] : EMAIL_TEXT.en;
+}

@@ -1,4 +1,6 @@
+import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
+import type { SuppressionReason } from './eligibility';
 import type { Ledger } from '../reports/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
 import { toDate } from '../shared/db';
@@ -8,17 +10,26 @@ type NewSurvey = {
   id: string;
   ticket: TicketClosed;
   choice: QuestionChoice;
-  status: SurveyStatus;
-  suppressionReason: string | null;
   messageId: string;
   now: Date;
-  sendAfter: Date | null;
+  sendAfter: Date;
 };
 
-/** Writes the survey, its report counters and (unless suppressed) its outbox row in one transaction: all or nothing. */
-export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promise<void> {
+/**
+ * Decides whether the ticket gets a survey and writes the survey, its report counters and
+ * (unless suppressed) its outbox row, all in one transaction: the decision sees the history
+ * it is based on (opt-outs, earlier surveys) as of the write. Returns the suppression reason.
+ */
+export async function insertSurvey(
+  db: Db,
+  ledger: Ledger,
+  s: NewSurvey,
+  decide: (trx: Knex.Transaction) => Promise<SuppressionReason | null>,
+): Promise<SuppressionReason | null> {
   const t = s.ticket;
-  await db.transaction(async (trx) => {
+  return db.transaction(async (trx) => {
+    const reason = await decide(trx);
+    const status: SurveyStatus = reason ? 'suppressed' : 'scheduled';
     await trx('surveys').insert({
       id: s.id,
       source: t.source,
@@ -38,8 +49,8 @@ export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promis
       question_id: s.choice.questionId,
       variant: s.choice.variant,
       wording: JSON.stringify(s.choice.wording),
-      status: s.status,
-      suppression_reason: s.suppressionReason,
+      status,
+      suppression_reason: reason,
       message_id: s.messageId,
       created_at: s.now,
       updated_at: s.now,
@@ -52,11 +63,11 @@ export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promis
       brand: t.brand ?? null,
       questionId: s.choice.questionId,
       variant: s.choice.variant,
-      status: s.status,
+      status,
       score: null,
       comment: null,
     });
-    if (s.sendAfter) {
+    if (!reason) {
       await trx('outbox').insert({
         survey_id: s.id,
         status: 'pending',
@@ -66,7 +77,23 @@ export async function insertSurvey(db: Db, ledger: Ledger, s: NewSurvey): Promis
         updated_at: s.now,
       });
     }
+    return reason;
   });
+}
+
+/** The reasons stored history gives not to survey this customer now, in order. */
+export async function historySuppression(trx: Knex.Transaction, email: string, now: Date, throttleDays: number): Promise<SuppressionReason | null> {
+  if (await trx('opt_outs').where({ email }).first('email')) return 'opted_out';
+  if (await trx('surveys').whereRaw('lower(agent_email) = ?', [email]).first('id')) return 'customer_is_agent';
+  if (throttleDays > 0) {
+    const recent = await trx('surveys')
+      .whereRaw('lower(customer_email) = ?', [email])
+      .whereIn('status', ['scheduled', 'sent'])
+      .andWhere('created_at', '>=', new Date(now.getTime() - throttleDays * 86_400_000))
+      .first('id');
+    if (recent) return 'throttled';
+  }
+  return null;
 }
 
 export async function findSurveyByTicket(db: Db, source: string, ticketId: string): Promise<Survey | undefined> {
@@ -81,6 +108,10 @@ export async function findSurvey(db: Db, id: string): Promise<Survey | undefined
 
 export async function insertToken(db: Db, surveyId: string, tokenHash: string, now: Date, expiresAt: Date) {
   await db('survey_tokens').insert({ token_hash: tokenHash, survey_id: surveyId, created_at: now, expires_at: expiresAt });
+}
+
+export async function insertUnsubscribeToken(db: Db, tokenHash: string, email: string, now: Date) {
+  await db('unsubscribe_tokens').insert({ token_hash: tokenHash, email, created_at: now });
 }
 
 export async function findByTokenHash(db: Db, tokenHash: string): Promise<{ survey: Survey; expiresAt: Date } | undefined> {

@@ -5,7 +5,7 @@ import type { SurveyDefinitions } from './definitions';
 import { chooseQuestion } from './questions';
 import { isUniqueViolation } from '../shared/errors';
 import { addDays, addMinutes, type Clock } from '../shared/clock';
-import { suppressionReason } from './eligibility';
+import { normalEmail, sampledIn, ticketSuppression, type EligibilityPolicy, type SuppressionReason } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
@@ -14,6 +14,7 @@ export type SurveyServiceDeps = {
   db: Db;
   ledger: Ledger;
   definitions: SurveyDefinitions;
+  policy: EligibilityPolicy;
   clock: Clock;
   publicUrl: string;
   surveyDelayMinutes: number;
@@ -41,18 +42,25 @@ export function createSurveyService(deps: SurveyServiceDeps) {
 
       const id = crypto.randomUUID();
       const now = clock.now();
-      const reason = suppressionReason(ticket);
+      const email = normalEmail(ticket.customer.email);
+      let reason: SuppressionReason | null;
       try {
-        await repo.insertSurvey(db, deps.ledger, {
-          id,
-          ticket,
-          choice: chooseQuestion(deps.definitions, ticket),
-          status: reason ? 'suppressed' : 'scheduled',
-          suppressionReason: reason,
-          messageId: `<survey.${id}@${messageIdDomain}>`,
-          now,
-          sendAfter: reason ? null : addMinutes(now, deps.surveyDelayMinutes),
-        });
+        reason = await repo.insertSurvey(
+          db,
+          deps.ledger,
+          {
+            id,
+            ticket,
+            choice: chooseQuestion(deps.definitions, ticket),
+            messageId: `<survey.${id}@${messageIdDomain}>`,
+            now,
+            sendAfter: addMinutes(now, deps.surveyDelayMinutes),
+          },
+          async (trx) =>
+            ticketSuppression(ticket, deps.policy) ??
+            (await repo.historySuppression(trx, email, now, deps.policy.throttleDays)) ??
+            (sampledIn(ticket.ticketId, deps.policy.sampleRate) ? null : 'sampled_out'),
+        );
       } catch (err) {
         const raced = isUniqueViolation(err) ? await duplicateOf(ticket) : undefined;
         if (raced) return raced;
@@ -70,6 +78,13 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       const token = mintToken();
       const now = clock.now();
       await repo.insertToken(db, surveyId, hashToken(token), now, addDays(now, deps.tokenTtlDays));
+      return token;
+    },
+
+    /** A token for the unsubscribe link of one email; it opts out the address, not just the survey, and does not expire. */
+    async issueUnsubscribeToken(customerEmail: string): Promise<string> {
+      const token = mintToken();
+      await repo.insertUnsubscribeToken(db, hashToken(token), normalEmail(customerEmail), clock.now());
       return token;
     },
 

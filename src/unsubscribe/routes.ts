@@ -1,0 +1,55 @@
+import express, { Router } from 'express';
+import type { Db } from '../shared/db';
+import type { Clock } from '../shared/clock';
+import { AppError } from '../shared/errors';
+import { htmlErrors } from '../shared/http';
+import { maskEmail } from '../shared/logger';
+import type { Views } from '../shared/views';
+import { hashToken, looksLikeToken } from '../surveys/tokens';
+import * as repo from './repository';
+
+/**
+ * Unsubscribe links. GET only shows a page (mail scanners open links); POST acts: the
+ * RFC 8058 one-click body `List-Unsubscribe=One-Click` from a mail client, or the page's
+ * own form, which also lets the customer opt back in.
+ */
+export function unsubscribeRoutes(deps: { db: Db; clock: Clock; views: Views }): Router {
+  const { db, views } = deps;
+  const router = Router();
+  router.use('/u', htmlErrors, (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  const emailOf = async (token: string) => {
+    const email = looksLikeToken(token) ? await repo.emailForToken(db, hashToken(token)) : undefined;
+    if (!email) throw new AppError(404, 'not_found');
+    return email;
+  };
+
+  const page = async (token: string, email: string) =>
+    views.page('unsubscribe', { title: 'Survey emails', email: maskEmail(email), optedOut: await repo.isOptedOut(db, email), action: `/u/${token}` });
+
+  router.get('/u/:token', async (req, res) => {
+    const email = await emailOf(req.params.token);
+    res.send(await page(req.params.token, email));
+  });
+
+  router.post('/u/:token', express.urlencoded({ extended: false, limit: '2kb' }), async (req, res) => {
+    const token = String(req.params.token);
+    const email = await emailOf(token);
+    const body = (req.body ?? {}) as Record<string, string>;
+    if (body['List-Unsubscribe'] === 'One-Click') {
+      await repo.optOut(db, email, deps.clock.now());
+      res.type('text/plain').send('Unsubscribed.');
+      return;
+    }
+    if (body.action === 'unsubscribe') await repo.optOut(db, email, deps.clock.now());
+    else if (body.action === 'resubscribe') await repo.optIn(db, email);
+    else throw new AppError(400, 'invalid_request', 'Choose to unsubscribe or to receive survey emails again.');
+    res.redirect(303, `/u/${token}`);
+  });
+
+  return router;
+}
