@@ -46,6 +46,9 @@ describe('loadConfig', () => {
     ['REPORTS_TOKEN', 'short'],
     ['REPORT_TZ', 'Mars/Olympus_Mons'],
     ['MIN_SAMPLE', '0'],
+    ['SURVEY_SAMPLE_RATE', '1.5'],
+    ['SURVEY_THROTTLE_DAYS', '-2'],
+    ['INTERNAL_DOMAINS', 'corp.example, not a domain'],
   ])('when %s is %p, then start-up stops with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}: `));

@@ -1,0 +1,81 @@
+import request from 'supertest';
+import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
+import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+
+describe('unsubscribe', () => {
+  let smtp: SmtpTestServer;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    smtp = await startSmtpServer();
+    t = await bootApp({ SMTP_URL: smtp.url });
+  });
+  afterEach(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  /** Sends one survey to `email` and answers the delivered message's List-Unsubscribe URL path. */
+  async function surveyEmail(email: string) {
+    const res = await t.postWebhook(ticketPayload({ customer: { email, name: 'Ann' } }));
+    expect(res.status).toBe(202);
+    await t.services.worker.drain();
+    const mail = (await smtp.waitForMessages(smtp.messages.length || 1)).at(-1)!;
+    return mail;
+  }
+
+  it('when a survey is sent, then it carries RFC 8058 List-Unsubscribe headers and the same link in both bodies', async () => {
+    const mail = await surveyEmail('ann@example.com');
+    const raw = (key: string) => mail.headerLines.find((h) => h.key === key)?.line.replace(/\r?\n[ \t]+/g, ' ');
+    expect(raw('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    const url = /^List-Unsubscribe: <([^>]+)>$/.exec(raw('list-unsubscribe') ?? '')?.[1];
+    expect(url).toMatch(/^https:\/\/csat\.example\.test\/u\/[A-Za-z0-9_-]{43}$/);
+    expect(String(mail.html)).toContain(`href="${url}"`);
+    expect(String(mail.text)).toContain(url);
+  });
+
+  it('when the one-click POST arrives, then the address is opted out and its next ticket is suppressed as opted_out', async () => {
+    const mail = await surveyEmail('ann@example.com');
+    const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
+    const res = await request(t.app).post(path).type('form').send('List-Unsubscribe=One-Click');
+    expect(res.status).toBe(200);
+    expect(await t.db('opt_outs').select('email')).toEqual([{ email: 'ann@example.com' }]);
+
+    const next = await t.postWebhook(ticketPayload({ customer: { email: 'Ann@Example.com' } }));
+    expect(next.body).toMatchObject({ status: 'suppressed', reason: 'opted_out' });
+  });
+
+  it('when the link is opened with GET, then nothing changes until the page button is pressed, and the page allows opting back in', async () => {
+    const mail = await surveyEmail('ann@example.com');
+    const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
+    const page = await request(t.app).get(path);
+    expect(page.status).toBe(200);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.text).toContain('a***@example.com');
+    expect(page.text).not.toContain('ann@example.com');
+    expect(await t.count('opt_outs')).toBe(0);
+
+    await request(t.app).post(path).type('form').send('action=unsubscribe').expect(303);
+    expect(await t.count('opt_outs')).toBe(1);
+    const after = await request(t.app).get(path);
+    expect(after.text).toContain('Receive survey emails again');
+
+    await request(t.app).post(path).type('form').send('action=resubscribe').expect(303);
+    expect(await t.count('opt_outs')).toBe(0);
+    const again = await t.postWebhook(ticketPayload({ customer: { email: 'ann@example.com' } }));
+    expect(again.status).toBe(202);
+  });
+
+  it('when the token is unknown or malformed, then 404 and nothing is stored', async () => {
+    await request(t.app).get(`/u/${'x'.repeat(43)}`).expect(404);
+    await request(t.app).post('/u/nope').type('form').send('List-Unsubscribe=One-Click').expect(404);
+    expect(await t.count('opt_outs')).toBe(0);
+  });
+
+  it('when the POST names no action, then 400 and nothing changes', async () => {
+    const mail = await surveyEmail('ann@example.com');
+    const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
+    await request(t.app).post(path).type('form').send('action=maybe').expect(400);
+    expect(await t.count('opt_outs')).toBe(0);
+  });
+});
