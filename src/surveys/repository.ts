@@ -28,6 +28,9 @@ export async function insertSurvey(
 ): Promise<SuppressionReason | null> {
   const t = s.ticket;
   return db.transaction(async (trx) => {
+    const cancelled = trx('surveys').where({ source: t.source, ticket_id: t.ticketId, status: 'cancelled' }).select('id');
+    await trx('outbox').whereIn('survey_id', cancelled.clone()).delete();
+    await trx('surveys').whereIn('id', cancelled.clone()).delete();
     const reason = await decide(trx);
     const status: SurveyStatus = reason ? 'suppressed' : 'scheduled';
     await trx('surveys').insert({
@@ -78,6 +81,29 @@ export async function insertSurvey(
       });
     }
     return reason;
+  });
+}
+
+/**
+ * Cancels a survey whose email is still waiting in the outbox and not leased by a worker that
+ * may be sending it right now. Survey, outbox row and counters change in one transaction.
+ */
+export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticketId: string, now: Date) {
+  return db.transaction(async (trx) => {
+    const survey = await trx('surveys').where({ source, ticket_id: ticketId }).first('id', 'status');
+    if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
+    if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
+    const cancelled = await trx('outbox')
+      .where({ survey_id: survey.id, status: 'pending' })
+      .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+      .update({ status: 'cancelled', locked_until: null, updated_at: now });
+    if (cancelled === 0) {
+      return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
+    }
+    const before = await ledger.read(trx, survey.id);
+    await trx('surveys').where({ id: survey.id }).update({ status: 'cancelled', updated_at: now });
+    await ledger.record(trx, before, { ...before, status: 'cancelled' });
+    return { status: 'cancelled' as const, surveyId: survey.id as string };
   });
 }
 

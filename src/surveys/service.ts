@@ -25,17 +25,25 @@ export type SurveyServiceDeps = {
 
 export type SurveyService = ReturnType<typeof createSurveyService>;
 
+export type CancelOutcome =
+  | { survey_id: string; status: 'cancelled' | 'already_sent' | 'sending' | 'not_scheduled' }
+  | { status: 'ignored'; reason: 'unknown_ticket' };
+
 export function createSurveyService(deps: SurveyServiceDeps) {
   const { db, clock } = deps;
   const messageIdDomain = new URL(deps.publicUrl).hostname;
 
   async function duplicateOf(ticket: TicketClosed): Promise<ScheduleOutcome | undefined> {
     const existing = await repo.findSurveyByTicket(db, ticket.source, ticket.ticketId);
-    return existing && { status: 'duplicate', surveyId: existing.id };
+    // A survey cancelled by a reopen is replaced when the ticket closes again.
+    return existing && existing.status !== 'cancelled' ? { status: 'duplicate', surveyId: existing.id } : undefined;
   }
 
   return {
-    /** Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate". */
+    /**
+     * Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate".
+     * A ticket whose survey was cancelled (reopened before sending) gets a fresh one when it closes again.
+     */
     async scheduleSurvey(ticket: TicketClosed): Promise<ScheduleOutcome> {
       const known = await duplicateOf(ticket);
       if (known) return known;
@@ -69,6 +77,15 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       if (reason) return { status: 'suppressed', surveyId: id, reason };
       deps.onScheduled?.();
       return { status: 'scheduled', surveyId: id };
+    },
+
+    /**
+     * A reopened ticket: its survey is cancelled if the email has not gone out (nor is going out
+     * right now); a sent survey stays. Unknown tickets are ignored, not errors.
+     */
+    cancelSurvey: async (source: string, ticketId: string): Promise<CancelOutcome> => {
+      const outcome = await repo.cancelUnsent(db, deps.ledger, source, ticketId, clock.now());
+      return outcome.status === 'ignored' ? outcome : { survey_id: outcome.surveyId, status: outcome.status };
     },
 
     getSurvey: (id: string): Promise<Survey | undefined> => repo.findSurvey(db, id),

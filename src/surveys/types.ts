@@ -15,7 +15,7 @@ export type TicketClosed = {
   threadMessageId?: string;
 };
 
-export type SurveyStatus = 'scheduled' | 'sent' | 'failed' | 'suppressed';
+export type SurveyStatus = 'scheduled' | 'sent' | 'failed' | 'suppressed' | 'cancelled';
 
 export type Survey = {
   id: string;

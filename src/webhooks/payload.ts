@@ -29,6 +29,8 @@ export const ticketClosedSchema = z.object({
   thread_message_id: optional(z.string().max(998).regex(/^<[^<>\s]+@[^<>\s]+>$/, 'must look like <id@host>')),
 });
 
+export const ticketReopenedSchema = z.object({ ticket_id: line(128) });
+
 export type TicketClosedPayload = z.infer<typeof ticketClosedSchema>;
 
 export function toTicketClosed(p: TicketClosedPayload, source: string, now: Date): TicketClosed {

@@ -1,37 +1,40 @@
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import type { Clock } from '../shared/clock';
 import type { SurveyService } from '../surveys/service';
-import { ticketClosedSchema, toTicketClosed } from './payload';
+import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
 import { verifySignature } from './signature';
 
 export const WEBHOOK_BODY_LIMIT = '100kb';
 
-/** The generic helpdesk contract: a signed JSON "ticket closed" event. */
+/** The generic helpdesk contract: signed JSON "ticket closed" and "ticket reopened" events. */
 export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secret: string }): Router {
   const router = Router();
+  const rawBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
 
-  router.post('/webhooks/ticket-closed', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+  /** Checks media type and signature, then parses: 415, 401 and 400 in that order, before anything is read. */
+  function signedJson(req: Request, now: Date): unknown {
     if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const now = deps.clock.now();
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signed = verifySignature({
       secret: deps.secret,
       timestamp: req.get('x-closeloop-timestamp'),
       signature: req.get('x-closeloop-signature'),
-      rawBody,
+      rawBody: body,
       now,
     });
     if (!signed) throw new AppError(401, 'invalid_signature');
-
-    let json: unknown;
     try {
-      json = JSON.parse(rawBody.toString('utf8'));
+      return JSON.parse(body.toString('utf8'));
     } catch {
       throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
     }
-    const payload = ticketClosedSchema.safeParse(json);
+  }
+
+  router.post('/webhooks/ticket-closed', rawBody, async (req, res) => {
+    const now = deps.clock.now();
+    const payload = ticketClosedSchema.safeParse(signedJson(req, now));
     if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
 
     const outcome = await deps.surveys.scheduleSurvey(toTicketClosed(payload.data, 'generic', now));
@@ -45,6 +48,12 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
       case 'suppressed':
         res.status(200).json({ survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason });
     }
+  });
+
+  router.post('/webhooks/ticket-reopened', rawBody, async (req, res) => {
+    const payload = ticketReopenedSchema.safeParse(signedJson(req, deps.clock.now()));
+    if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
+    res.json(await deps.surveys.cancelSurvey('generic', payload.data.ticket_id));
   });
 
   return router;

@@ -1,0 +1,77 @@
+import { bootApp, manualClock, ticketPayload, TEST_SECRET, type TestApp } from '../helpers/boot';
+import { signBody } from '../../src/webhooks/signature';
+import request from 'supertest';
+
+describe('POST /webhooks/ticket-reopened', () => {
+  let t: TestApp;
+  let clock: ReturnType<typeof manualClock>;
+
+  beforeEach(async () => {
+    clock = manualClock(new Date('2026-11-20T10:05:00Z'));
+    t = await bootApp({ SURVEY_DELAY_MINUTES: '30' }, clock);
+  });
+  afterEach(() => t.close());
+
+  const reopen = (body: unknown, secret = TEST_SECRET) => {
+    const raw = JSON.stringify(body);
+    const ts = String(Math.floor(clock.now().getTime() / 1000));
+    return request(t.app)
+      .post('/webhooks/ticket-reopened')
+      .set('Content-Type', 'application/json')
+      .set('X-Closeloop-Timestamp', ts)
+      .set('X-Closeloop-Signature', signBody(secret, ts, raw))
+      .send(raw);
+  };
+
+  it('when a ticket reopens before its survey is due, then the survey is cancelled and never sent', async () => {
+    const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r1' }));
+    const res = await reopen({ ticket_id: 'T-r1' });
+    expect([res.status, res.body]).toEqual([200, { survey_id: closed.body.survey_id, status: 'cancelled' }]);
+    clock.advance(60 * 60_000);
+    expect(await t.services.worker.drain()).toBe(0);
+    expect(await t.db('surveys').where({ id: closed.body.survey_id }).first('status')).toEqual({ status: 'cancelled' });
+    expect(await t.db('outbox').where({ survey_id: closed.body.survey_id }).first('status')).toEqual({ status: 'cancelled' });
+  });
+
+  it('when a ticket reopens after its survey was sent, then the survey stays sent', async () => {
+    const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r2' }));
+    clock.advance(31 * 60_000);
+    expect(await t.services.worker.drain()).toBe(1);
+    const res = await reopen({ ticket_id: 'T-r2' });
+    expect(res.body).toEqual({ survey_id: closed.body.survey_id, status: 'already_sent' });
+    expect((await t.db('surveys').where({ id: closed.body.survey_id }).first()).status).toBe('sent');
+  });
+
+  it('when the reopened ticket was suppressed or is unknown, then nothing changes and the answer says so', async () => {
+    const suppressed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r3', tags: ['spam'] }));
+    expect((await reopen({ ticket_id: 'T-r3' })).body).toEqual({ survey_id: suppressed.body.survey_id, status: 'not_scheduled' });
+    expect((await reopen({ ticket_id: 'T-never' })).body).toEqual({ status: 'ignored', reason: 'unknown_ticket' });
+  });
+
+  it('when a worker holds the lease (sending now), then it is not cancelled under it', async () => {
+    const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r4' }));
+    await t.db('outbox').where({ survey_id: closed.body.survey_id }).update({ locked_until: new Date(clock.now().getTime() + 60_000) });
+    expect((await reopen({ ticket_id: 'T-r4' })).body).toEqual({ survey_id: closed.body.survey_id, status: 'sending' });
+    expect((await t.db('surveys').where({ id: closed.body.survey_id }).first()).status).toBe('scheduled');
+  });
+
+  it('when the signature or payload is bad, then 401 or 400 and nothing changes', async () => {
+    await t.postWebhook(ticketPayload({ ticket_id: 'T-r5' }));
+    expect((await reopen({ ticket_id: 'T-r5' }, 'wrong-secret-0123456789')).status).toBe(401);
+    const bad = await reopen({ ticket: 'T-r5' });
+    expect([bad.status, bad.body.error]).toEqual([400, 'invalid_payload']);
+    expect((await t.db('surveys').first()).status).toBe('scheduled');
+  });
+
+  it('when a cancelled ticket closes again, then it gets one fresh survey with the new agent, and a repeat is a duplicate', async () => {
+    await t.postWebhook(ticketPayload({ ticket_id: 'T-r6' }));
+    await reopen({ ticket_id: 'T-r6' });
+    const again = await t.postWebhook(ticketPayload({ ticket_id: 'T-r6', agent: { id: 'a-9', name: 'Grace' } }));
+    expect([again.status, again.body.status]).toEqual([202, 'scheduled']);
+    expect(await t.db('surveys').select('agent_id', 'status')).toEqual([{ agent_id: 'a-9', status: 'scheduled' }]);
+    expect(await t.count('outbox')).toBe(1);
+    expect((await t.postWebhook(ticketPayload({ ticket_id: 'T-r6' }))).body.status).toBe('duplicate');
+    clock.advance(31 * 60_000);
+    expect(await t.services.worker.drain()).toBe(1);
+  });
+});
