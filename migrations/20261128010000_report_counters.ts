@@ -17,6 +17,8 @@ export async function up(knex: Knex): Promise<void> {
       t.string('question_id', 64).notNullable();
       t.string('variant', 64).notNullable();
       for (const column of COUNTERS) t.integer(column).notNullable().defaultTo(0);
+      // The month's latest day with counts, so "the agent's team on the latest day" holds for whole months too.
+      if (period === 'month') t.string('last_day', 10).notNullable();
       t.primary([period, 'agent_id', 'team', 'brand', 'question_id', 'variant']);
       t.index(['agent_id', period]);
     });

@@ -79,12 +79,18 @@ export function createLedger(tz: string) {
     const changed = COUNTERS.filter((c) => delta[c] !== 0);
     if (changed.length === 0) return;
     const { day, ...who } = key;
-    for (const [table, period, value] of [['agent_day_stats', 'day', day], ['agent_month_stats', 'month', day.slice(0, 7)]]) {
-      await trx(table)
-        .insert({ [period]: value, ...who, ...delta })
-        .onConflict([period, ...KEY_COLUMNS])
-        .merge(Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ?', [`${table}.${c}`, delta[c]])])));
-    }
+    const increments = (table: string) => Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ?', [`${table}.${c}`, delta[c]])]));
+    await trx('agent_day_stats')
+      .insert({ day, ...who, ...delta })
+      .onConflict(['day', ...KEY_COLUMNS])
+      .merge(increments('agent_day_stats'));
+    await trx('agent_month_stats')
+      .insert({ month: day.slice(0, 7), last_day: day, ...who, ...delta })
+      .onConflict(['month', ...KEY_COLUMNS])
+      .merge({
+        ...increments('agent_month_stats'),
+        last_day: trx.raw('CASE WHEN ? > agent_month_stats.last_day THEN ? ELSE agent_month_stats.last_day END', [day, day]),
+      });
   }
 
   return {
@@ -154,12 +160,15 @@ export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: numbe
         }
       }
     }
-    const months = new Map<string, Record<string, unknown> & Counts>();
+    // Only keys with counts get rows, as when the ledger keeps them (it writes no zero deltas).
+    for (const [id, { counts }] of totals) if (COUNTERS.every((c) => counts[c] === 0)) totals.delete(id);
+    const months = new Map<string, Record<string, unknown> & Counts & { last_day: string }>();
     for (const { key, counts } of totals.values()) {
       const { day, ...who } = key;
       const id = keyId(day.slice(0, 7), who);
-      const entry = months.get(id) ?? { month: day.slice(0, 7), ...who, ...zeroCounts() };
+      const entry = months.get(id) ?? { month: day.slice(0, 7), last_day: day, ...who, ...zeroCounts() };
       for (const k of COUNTERS) entry[k] += counts[k];
+      if (day > entry.last_day) entry.last_day = day;
       months.set(id, entry);
     }
     for (const table of ['agent_day_stats', 'agent_month_stats', 'agents']) await trx(table).delete();

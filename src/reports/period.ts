@@ -40,12 +40,19 @@ function offsetMs(instant: Date, tz: string): number {
   return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
 }
 
-/** The instant a local day begins in `tz` (DST-safe: checked at the candidate instant). */
+const QUARTER_HOUR = 15 * 60_000;
+
+/**
+ * The first instant of a local day in `tz`. DST-safe, also where the clocks jump at midnight
+ * (America/Santiago): the day then begins at 01:00. Offsets and jumps are whole quarter hours.
+ */
 export function startOfDay(day: string, tz: string): Date {
   const [y, m, d] = day.split('-').map(Number);
   const guess = Date.UTC(y, m - 1, d);
   let instant = guess - offsetMs(new Date(guess), tz);
   instant = guess - offsetMs(new Date(instant), tz);
+  while (localDay(new Date(instant), tz) < day) instant += QUARTER_HOUR;
+  while (localDay(new Date(instant - QUARTER_HOUR), tz) === day) instant -= QUARTER_HOUR;
   return new Date(instant);
 }
 

@@ -26,8 +26,7 @@ function filtered(q: Knex.QueryBuilder, scope: Scope) {
 const scoped = (trx: Knex.Transaction, scope: Scope) => filtered(trx('agent_day_stats').whereBetween('day', [scope.from, scope.to]), scope);
 
 /**
- * Counts per agent and team in the scope, with the last day each pair was seen (a month's
- * last day where whole months were read). Whole calendar months come from agent_month_stats,
+ * Counts per agent and team in the scope, with the last day each pair was seen. Whole calendar months come from agent_month_stats,
  * the days at either end from agent_day_stats: a 3-year report reads ~36 month rows per
  * agent instead of ~1,100 day rows.
  */
@@ -42,7 +41,7 @@ export async function countsByAgentTeam(trx: Knex.Transaction, scope: Scope) {
       )
     : [];
   const monthRows = months
-    ? await select(filtered(trx('agent_month_stats').whereBetween('month', months), scope), trx.raw("MAX(month) || '-31' AS last_day"))
+    ? await select(filtered(trx('agent_month_stats').whereBetween('month', months), scope), trx.raw('MAX(last_day) AS last_day'))
     : [];
   return [...monthRows, ...dayRows].map((r: Record<string, unknown>) => ({ agentId: r.agent_id as string, team: r.team as string, lastDay: r.last_day as string, counts: toCounts(r) }));
 }

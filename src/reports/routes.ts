@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock';
 import { AppError } from '../shared/errors';
 import { htmlErrors } from '../shared/http';
 import type { Views } from '../shared/views';
-import { reportsAuth } from './auth';
+import { reportsAuth } from '../shared/auth';
 import { intervalBar, trendChart } from './charts';
 import { toCsv } from './csv';
 import { parseReportQuery, type ReportQuery } from './query';

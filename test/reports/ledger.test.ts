@@ -1,0 +1,237 @@
+import { markFailed, markSent } from '../../src/delivery/repository';
+import { ensureStats, rebuildStats, type Ledger } from '../../src/reports/ledger';
+import { createDb, migrateLatest, type Db } from '../../src/shared/db';
+import { bootApp, manualClock, type TestApp } from '../helpers/boot';
+import { COMMENTS, createSeeder, makeRng, SCORE_WEIGHTS, type SeededSurvey } from './seed';
+
+const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'] as const;
+type Row = Record<string, string | number>;
+
+const nonZero = (r: Row) => COUNTERS.some((c) => r[c] !== 0);
+
+/** Every counter row with at least one non-zero counter, whatever its key columns (a rebuild also writes all-zero rows for scheduled surveys). */
+async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_stats'): Promise<Row[]> {
+  const rows: Row[] = await db(table).select('*');
+  const id = (r: Row) => JSON.stringify(Object.entries(r).filter(([k]) => !(COUNTERS as readonly string[]).includes(k)).sort());
+  return rows.filter(nonZero).sort((a, b) => (id(a) < id(b) ? -1 : 1));
+}
+
+const snapshot = async (db: Db) => ({
+  days: await counters(db, 'agent_day_stats'),
+  months: await counters(db, 'agent_month_stats'),
+  agents: await db('agents').orderBy('agent_id').select('agent_id', 'agent_name', 'last_closed_at'),
+});
+
+/** Counter rows summed over the keys the seed knows (period, agent, team, brand), in key order. */
+function byKnownKey(rows: Row[], period: 'day' | 'month'): Row[] {
+  const sums = new Map<string, Row>();
+  for (const r of rows) {
+    const key = { [period]: r[period], agent_id: r.agent_id, team: r.team, brand: r.brand };
+    const id = Object.values(key).join('\u0000');
+    const sum = sums.get(id) ?? { ...key, ...Object.fromEntries(COUNTERS.map((c) => [c, 0])) };
+    for (const c of COUNTERS) (sum[c] as number) += r[c] as number;
+    sums.set(id, sum);
+  }
+  const order = (r: Row) => [r[period], r.agent_id, r.team, r.brand].join('\u0000');
+  return [...sums.values()].filter(nonZero).sort((a, b) => (order(a) < order(b) ? -1 : 1));
+}
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+function dayIn(instant: Date, tz: string): string {
+  let f = dayFormats.get(tz);
+  if (!f) dayFormats.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const p = Object.fromEntries(f.formatToParts(instant).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+/** The counters the seed's own record implies, by local day or month, without zero rows. */
+function expectedCounters(surveys: Iterable<SeededSurvey>, tz: string, period: 'day' | 'month'): Row[] {
+  const rows = new Map<string, Row>();
+  for (const s of surveys) {
+    if (s.status === 'scheduled') continue;
+    const day = dayIn(s.closedAt, tz);
+    const key = { [period]: period === 'day' ? day : day.slice(0, 7), agent_id: s.agentId ?? '', team: s.team ?? '', brand: s.brand ?? '' };
+    const id = Object.values(key).join('\u0000');
+    const row = rows.get(id) ?? { ...key, ...Object.fromEntries(COUNTERS.map((c) => [c, 0])) };
+    row[s.status] = (row[s.status] as number) + 1;
+    if (s.status === 'sent' && s.score !== null) {
+      (row.responses as number)++;
+      (row[`score_${s.score}`] as number)++;
+      if (s.comment) (row.comments as number)++;
+    }
+    rows.set(id, row);
+  }
+  const order = (r: Row) => [r[period], r.agent_id, r.team, r.brand].join('\u0000');
+  return [...rows.values()].sort((a, b) => (order(a) < order(b) ? -1 : 1));
+}
+
+/** Schedules, sends, fails, rates, changes and comments in a random order, as traffic would. */
+async function randomTraffic(t: TestApp, clock: ReturnType<typeof manualClock>, seed: number, steps: number) {
+  const rng = makeRng(seed);
+  const seeder = createSeeder(t, clock, rng);
+  const all = () => [...seeder.surveys.values()];
+  for (let i = 0; i < steps; i++) {
+    const roll = rng.next();
+    const scheduled = all().filter((s) => s.status === 'scheduled');
+    const rateable = all().filter((s) => s.status !== 'suppressed'); // an email went out: even a not-yet-marked or failed one can be clicked
+    const rated = rateable.filter((s) => s.score !== null);
+    if (roll < 0.3 || scheduled.length === 0) await seeder.schedule();
+    else if (roll < 0.5) await seeder.send(rng.pick(scheduled));
+    else if (roll < 0.56) await seeder.fail(rng.pick(scheduled));
+    else if (roll < 0.74 || rated.length === 0) await seeder.rate(rng.pick(rateable), { score: rng.pick(SCORE_WEIGHTS) });
+    else if (roll < 0.84) await seeder.rate(rng.pick(rated), { score: rng.int(1, 5) });
+    else if (roll < 0.94) await seeder.rate(rng.pick(rated), { comment: rng.pick(COMMENTS) });
+    else await seeder.rate(rng.pick(rated), { comment: '' });
+  }
+  for (let i = 0; i < 3; i++) await seeder.schedule(); // and a few still waiting to be sent
+  return seeder;
+}
+
+const bootFor = async (tz: string) => {
+  const clock = manualClock(new Date('2026-06-01T00:00:00Z'));
+  const t = await bootApp({ REPORT_TZ: tz, TOKEN_TTL_DAYS: '365', RATING_CHANGE_DAYS: '365' }, clock);
+  return { t, clock };
+};
+
+describe('agent_day_stats and agent_month_stats, kept with every survey write', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it.each([
+    [1, 'UTC'],
+    [2, 'Europe/Berlin'],
+    [3, 'America/New_York'],
+    [4, 'Australia/Lord_Howe'],
+    [5, 'Europe/Berlin'],
+  ])('when seed %i drives random traffic in %s, then the counters equal rebuildStats run afterwards and the seed\'s own count', async (seed, tz) => {
+    const booted = await bootFor(tz);
+    t = booted.t;
+    const seeder = await randomTraffic(t, booted.clock, seed, 350);
+    const statuses = new Set([...seeder.surveys.values()].map((s) => s.status));
+    expect([...statuses].sort()).toEqual(['failed', 'scheduled', 'sent', 'suppressed']);
+
+    const kept = await snapshot(t.db);
+    expect(byKnownKey(kept.days, 'day')).toEqual(expectedCounters(seeder.surveys.values(), tz, 'day'));
+    expect(byKnownKey(kept.months, 'month')).toEqual(expectedCounters(seeder.surveys.values(), tz, 'month'));
+
+    await rebuildStats(t.db, tz);
+    expect(await snapshot(t.db)).toEqual(kept);
+  });
+
+  describe('when a write fails inside its transaction', () => {
+    let clock: ReturnType<typeof manualClock>;
+    let seeder: Awaited<ReturnType<typeof randomTraffic>>;
+    let seeded: SeededSurvey[];
+
+    beforeEach(async () => {
+      const booted = await bootFor('Europe/Berlin');
+      t = booted.t;
+      clock = booted.clock;
+      seeder = await randomTraffic(t, clock, 11, 80);
+      seeded = [...seeder.surveys.values()];
+    });
+
+    /** Makes SQLite refuse writes to `table`, as a full disk would, in the middle of the transaction. */
+    const refuseWrites = async (table: string) => {
+      for (const op of ['INSERT', 'UPDATE']) {
+        await t!.db.raw(`CREATE TRIGGER refuse_${table}_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+      }
+    };
+    const outboxRow = async (s: SeededSurvey) => {
+      const row = await t!.db('outbox').where({ survey_id: s.id }).first('id', 'attempts');
+      return { id: row.id as number, surveyId: s.id, attempts: row.attempts as number };
+    };
+    const state = async () => ({
+      counters: await snapshot(t!.db),
+      surveys: await t!.db('surveys').orderBy('id').select('*'),
+      outbox: await t!.db('outbox').orderBy('id').select('*'),
+      events: await t!.db('rating_events').orderBy('id').select('*'),
+    });
+
+    it('then a rating whose month counter write fails leaves the day counters, survey and events as they were', async () => {
+      const s = seeded.find((x) => x.status === 'sent' && x.score !== null)!;
+      const before = await state();
+      await refuseWrites('agent_month_stats'); // the day counters are written first, in the same transaction
+      const token = await t!.services.surveys.issueToken(s.id);
+      await expect(t!.services.ratings.recordRating(token, { score: s.score === 5 ? 1 : 5, comment: 'changed' })).rejects.toThrow('disk full');
+      expect(await state()).toEqual(before);
+    });
+
+    it('then markSent and markFailed whose transaction throws after the counters leave everything as it was', async () => {
+      const real = t!.services.ledger;
+      const failingLedger: Ledger = {
+        ...real,
+        async record(trx, before, after) {
+          await real.record(trx, before, after);
+          throw new Error('disk full after the counters were written');
+        },
+      };
+      const s = seeded.find((x) => x.status === 'scheduled')!;
+      const before = await state();
+      await expect(markSent(t!.db, failingLedger, await outboxRow(s), clock.now())).rejects.toThrow('disk full');
+      await expect(markFailed(t!.db, failingLedger, await outboxRow(s), '550 no', clock.now())).rejects.toThrow('disk full');
+      expect(await state()).toEqual(before);
+    });
+
+    it('then scheduling a survey whose outbox row cannot be written stores neither the survey, its counts nor its agent', async () => {
+      const before = await state();
+      await refuseWrites('outbox');
+      const ticket = { source: 'generic', ticketId: 'T-fails', closedAt: new Date('2026-03-29T00:30:00Z'), customer: { email: 'x@example.com' }, agent: { id: 'a-new', name: 'New Agent' }, team: 'tech', tags: [] };
+      await expect(t!.services.surveys.scheduleSurvey(ticket)).rejects.toThrow('disk full');
+      expect(await state()).toEqual(before);
+    });
+
+    it('then the same writes done again without the fault count once and still equal a recompute', async () => {
+      const s = seeded.find((x) => x.status === 'scheduled')!;
+      await refuseWrites('agent_month_stats');
+      await expect(markSent(t!.db, t!.services.ledger, await outboxRow(s), clock.now())).rejects.toThrow('disk full');
+      await expect(seeder.rate(seeded.find((x) => x.status === 'sent' && x.score === null)!, { score: 4 })).rejects.toThrow('disk full');
+      for (const op of ['insert', 'update']) await t!.db.raw(`DROP TRIGGER refuse_agent_month_stats_${op}`);
+
+      await seeder.send(s);
+      await seeder.rate(s, { score: 4, comment: 'fine' });
+      const kept = await snapshot(t!.db);
+      expect(byKnownKey(kept.days, 'day')).toEqual(expectedCounters(seeded, 'Europe/Berlin', 'day'));
+      expect(byKnownKey(kept.months, 'month')).toEqual(expectedCounters(seeded, 'Europe/Berlin', 'month'));
+      await rebuildStats(t!.db, 'Europe/Berlin');
+      expect(await snapshot(t!.db)).toEqual(kept);
+    });
+  });
+
+  describe('when REPORT_TZ changes between two boots on the same database file', () => {
+    let other: Db | undefined;
+    afterEach(async () => {
+      await other?.destroy();
+      other = undefined;
+    });
+
+    it('then ensureStats rebuilds the counters for the new zone once, and again when it changes back', async () => {
+      const booted = await bootFor('UTC');
+      t = booted.t;
+      const seeder = await randomTraffic(t, booted.clock, 21, 200);
+      const surveys = [...seeder.surveys.values()];
+      // Some closings fall on a different calendar day in Berlin than in UTC, or the test proves nothing.
+      expect(surveys.filter((s) => s.status !== 'scheduled' && dayIn(s.closedAt, 'UTC') !== dayIn(s.closedAt, 'Europe/Berlin')).length).toBeGreaterThan(2);
+      expect(await ensureStats(t.db, 'UTC')).toBeNull(); // the first boot built them for UTC
+      const utc = await snapshot(t.db);
+
+      // The second boot: same file, REPORT_TZ=Europe/Berlin.
+      other = createDb(t.config.sqlitePath);
+      expect(await migrateLatest(other)).toEqual([]);
+      expect(await ensureStats(other, 'Europe/Berlin')).toEqual({ from: 'UTC', surveys: surveys.length, rows: expect.any(Number) });
+      const berlin = await snapshot(other);
+      expect(byKnownKey(berlin.days, 'day')).toEqual(expectedCounters(surveys, 'Europe/Berlin', 'day'));
+      expect(byKnownKey(berlin.months, 'month')).toEqual(expectedCounters(surveys, 'Europe/Berlin', 'month'));
+      expect(berlin.agents).toEqual(utc.agents);
+      expect(await other('report_meta').where({ key: 'stats_tz' }).first('value')).toEqual({ value: 'Europe/Berlin' });
+
+      // A third boot in the same zone rebuilds nothing; going back to UTC restores the first counters.
+      expect(await ensureStats(other, 'Europe/Berlin')).toBeNull();
+      expect(await ensureStats(other, 'UTC')).toEqual({ from: 'Europe/Berlin', surveys: surveys.length, rows: expect.any(Number) });
+      expect(await snapshot(other)).toEqual(utc);
+    });
+  });
+});

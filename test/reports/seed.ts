@@ -1,0 +1,219 @@
+import { markFailed, markSent } from '../../src/delivery/repository';
+import type { SurveyStatus, TicketClosed } from '../../src/surveys/types';
+import type { TestApp } from '../helpers/boot';
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same surveys on every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Rng = ReturnType<typeof makeRng>;
+
+export function makeRng(seed: number) {
+  const next = mulberry32(seed);
+  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
+  return {
+    next,
+    int,
+    chance: (p: number) => next() < p,
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
+    shuffle<T>(xs: T[]): T[] {
+      const out = [...xs];
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = int(0, i);
+        [out[i], out[j]] = [out[j], out[i]];
+      }
+      return out;
+    },
+  };
+}
+
+/** Twelve agents in three teams; two move between teams and two are renamed along the way. */
+export const AGENTS = [
+  { id: 'a-01', names: ['Ada Lovelace'], teams: ['billing'] },
+  { id: 'a-02', names: ['Grace Hopper', 'Grace B. Hopper'], teams: ['billing'] },
+  { id: 'a-03', names: ['Alan Turing'], teams: ['billing'] },
+  { id: 'a-04', names: ['Edsger Dijkstra'], teams: ['billing'] },
+  { id: 'a-05', names: ['Barbara Liskov'], teams: ['tech'] },
+  { id: 'a-06', names: ['Donald Knuth'], teams: ['tech'] },
+  { id: 'a-07', names: ['Frances Allen', 'Fran Allen'], teams: ['tech'] },
+  { id: 'a-08', names: ['Ken Thompson'], teams: ['tech', 'returns'] },
+  { id: 'a-09', names: ['Radia Perlman'], teams: ['returns'] },
+  { id: 'a-10', names: ['Margaret Hamilton'], teams: ['returns'] },
+  { id: 'a-11', names: ['John Backus'], teams: ['returns'] },
+  { id: 'a-12', names: ['Hedy Lamarr'], teams: ['returns', 'billing'] },
+] as const;
+export const TEAMS = ['billing', 'tech', 'returns'] as const;
+export const BRANDS = ['acme', 'globex'] as const;
+/** Agents who stay in one team: the only ones whose reported team the tests pin down exactly. */
+export const ONE_TEAM_AGENTS = new Set<string>(AGENTS.filter((a) => a.teams.length === 1).map((a) => a.id));
+
+const HOUR = 3_600_000;
+const SEED_FROM = Date.parse('2026-01-10T00:00:00Z');
+const SEED_DAYS = 120; // to 2026-05-10: spans New York's (03-08) and Berlin's (03-29) spring DST change
+/** UTC hours at which a local midnight falls in UTC, Berlin (CET/CEST) or New York (EST/EDT). */
+const MIDNIGHTS_UTC = [0, 23 - 24, 22 - 24, 5, 4];
+const DST_DAYS = ['2026-03-07', '2026-03-08', '2026-03-09', '2026-03-28', '2026-03-29', '2026-03-30'];
+
+/** A closing instant: uniform, within 90 minutes of some zone's local midnight, or on a DST change. */
+function randomClosedAt(rng: Rng): Date {
+  const roll = rng.next();
+  if (roll < 0.5) return new Date(SEED_FROM + Math.floor(rng.next() * SEED_DAYS * 24 * HOUR));
+  if (roll < 0.8) {
+    const day = SEED_FROM + rng.int(1, SEED_DAYS - 1) * 24 * HOUR;
+    return new Date(day + rng.pick(MIDNIGHTS_UTC) * HOUR + rng.int(-90 * 60_000, 90 * 60_000));
+  }
+  return new Date(Date.parse(`${rng.pick(DST_DAYS)}T00:00:00Z`) + rng.int(-6 * HOUR, 30 * HOUR));
+}
+
+/** What the seed knows of one survey: its final state, kept apart from the database. */
+export type SeededSurvey = {
+  id: string;
+  ticketId: string;
+  subject: string;
+  closedAt: Date;
+  agentId: string | null;
+  agentName: string | null;
+  team: string | null;
+  brand: string | null;
+  status: SurveyStatus;
+  score: number | null;
+  comment: string | null;
+  ratedAt: Date | null;
+  /** How many answers changed the survey's score or comment (2+ means a changed rating). */
+  answers: number;
+};
+
+/**
+ * Drives the real service code (scheduleSurvey, markSent/markFailed, issueToken, recordRating) and
+ * keeps its own plain record of what each survey should now be. The clock moves one second per
+ * rating so rated_at values are distinct.
+ */
+export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: number): void }, rng: Rng) {
+  const surveys = new Map<string, SeededSurvey>(); // by ticket id
+  const tokens = new Map<string, string>(); // by survey id
+  const usedInstants = new Set<number>();
+  let seq = 0;
+
+  function randomTicket(): TicketClosed {
+    seq += 1;
+    let at = randomClosedAt(rng).getTime();
+    while (usedInstants.has(at)) at += 1; // distinct instants: "most recently closed" is never a tie
+    usedInstants.add(at);
+    const agent = rng.chance(0.08) ? null : rng.pick(AGENTS);
+    const agentEmail = agent && `${agent.id}@support.example`;
+    const suppressed = agent !== null && rng.chance(0.05);
+    return {
+      source: 'generic',
+      ticketId: `T-${seq}`,
+      closedAt: new Date(at),
+      customer: { email: suppressed ? agentEmail!.toUpperCase() : `customer${seq}@example.com`, name: `Customer ${seq}` },
+      agent: agent ? { id: agent.id, name: rng.pick(agent.names), email: agentEmail! } : undefined,
+      team: agent ? rng.pick(agent.teams) : rng.chance(0.5) ? rng.pick(TEAMS) : undefined,
+      subject: `Question ${seq}`,
+      tags: [],
+      brand: rng.chance(0.1) ? undefined : rng.pick(BRANDS),
+    };
+  }
+
+  async function schedule(ticket: TicketClosed = randomTicket()): Promise<SeededSurvey> {
+    const outcome = await t.services.surveys.scheduleSurvey(ticket);
+    const s: SeededSurvey = {
+      id: outcome.surveyId,
+      ticketId: ticket.ticketId,
+      subject: ticket.subject!,
+      closedAt: ticket.closedAt,
+      agentId: ticket.agent?.id ?? null,
+      agentName: ticket.agent?.name ?? null,
+      team: ticket.team ?? null,
+      brand: ticket.brand ?? null,
+      status: outcome.status === 'suppressed' ? 'suppressed' : 'scheduled',
+      score: null,
+      comment: null,
+      ratedAt: null,
+      answers: 0,
+    };
+    surveys.set(s.ticketId, s);
+    return s;
+  }
+
+  async function outboxRow(s: SeededSurvey) {
+    const row = await t.db('outbox').where({ survey_id: s.id }).first('id', 'attempts');
+    return { id: row.id as number, surveyId: s.id, attempts: row.attempts as number };
+  }
+
+  async function send(s: SeededSurvey) {
+    await markSent(t.db, t.services.ledger, await outboxRow(s), clock.now());
+    s.status = 'sent';
+  }
+
+  async function fail(s: SeededSurvey) {
+    await markFailed(t.db, t.services.ledger, await outboxRow(s), '550 mailbox unavailable', clock.now());
+    s.status = 'failed';
+  }
+
+  /** Rates through the rating service; the record follows the same rules (latest wins, comments trimmed). */
+  async function rate(s: SeededSurvey, input: { score?: number; comment?: string }) {
+    let token = tokens.get(s.id);
+    if (!token) {
+      token = await t.services.surveys.issueToken(s.id);
+      tokens.set(s.id, token);
+    }
+    clock.advance(1000);
+    await t.services.ratings.recordRating(token, input);
+    const score = input.score ?? s.score;
+    const comment = input.comment === undefined ? s.comment : input.comment.trim() || null;
+    if (score !== s.score || comment !== s.comment) {
+      s.ratedAt = clock.now();
+      s.answers += 1;
+    }
+    s.score = score;
+    s.comment = comment;
+  }
+
+  return { surveys, randomTicket, schedule, send, fail, rate };
+}
+
+export const SCORE_WEIGHTS = [1, 2, 3, 4, 5, 5, 5, 4, 4, 3, 5, 2];
+export const COMMENTS = ['Quick and kind.', '  Took three emails.  ', 'Solved!', '   ', 'Not what I asked for', 'ok'];
+
+/**
+ * The accuracy seed: `count` tickets through the real code paths. Most are sent, some fail, some stay
+ * scheduled, agents' own tickets are suppressed; about 40% of sent surveys are rated, some before
+ * markSent commits, some are changed (2 → 5, …), commented or have their comment cleared later.
+ */
+export async function seedAccuracy(t: TestApp, clock: { now(): Date; advance(ms: number): void }, seed: number, count: number) {
+  const rng = makeRng(seed);
+  const seeder = createSeeder(t, clock, rng);
+  const all: SeededSurvey[] = [];
+  for (let i = 0; i < count; i++) all.push(await seeder.schedule());
+
+  const rated: SeededSurvey[] = [];
+  for (const s of rng.shuffle(all)) {
+    if (s.status === 'suppressed') continue;
+    const fate = rng.next();
+    const rates = rng.chance(fate < 0.82 ? 0.42 : 0.1);
+    const early = rates && rng.chance(0.15); // the customer clicks before the worker marks the row sent
+    if (early) await seeder.rate(s, { score: rng.pick(SCORE_WEIGHTS) });
+    if (fate < 0.82) await seeder.send(s);
+    else if (fate < 0.92) await seeder.fail(s);
+    if (rates && !early) await seeder.rate(s, { score: rng.pick(SCORE_WEIGHTS), ...(rng.chance(0.2) && { comment: rng.pick(COMMENTS) }) });
+    if (rates) rated.push(s);
+  }
+
+  for (const s of rng.shuffle(rated)) {
+    const roll = rng.next();
+    if (roll < 0.2) await seeder.rate(s, { score: s.score! <= 3 ? 5 : 2 }); // 2 → 5, 5 → 2, …
+    else if (roll < 0.45) await seeder.rate(s, { comment: rng.pick(COMMENTS) });
+    else if (roll < 0.55 && s.comment) await seeder.rate(s, { comment: '' });
+    else if (roll < 0.6) await seeder.rate(s, { score: rng.int(1, 5), comment: rng.pick(COMMENTS) });
+  }
+  return all;
+}
