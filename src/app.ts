@@ -6,6 +6,7 @@ import { ratingRoutes } from './ratings/routes';
 import { reportRoutes } from './reports/routes';
 import { previewRoutes } from './surveys/routes';
 import { unsubscribeRoutes } from './unsubscribe/routes';
+import { apiRoutes } from './api/routes';
 import type { Services } from './services';
 
 /** Builds the HTTP app; never listens, so tests drive it with supertest. */
@@ -20,6 +21,7 @@ export function createApp(s: Services): express.Express {
   });
   app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret }));
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
+  app.use(apiRoutes({ db: s.db, token: s.config.adminToken }));
   app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken }));
   app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken }));

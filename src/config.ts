@@ -7,6 +7,7 @@ import { isTimeZone } from './reports/period';
 /** Used only outside production, and announced loudly at start so nobody ships it. */
 export const DEV_WEBHOOK_SECRET = 'closeloop-dev-secret-do-not-use-in-production';
 export const DEV_REPORTS_TOKEN = 'closeloop-dev-reports-token-do-not-use-in-production';
+export const DEV_ADMIN_TOKEN = 'closeloop-dev-admin-token-do-not-use-in-production';
 
 /** A comma-separated list, trimmed and lowercased, empty items dropped. */
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean));
@@ -39,6 +40,8 @@ const envSchema = z
     DELIVERY_CONCURRENCY: intFrom(1, 100).default(5),
     DELIVERY_LEASE_SECONDS: intFrom(5, 86_400).default(300),
     REPORTS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    RETENTION_DAYS: intFrom(0, 36_500).default(0),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
     SURVEYS_FILE: z.string().min(1).optional(),
@@ -52,8 +55,8 @@ const envSchema = z
     if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when NODE_ENV=production' });
     }
-    if (env.NODE_ENV === 'production' && !env.REPORTS_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['REPORTS_TOKEN'], message: 'is required when NODE_ENV=production' });
+    for (const name of ['REPORTS_TOKEN', 'ADMIN_TOKEN'] as const) {
+      if (env.NODE_ENV === 'production' && !env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
     }
   });
 
@@ -73,6 +76,10 @@ export type Config = Readonly<{
   ratingChangeDays: number;
   reportsToken: string;
   usingDevReportsToken: boolean;
+  adminToken: string;
+  usingDevAdminToken: boolean;
+  /** Erase customer identity and comments of surveys closed longer ago than this; 0 = keep. */
+  retentionDays: number;
   reportTz: string;
   minSample: number;
   surveysFile: string;
@@ -108,6 +115,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ratingChangeDays: e.RATING_CHANGE_DAYS,
     reportsToken: e.REPORTS_TOKEN ?? DEV_REPORTS_TOKEN,
     usingDevReportsToken: !e.REPORTS_TOKEN,
+    adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    usingDevAdminToken: !e.ADMIN_TOKEN,
+    retentionDays: e.RETENTION_DAYS,
     reportTz: e.REPORT_TZ,
     minSample: e.MIN_SAMPLE,
     eligibility: Object.freeze({

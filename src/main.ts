@@ -7,6 +7,7 @@ import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
 import { createApp } from './app';
 import { ensureStats } from './reports/ledger';
+import { startRetention } from './privacy/retention';
 
 const SHUTDOWN_BOUND_MS = 15_000;
 
@@ -35,6 +36,12 @@ async function main() {
         '!!! WEBHOOK_SECRET is not set: using the public development secret. Anyone can send webhooks. Set WEBHOOK_SECRET before real use. !!!',
       );
     }
+    if (config.usingDevAdminToken) {
+      logger.warn(
+        { adminToken: config.adminToken },
+        '!!! ADMIN_TOKEN is not set: using the public development token. Anyone can use the admin API. Set ADMIN_TOKEN before real use. !!!',
+      );
+    }
     if (config.usingDevReportsToken) {
       logger.warn(
         { reportsToken: config.reportsToken },
@@ -43,7 +50,8 @@ async function main() {
     }
   });
   services.worker.start();
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown(signal, server, services, logger));
+  const stopRetention = startRetention({ db, clock: systemClock, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), shutdown(signal, server, services, logger)));
 }
 
 /** Stop accepting, let in-flight requests and the in-flight send finish, close the pool; exit within a bound. */

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { AppError } from '../shared/errors';
+import { AppError } from './errors';
 
 const digest = (value: string) => crypto.createHash('sha256').update(value).digest();
 
@@ -20,15 +20,21 @@ function presented(header: string | undefined): string | undefined {
   return undefined;
 }
 
-/** Guards the reports: `Authorization: Bearer REPORTS_TOKEN`, or Basic with that token as password so a browser can log in. */
-export function reportsAuth(token: string): RequestHandler {
+/** Guards routes with one token: `Authorization: Bearer <token>`, or Basic with the token as password so a browser can log in. */
+export function tokenAuth(token: string, realm: string, what: string): RequestHandler {
   const expected = digest(token);
   return (req, res, next) => {
     const given = presented(req.get('authorization'));
     if (given === undefined || !matches(given, expected)) {
-      res.setHeader('WWW-Authenticate', 'Basic realm="Closeloop reports", charset="UTF-8"');
-      throw new AppError(401, 'unauthorized', 'Reports need the reports token (Bearer, or as the Basic password).');
+      res.setHeader('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+      throw new AppError(401, 'unauthorized', `This needs the ${what} (Bearer, or as the Basic password).`);
     }
     next();
   };
 }
+
+/** The reports credential, REPORTS_TOKEN: support leads' reports and the email preview. */
+export const reportsAuth = (token: string) => tokenAuth(token, 'Closeloop reports', 'reports token');
+
+/** The admin credential, ADMIN_TOKEN: the operators' API, including erasure. */
+export const adminAuth = (token: string) => tokenAuth(token, 'Closeloop admin', 'admin token');

@@ -4,7 +4,7 @@ import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import type { Views } from '../shared/views';
 import { renderSurveyEmail, senderFor } from '../delivery/render';
-import { reportsAuth } from '../reports/auth';
+import { reportsAuth } from '../shared/auth';
 import type { SurveyDefinitions } from './definitions';
 import { brandFor, findQuestion, wordingFor } from './questions';
 

@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     ['REPORTS_TOKEN', 'short'],
     ['REPORT_TZ', 'Mars/Olympus_Mons'],
     ['MIN_SAMPLE', '0'],
+    ['ADMIN_TOKEN', 'short'],
+    ['RETENTION_DAYS', '-1'],
     ['SURVEY_SAMPLE_RATE', '1.5'],
     ['SURVEY_THROTTLE_DAYS', '-2'],
     ['INTERNAL_DOMAINS', 'corp.example, not a domain'],
@@ -56,14 +58,20 @@ describe('loadConfig', () => {
 
   it('when NODE_ENV=production and WEBHOOK_SECRET is missing, then start-up stops naming WEBHOOK_SECRET', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/WEBHOOK_SECRET: is required when NODE_ENV=production/);
-    const c = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length', REPORTS_TOKEN: 'a-real-reports-token-0123' });
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      WEBHOOK_SECRET: 'a-real-secret-of-some-length',
+      REPORTS_TOKEN: 'a-real-reports-token-0123',
+      ADMIN_TOKEN: 'a-real-admin-token-0123456',
+    });
+    expect(c.usingDevAdminToken).toBe(false);
     expect(c.usingDevSecret).toBe(false);
     expect(c.usingDevReportsToken).toBe(false);
   });
 
   it('when NODE_ENV=production and REPORTS_TOKEN is missing, then start-up stops naming REPORTS_TOKEN', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length' })).toThrow(
-      /REPORTS_TOKEN: is required when NODE_ENV=production/,
+      /REPORTS_TOKEN: is required when NODE_ENV=production\n  ADMIN_TOKEN: is required when NODE_ENV=production/,
     );
   });
 

@@ -1,0 +1,70 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../shared/db';
+import { adminAuth } from '../shared/auth';
+import { AppError } from '../shared/errors';
+import { zodDetails } from '../shared/http';
+import { eraseCustomer } from '../privacy/erase';
+import * as repo from './repository';
+
+const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as const;
+const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}/.test(s), 'must be an ISO-8601 date or date-time').transform((s) => new Date(s));
+
+const listQuery = z.object({
+  ticket_id: z.string().max(128).optional(),
+  status: z.enum(STATUSES).optional(),
+  agent_id: z.string().max(128).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const encodeCursor = (c: repo.Cursor) => Buffer.from(JSON.stringify([c.closedAt, c.id])).toString('base64url');
+function decodeCursor(value: string): repo.Cursor {
+  try {
+    const [closedAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (Number.isFinite(closedAt) && typeof id === 'string') return { closedAt, id };
+  } catch {
+    // falls through to the 400 below
+  }
+  throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
+}
+
+/** The operators' JSON API (ADMIN_TOKEN): look surveys up, and erase a customer. */
+export function apiRoutes(deps: { db: Db; token: string }): Router {
+  const router = Router();
+  router.use('/api', adminAuth(deps.token), (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  router.get('/api/surveys', async (req, res) => {
+    const parsed = listQuery.safeParse(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
+    if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the query parameters.', zodDetails(parsed.error));
+    const q = parsed.data;
+    const page = await repo.listSurveys(
+      deps.db,
+      { ticketId: q.ticket_id, status: q.status, agentId: q.agent_id, from: q.from, to: q.to },
+      q.limit,
+      q.cursor ? decodeCursor(q.cursor) : undefined,
+    );
+    res.json({ items: page.items, next_cursor: page.next && encodeCursor(page.next) });
+  });
+
+  router.get('/api/surveys/:id', async (req, res) => {
+    const survey = await repo.surveyDetail(deps.db, String(req.params.id));
+    if (!survey) throw new AppError(404, 'not_found');
+    res.json(survey);
+  });
+
+  router.delete('/api/customers/:email', async (req, res) => {
+    const email = String(req.params.email);
+    if (!z.string().email().safeParse(email.trim()).success) {
+      throw new AppError(400, 'invalid_request', 'Name the customer by email address.', [{ path: 'email', message: 'must be an email address' }]);
+    }
+    res.json({ erased: await eraseCustomer(deps.db, email) });
+  });
+
+  return router;
+}

@@ -1,0 +1,43 @@
+import type { Knex } from 'knex';
+import type { Db } from '../shared/db';
+
+/** What stands in for erased identities and comments. A comment stays non-empty so report counts stay exact. */
+export const ERASED_EMAIL = 'erased@erased.invalid';
+export const ERASED_COMMENT = '[erased]';
+
+export type Erasure = { surveys: number; comments: number; rating_events: number; opt_outs: number; unsubscribe_tokens: number };
+
+/** Blanks identity and comment text of the chosen surveys; scores, agents and dates stay for the reports. */
+async function eraseSurveys(trx: Knex.Transaction, ids: Knex.QueryBuilder): Promise<Omit<Erasure, 'opt_outs' | 'unsubscribe_tokens'>> {
+  const comments = await trx('surveys').whereIn('id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
+  const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
+  // SMTP errors often quote the recipient, so delivery errors go too.
+  await trx('outbox').whereIn('survey_id', ids.clone()).update({ last_error: null });
+  const surveys = await trx('surveys')
+    .whereIn('id', ids.clone())
+    .update({ customer_email: ERASED_EMAIL, customer_name: null, subject: null, thread_message_id: null, last_error: null });
+  return { surveys, comments, rating_events: ratingEvents };
+}
+
+/**
+ * Erases one customer (by email, case-insensitive) everywhere in one transaction: their
+ * surveys' identity and comments, their opt-out and unsubscribe tokens. Answers what it erased.
+ */
+export async function eraseCustomer(db: Db, email: string): Promise<Erasure> {
+  const normal = email.trim().toLowerCase();
+  return db.transaction(async (trx) => {
+    const ids = trx('surveys').whereRaw('lower(customer_email) = ?', [normal]).select('id');
+    const erased = await eraseSurveys(trx, ids);
+    const optOuts = await trx('opt_outs').where({ email: normal }).delete();
+    const tokens = await trx('unsubscribe_tokens').where({ email: normal }).delete();
+    return { ...erased, opt_outs: optOuts, unsubscribe_tokens: tokens };
+  });
+}
+
+/** RETENTION_DAYS: erases identity and comments of every survey closed before `cutoff`. */
+export async function eraseClosedBefore(db: Db, cutoff: Date): Promise<Erasure> {
+  return db.transaction(async (trx) => {
+    const ids = trx('surveys').where('closed_at', '<', cutoff).andWhereNot('customer_email', ERASED_EMAIL).select('id');
+    return { ...(await eraseSurveys(trx, ids)), opt_outs: 0, unsubscribe_tokens: 0 };
+  });
+}

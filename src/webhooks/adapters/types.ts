@@ -1,0 +1,131 @@
+import crypto from 'node:crypto';
+import type { TicketClosed } from '../../surveys/types';
+import { ticketClosedSchema } from '../payload';
+
+export type AdapterResult =
+  | { kind: 'closed'; ticket: TicketClosed } // source = 'zendesk' | 'helpscout' | 'freshdesk' | 'intercom'
+  | { kind: 'reopened'; source: string; ticketId: string }
+  | { kind: 'ignored'; reason: string };
+
+export type InboundRequest = { rawBody: Buffer; header(name: string): string | undefined };
+
+/** A payload the adapter cannot map: the route answers 400 naming `field`. */
+export class AdapterMappingError extends Error {
+  constructor(
+    readonly field: string,
+    message?: string,
+  ) {
+    super(message ?? `${field} is missing or invalid`);
+    this.name = 'AdapterMappingError';
+  }
+}
+
+export type Adapter = {
+  source: 'zendesk' | 'helpscout' | 'freshdesk' | 'intercom';
+  /** true when the request carries valid credentials; constant-time comparisons; Zendesk: reject timestamps more than 300 s from `now` */
+  verify(req: InboundRequest, secret: string, now: Date): boolean;
+  /**
+   * maps the parsed JSON body; throws AdapterMappingError naming a missing/invalid field.
+   * `req` is optional: Help Scout names its event only in a header (X-HelpScout-Event), so pass it where available.
+   */
+  map(body: unknown, now: Date, req?: Pick<InboundRequest, 'header'>): AdapterResult;
+};
+
+// ---- Shared by the adapters: reading loose JSON and validating like the generic contract ----
+
+export type Json = Record<string, unknown>;
+
+/** The object at `value`, or an empty one: vendor payloads nest optional objects and send null for them. */
+export const obj = (value: unknown): Json => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {});
+
+/** A string with blanks treated as absent (helpdesk placeholders render missing values as ""); numbers become strings. */
+export function text(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') return undefined;
+  return value.trim() === '' ? undefined : value;
+}
+
+/** "First Last" from separate name parts, or undefined when both are blank. */
+export const fullName = (...parts: unknown[]) => text(parts.map(text).filter(Boolean).join(' '));
+
+/** Tags from a string split on `separator`, or an array kept as is (the schema checks each entry). */
+export function tagList(value: unknown, separator: RegExp): unknown {
+  if (Array.isArray(value)) return value;
+  const s = text(value);
+  return s === undefined ? undefined : [...new Set(s.split(separator).map((t) => t.trim()).filter(Boolean))];
+}
+
+/** A language tag, or undefined: a helpdesk that renders a language name ("English") must not cost the survey. */
+export const languageTag = (value: unknown) => {
+  const parsed = ticketClosedSchema.shape.locale.safeParse(text(value));
+  return parsed.success ? parsed.data : undefined;
+};
+
+/** Unix seconds to an ISO string, for vendors that send epoch timestamps. */
+export const fromUnixSeconds = (value: unknown) =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? new Date(value * 1000).toISOString() : undefined;
+
+/** What an adapter read from its payload, shaped like the generic contract (README "Webhook contract"). */
+export type TicketDraft = {
+  ticket_id: unknown;
+  closed_at?: unknown;
+  customer: { email: unknown; name?: unknown };
+  agent?: { id: unknown; name?: unknown; email?: unknown };
+  team?: unknown;
+  subject?: unknown;
+  tags?: unknown;
+  locale?: unknown;
+  brand?: unknown;
+  thread_message_id?: unknown;
+};
+
+/** The generic contract, except that a ticket without an assignee is fine here (TicketClosed.agent is optional). */
+const draftSchema = ticketClosedSchema.extend({ agent: ticketClosedSchema.shape.agent.nullish() });
+
+/**
+ * Validates a draft with the generic contract's limits (lengths, email syntax, no control characters) and builds the
+ * TicketClosed. `fieldNames` maps contract paths (e.g. "customer.email") to the vendor's, for the 400 answer.
+ */
+export function toTicket(source: Adapter['source'], draft: TicketDraft, now: Date, fieldNames: Record<string, string> = {}): TicketClosed {
+  const parsed = draftSchema.safeParse(draft);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.join('.');
+    const field = fieldNames[path] ?? fieldNames[path.replace(/\.\d+$/, '')] ?? path;
+    const missing = issue.code === 'invalid_type' && issue.received === 'undefined';
+    throw new AdapterMappingError(field, missing ? `${field} is missing` : `${field}: ${issue.message}`);
+  }
+  const p = parsed.data;
+  return {
+    source,
+    ticketId: p.ticket_id,
+    closedAt: p.closed_at ? new Date(p.closed_at) : now,
+    customer: { email: p.customer.email, name: p.customer.name },
+    agent: p.agent ? { id: p.agent.id, name: p.agent.name, email: p.agent.email } : undefined,
+    team: p.team,
+    subject: p.subject,
+    tags: p.tags ?? [],
+    locale: p.locale,
+    brand: p.brand,
+    threadMessageId: p.thread_message_id,
+  };
+}
+
+/** A ticket id for close and reopen answers, validated like the contract's ticket_id. */
+export function ticketIdOf(value: unknown, field: string): string {
+  const parsed = ticketClosedSchema.shape.ticket_id.safeParse(text(value));
+  if (!parsed.success) throw new AdapterMappingError(field, text(value) === undefined ? `${field} is missing` : `${field}: ${parsed.error.issues[0].message}`);
+  return parsed.data;
+}
+
+/** Constant-time equality that does not leak the length of the secret either: both sides are hashed first. */
+export function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined || expected === '') return false;
+  const digest = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest();
+  return crypto.timingSafeEqual(digest(given), digest(expected));
+}
+
+/** HMAC of the raw body (optionally prefixed), in the encoding the vendor sends. */
+export function hmac(algorithm: 'sha1' | 'sha256', secret: string, rawBody: Buffer, encoding: 'hex' | 'base64', prefix = ''): string {
+  return crypto.createHmac(algorithm, secret).update(prefix, 'utf8').update(rawBody).digest(encoding);
+}
