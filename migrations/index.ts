@@ -3,6 +3,7 @@ import * as coreSurveyLoop from './20261128000000_core_survey_loop';
 import * as reportCounters from './20261128010000_report_counters';
 import * as surveyWording from './20261128020000_survey_wording';
 import * as whomToSurvey from './20261128030000_whom_to_survey';
+import * as ratingWebhooks from './20261128040000_rating_webhooks';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -15,6 +16,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128010000_report_counters', reportCounters],
   ['20261128020000_survey_wording', surveyWording],
   ['20261128030000_whom_to_survey', whomToSurvey],
+  ['20261128040000_rating_webhooks', ratingWebhooks],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -9,8 +9,11 @@ export const DEV_WEBHOOK_SECRET = 'closeloop-dev-secret-do-not-use-in-production
 export const DEV_REPORTS_TOKEN = 'closeloop-dev-reports-token-do-not-use-in-production';
 export const DEV_ADMIN_TOKEN = 'closeloop-dev-admin-token-do-not-use-in-production';
 
+const items = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 /** A comma-separated list, trimmed and lowercased, empty items dropped. */
-const list = z.string().transform((s) => s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean));
+const list = z.string().transform((s) => items(s).map((x) => x.toLowerCase()));
+/** The same, keeping case (URLs). */
+const caseList = z.string().transform(items);
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -41,6 +44,10 @@ const envSchema = z
     DELIVERY_LEASE_SECONDS: intFrom(5, 86_400).default(300),
     REPORTS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    RATING_WEBHOOK_URL: caseList
+      .refine((l) => l.every((u) => /^https?:\/\/[^\s,]+$/.test(u)), 'must be http(s) URLs, comma-separated')
+      .default(''),
+    RATING_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     RETENTION_DAYS: intFrom(0, 36_500).default(0),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
@@ -54,6 +61,9 @@ const envSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.RATING_WEBHOOK_URL.length && !env.RATING_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_SECRET'], message: 'is required when RATING_WEBHOOK_URL is set' });
     }
     for (const name of ['REPORTS_TOKEN', 'ADMIN_TOKEN'] as const) {
       if (env.NODE_ENV === 'production' && !env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
@@ -80,6 +90,7 @@ export type Config = Readonly<{
   usingDevAdminToken: boolean;
   /** Erase customer identity and comments of surveys closed longer ago than this; 0 = keep. */
   retentionDays: number;
+  ratingWebhooks: Readonly<{ urls: readonly string[]; secret: string }>;
   reportTz: string;
   minSample: number;
   surveysFile: string;
@@ -118,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
     usingDevAdminToken: !e.ADMIN_TOKEN,
     retentionDays: e.RETENTION_DAYS,
+    ratingWebhooks: Object.freeze({ urls: Object.freeze(e.RATING_WEBHOOK_URL), secret: e.RATING_WEBHOOK_SECRET ?? '' }),
     reportTz: e.REPORT_TZ,
     minSample: e.MIN_SAMPLE,
     eligibility: Object.freeze({

@@ -7,6 +7,7 @@ import { createSurveyService } from './surveys/service';
 import { createRatingService } from './ratings/service';
 import { createMailer, type Mailer } from './delivery/mailer';
 import { createDeliveryWorker } from './delivery/worker';
+import { createHookWorker } from './hooks/worker';
 import { createLedger } from './reports/ledger';
 import { loadDefinitions } from './surveys/definitions';
 import { createReportService } from './reports/service';
@@ -30,7 +31,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     tokenTtlDays: config.tokenTtlDays,
     onScheduled: () => wakeWorker(),
   });
-  const ratings = createRatingService({ db, ledger, clock, surveys, ratingChangeDays: config.ratingChangeDays });
+  const ratings = createRatingService({ db, ledger, hookUrls: config.ratingWebhooks.urls, clock, surveys, ratingChangeDays: config.ratingChangeDays });
   const worker = createDeliveryWorker({
     db,
     ledger,
@@ -45,8 +46,15 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     options: config.delivery,
   });
   wakeWorker = worker.wake;
+  const hooks = createHookWorker({
+    db,
+    clock,
+    logger: logger.child({ component: 'rating-webhooks' }),
+    secret: config.ratingWebhooks.secret,
+    options: config.delivery,
+  });
   const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions });
-  return { config, db, logger, clock, views, definitions, mailer, ledger, surveys, ratings, worker, reports };
+  return { config, db, logger, clock, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports };
 }
 
 export type Services = ReturnType<typeof createServices>;

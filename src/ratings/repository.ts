@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db';
-import { SURVEY_FACT_COLUMNS, toFacts, type Ledger } from '../reports/ledger';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../reports/ledger';
+import { enqueueHooks } from '../hooks/repository';
 import { toDate } from '../shared/db';
 import type { RatingDecision, RatingState } from './rules';
 
@@ -29,12 +30,13 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
 export async function updateRating(
   db: Db,
   ledger: Ledger,
+  hookUrls: readonly string[],
   surveyId: string,
   now: Date,
   decide: (current: RatingState) => RatingDecision,
 ): Promise<RatingDecision> {
   return db.transaction(async (trx) => {
-    const query = trx('surveys').where({ id: surveyId }).first('first_rated_at', ...SURVEY_FACT_COLUMNS);
+    const query = trx('surveys').where({ id: surveyId }).first('first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS);
     const row = await (db.client.config.client === 'sqlite3' ? query : query.forUpdate());
     const before = toFacts(row);
     const decision = decide({ score: row.score ?? null, comment: row.comment ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });
@@ -48,8 +50,25 @@ export async function updateRating(
       updated_at: now,
     });
     await ledger.record(trx, before, { ...before, score: decision.next.score, comment: decision.next.comment });
+    await enqueueHooks(trx, surveyId, hookUrls, ratingEvent(row, before, decision, surveyId, now), now);
     return decision;
   });
+}
+
+/** The body of a rating webhook: what changed, and whose ticket it was. */
+function ratingEvent(row: Record<string, unknown>, before: SurveyFacts, decision: RatingDecision, surveyId: string, ratedAt: Date) {
+  return {
+    event: before.score === null ? 'rating.created' : 'rating.updated',
+    survey_id: surveyId,
+    ticket_id: row.ticket_id,
+    agent: before.agentId ? { id: before.agentId, name: row.agent_name ?? null } : null,
+    team: before.team,
+    score: decision.next.score,
+    comment: decision.next.comment,
+    question_id: before.questionId,
+    variant: before.variant,
+    rated_at: ratedAt.toISOString(),
+  };
 }
 
 export async function ratingHistory(db: Db, surveyId: string) {

@@ -12,7 +12,7 @@ export const SCANNER_WINDOW_MS = 10_000;
 
 export type RatingService = ReturnType<typeof createRatingService>;
 
-export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock; surveys: SurveyService; ratingChangeDays: number }) {
+export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock; surveys: SurveyService; ratingChangeDays: number; hookUrls?: readonly string[] }) {
   const { db, clock, surveys } = deps;
 
   async function openSurvey(token: string): Promise<Survey> {
@@ -47,7 +47,7 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
     async recordRating(token: string, input: RatingInput) {
       const survey = await openSurvey(token);
       const now = clock.now();
-      const decision = await repo.updateRating(db, deps.ledger, survey.id, now, (current) =>
+      const decision = await repo.updateRating(db, deps.ledger, deps.hookUrls ?? [], survey.id, now, (current) =>
         decideRating(current, input, now, deps.ratingChangeDays),
       );
       return decision.next;

@@ -65,6 +65,7 @@ export async function bootApp(env: Record<string, string> = {}, clock: Clock = {
     count,
     async close() {
       await services.worker.stop();
+      await services.hooks.stop();
       services.mailer.close();
       await db.destroy();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,89 @@
+import type { Db } from '../shared/db';
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import { retryDelayMs } from '../delivery/backoff';
+import type { WorkerOptions } from '../delivery/worker';
+import { signBody } from '../webhooks/signature';
+import * as repo from './repository';
+
+const TIMEOUT_MS = 10_000;
+
+/**
+ * POSTs queued rating events to their receivers, signed like our inbound webhook
+ * (X-Closeloop-Timestamp, X-Closeloop-Signature). A 2xx answer is delivered; anything else
+ * retries with backoff up to the delivery attempts, then the event is marked failed.
+ */
+export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; secret: string; options: WorkerOptions }) {
+  const { db, clock, logger, options } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let started = false;
+  let stopping = false;
+
+  async function post(row: repo.HookRow): Promise<void> {
+    const timestamp = String(Math.floor(clock.now().getTime() / 1000));
+    let error: string;
+    try {
+      const res = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Closeloop-Timestamp': timestamp,
+          'X-Closeloop-Signature': signBody(deps.secret, timestamp, row.body),
+        },
+        body: row.body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return void (await repo.markHookSent(db, row.id, clock.now()));
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message ?? err).slice(0, 300);
+    }
+    const now = clock.now();
+    const log = logger.child({ hookId: row.id, attempt: row.attempts, receiver: new URL(row.url).host });
+    if (row.attempts >= options.maxAttempts) {
+      await repo.markHookFailed(db, row.id, error, now);
+      log.warn({ error }, 'rating webhook failed for good');
+    } else {
+      const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
+      await repo.markHookRetry(db, row.id, new Date(now.getTime() + delay), error, now);
+      log.info({ error, retryInMs: delay }, 'rating webhook will be retried');
+    }
+  }
+
+  async function drain(): Promise<number> {
+    let handled = 0;
+    while (!stopping) {
+      const now = clock.now();
+      const rows = await repo.claimDueHooks(db, now, new Date(now.getTime() + options.leaseSeconds * 1000), options.concurrency);
+      if (rows.length === 0) break;
+      await Promise.allSettled(rows.map(post));
+      handled += rows.length;
+    }
+    return handled;
+  }
+
+  function tick() {
+    if (stopping) return;
+    running = drain()
+      .catch((err) => logger.error({ err: { code: err?.code, message: err?.message } }, 'rating webhook poll failed'))
+      .finally(() => {
+        running = undefined;
+        if (started && !stopping) timer = setTimeout(tick, options.pollMs);
+      });
+  }
+
+  return {
+    start() {
+      started = true;
+      timer = setTimeout(tick, 0);
+    },
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await running;
+    },
+    drain,
+  };
+}
