@@ -11,6 +11,11 @@ export type Erasure = { surveys: number; comments: number; rating_events: number
 async function eraseSurveys(trx: Knex.Transaction, ids: Knex.QueryBuilder): Promise<Omit<Erasure, 'opt_outs' | 'unsubscribe_tokens'>> {
   const comments = await trx('surveys').whereIn('id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
+  // Queued or delivered rating webhooks carry the comment text.
+  for (const hook of await trx('hook_outbox').whereIn('survey_id', ids.clone()).select('id', 'body')) {
+    const body = JSON.parse(hook.body);
+    if (body.comment) await trx('hook_outbox').where({ id: hook.id }).update({ body: JSON.stringify({ ...body, comment: ERASED_COMMENT }) });
+  }
   // SMTP errors often quote the recipient, so delivery errors go too.
   await trx('outbox').whereIn('survey_id', ids.clone()).update({ last_error: null });
   const surveys = await trx('surveys')

@@ -20,7 +20,8 @@ describe('erasing a customer', () => {
 
   beforeEach(async () => {
     clock = manualClock(new Date('2026-11-20T10:05:00Z'));
-    t = await bootApp({}, clock);
+    // Rating webhooks to a receiver that never answers: their queued bodies hold comments too.
+    t = await bootApp({ RATING_WEBHOOK_URL: 'http://127.0.0.1:9/hook', RATING_WEBHOOK_SECRET: 'hook-secret-0123456789' }, clock);
   });
   afterEach(() => t.close());
 
