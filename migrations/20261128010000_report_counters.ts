@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
 
-const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'];
+const REASONS = ['excluded_tag', 'no_agent', 'customer_is_agent', 'internal_domain', 'opted_out', 'throttled', 'sampled_out'];
+const COUNTERS = [
+  ...['sent', 'suppressed', 'failed', 'cancelled', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'],
+  ...REASONS.map((r) => `suppressed_${r}`),
+];
 
 /**
  * Exact report counters per agent, team, brand, question and variant, by local day and month, kept in the

@@ -1,3 +1,4 @@
+import { SUPPRESSION_REASONS } from '../surveys/eligibility';
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import { toDate } from '../shared/db';
@@ -13,11 +14,16 @@ export type SurveyFacts = {
   questionId: string;
   variant: string | null;
   status: string;
+  suppressionReason?: string | null;
   score: number | null;
   comment: string | null;
 };
 
-export const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'] as const;
+const REASON_COUNTERS = SUPPRESSION_REASONS.map((r) => `suppressed_${r}` as const);
+export const COUNTERS = [
+  ...(['sent', 'suppressed', 'failed', 'cancelled', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'] as const),
+  ...REASON_COUNTERS,
+];
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<Counter, number>;
 
@@ -27,10 +33,15 @@ export const zeroCounts = (): Counts => Object.fromEntries(COUNTERS.map((c) => [
  * The one definition of how a survey counts. A response is a delivered survey with a current
  * score; only delivered surveys are in the denominator; suppressed and failed are counted apart.
  */
-export function contribution(s: Pick<SurveyFacts, 'status' | 'score' | 'comment'>): Counts {
+export function contribution(s: Pick<SurveyFacts, 'status' | 'suppressionReason' | 'score' | 'comment'>): Counts {
   const c = zeroCounts();
-  if (s.status === 'suppressed') c.suppressed = 1;
+  if (s.status === 'suppressed') {
+    c.suppressed = 1;
+    const reason = `suppressed_${s.suppressionReason}`;
+    if ((REASON_COUNTERS as readonly string[]).includes(reason)) c[reason as Counter] = 1;
+  }
   if (s.status === 'failed') c.failed = 1;
+  if (s.status === 'cancelled') c.cancelled = 1;
   if (s.status !== 'sent') return c;
   c.sent = 1;
   if (s.score === null) return c;
@@ -53,7 +64,7 @@ export const statsKey = (s: SurveyFacts, tz: string) => ({
 const KEY_COLUMNS = ['agent_id', 'team', 'brand', 'question_id', 'variant'] as const;
 const keyId = (period: string, k: Record<(typeof KEY_COLUMNS)[number], string>) => [period, ...KEY_COLUMNS.map((c) => k[c])].join('\u0000');
 
-export const SURVEY_FACT_COLUMNS = ['closed_at', 'agent_id', 'team', 'brand', 'question_id', 'variant', 'status', 'score', 'comment'];
+export const SURVEY_FACT_COLUMNS = ['closed_at', 'agent_id', 'team', 'brand', 'question_id', 'variant', 'status', 'suppression_reason', 'score', 'comment'];
 
 export const toFacts = (r: Record<string, unknown>): SurveyFacts => ({
   closedAt: toDate(r.closed_at),
@@ -63,6 +74,7 @@ export const toFacts = (r: Record<string, unknown>): SurveyFacts => ({
   questionId: r.question_id as string,
   variant: (r.variant as string) ?? null,
   status: r.status as string,
+  suppressionReason: (r.suppression_reason as string) ?? null,
   score: (r.score as number) ?? null,
   comment: (r.comment as string) ?? null,
 });

@@ -9,11 +9,20 @@ import { toCsv } from './csv';
 import { parseReportQuery, type ReportQuery } from './query';
 import type { AgentRow, ReportService } from './service';
 import type { Summary } from './stats';
+import { SUPPRESSION_REASONS } from '../surveys/eligibility';
 
-const SUMMARY_COLUMNS = ['surveys_sent', 'suppressed', 'failed', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'csat_ci_high', 'avg_score', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments', 'low_sample'];
+const SUMMARY_COLUMNS = [
+  ...['surveys_sent', 'suppressed', 'failed', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'csat_ci_high', 'avg_score'],
+  ...['score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments', 'low_sample', 'cancelled'],
+  ...SUPPRESSION_REASONS.map((r) => `suppressed_${r}`),
+];
 
-/** A Summary flattened for CSV: the distribution becomes score_1..score_5. */
-const flat = (s: Summary) => ({ ...s, ...Object.fromEntries(Object.entries(s.distribution).map(([k, v]) => [`score_${k}`, v])) });
+/** A Summary flattened for CSV: the distribution becomes score_1..score_5, the reasons suppressed_<reason>. */
+const flat = (s: Summary) => ({
+  ...s,
+  ...Object.fromEntries(Object.entries(s.distribution).map(([k, v]) => [`score_${k}`, v])),
+  ...Object.fromEntries(Object.entries(s.suppressed_by_reason).map(([k, v]) => [`suppressed_${k}`, v])),
+});
 
 /** The period and filters of a view, for links to other views of the same data. */
 const scopeParams = (q: ReportQuery) => {

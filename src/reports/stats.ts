@@ -1,3 +1,4 @@
+import { SUPPRESSION_REASONS, type SuppressionReason } from '../surveys/eligibility';
 import type { Counts } from './ledger';
 
 const Z95 = 1.959963984540054;
@@ -20,6 +21,8 @@ export type Summary = {
   surveys_sent: number;
   suppressed: number;
   failed: number;
+  cancelled: number;
+  suppressed_by_reason: Record<SuppressionReason, number>;
   responses: number;
   response_rate: number | null;
   csat: number | null;
@@ -40,6 +43,8 @@ export function summarize(c: Counts, minSample: number): Summary {
     surveys_sent: c.sent,
     suppressed: c.suppressed,
     failed: c.failed,
+    cancelled: c.cancelled,
+    suppressed_by_reason: Object.fromEntries(SUPPRESSION_REASONS.map((r) => [r, c[`suppressed_${r}`]])) as Summary['suppressed_by_reason'],
     responses: c.responses,
     response_rate: c.sent ? percent(c.responses / c.sent) : null,
     csat: c.responses ? percent(satisfied / c.responses) : null,

@@ -2,14 +2,8 @@ import crypto from 'node:crypto';
 import type { TicketClosed } from './types';
 
 /** Why a closed ticket gets no survey. Stored on the survey and counted in reports. */
-export type SuppressionReason =
-  | 'excluded_tag'
-  | 'no_agent'
-  | 'customer_is_agent'
-  | 'internal_domain'
-  | 'opted_out'
-  | 'throttled'
-  | 'sampled_out';
+export const SUPPRESSION_REASONS = ['excluded_tag', 'no_agent', 'customer_is_agent', 'internal_domain', 'opted_out', 'throttled', 'sampled_out'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 export type EligibilityPolicy = Readonly<{
   excludeTags: readonly string[];

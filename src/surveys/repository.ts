@@ -67,6 +67,7 @@ export async function insertSurvey(
       questionId: s.choice.questionId,
       variant: s.choice.variant,
       status,
+      suppressionReason: reason,
       score: null,
       comment: null,
     });

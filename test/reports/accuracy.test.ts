@@ -1,3 +1,4 @@
+import { SUPPRESSION_REASONS } from '../../src/surveys/eligibility';
 import request from 'supertest';
 import { bootApp, manualClock, type TestApp } from '../helpers/boot';
 import { createSeeder, makeRng, ONE_TEAM_AGENTS, seedAccuracy, type SeededSurvey } from './seed';
@@ -56,6 +57,10 @@ function summary(surveys: SeededSurvey[], minSample: number) {
     surveys_sent: sent.length,
     suppressed: surveys.filter((s) => s.status === 'suppressed').length,
     failed: surveys.filter((s) => s.status === 'failed').length,
+    cancelled: surveys.filter((s) => s.status === 'cancelled').length,
+    suppressed_by_reason: Object.fromEntries(
+      SUPPRESSION_REASONS.map((r) => [r, surveys.filter((s) => s.status === 'suppressed' && s.reason === r).length]),
+    ),
     responses: n,
     response_rate: sent.length ? pct(n / sent.length) : null,
     csat: n ? pct(p) : null,

@@ -84,6 +84,8 @@ export type SeededSurvey = {
   team: string | null;
   brand: string | null;
   status: SurveyStatus;
+  /** The suppression reason scheduleSurvey answered, for suppressed surveys. */
+  reason: string | null;
   score: number | null;
   comment: string | null;
   ratedAt: Date | null;
@@ -135,6 +137,7 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
       team: ticket.team ?? null,
       brand: ticket.brand ?? null,
       status: outcome.status === 'suppressed' ? 'suppressed' : 'scheduled',
+      reason: outcome.status === 'suppressed' ? outcome.reason : null,
       score: null,
       comment: null,
       ratedAt: null,

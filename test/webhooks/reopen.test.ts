@@ -31,6 +31,8 @@ describe('POST /webhooks/ticket-reopened', () => {
     expect(await t.services.worker.drain()).toBe(0);
     expect(await t.db('surveys').where({ id: closed.body.survey_id }).first('status')).toEqual({ status: 'cancelled' });
     expect(await t.db('outbox').where({ survey_id: closed.body.survey_id }).first('status')).toEqual({ status: 'cancelled' });
+    const report = await request(t.app).get('/reports/agents?from=2026-11-01&to=2026-11-30').set('Authorization', `Bearer ${t.config.reportsToken}`);
+    expect(report.body.overall).toMatchObject({ cancelled: 1, surveys_sent: 0, suppressed: 0 });
   });
 
   it('when a ticket reopens after its survey was sent, then the survey stays sent', async () => {

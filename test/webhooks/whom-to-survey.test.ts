@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { sampledIn, ticketSuppression } from '../../src/surveys/eligibility';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
 
@@ -89,6 +90,19 @@ describe('whom to survey: each suppression reason is stored on the survey', () =
     await boot({ INTERNAL_DOMAINS: 'support.example' });
     expect(await outcome({ tags: ['spam'], customer: { email: 'ada@support.example' }, agent: { id: 'a', email: 'ada@support.example' } })).toBe('excluded_tag');
     expect(await outcome({ customer: { email: 'ada@support.example' }, agent: { id: 'a', email: 'ada@support.example' } })).toBe('customer_is_agent');
+  });
+
+  it('when surveys are suppressed, then the reports count them by reason', async () => {
+    await boot({ INTERNAL_DOMAINS: 'corp.example' });
+    await outcome({ tags: ['spam'] });
+    await outcome({ tags: ['no-survey'] });
+    await outcome({ customer: { email: 'kim@corp.example' } });
+    await outcome({});
+    const res = await request(t.app).get('/reports/agents?from=2026-11-01&to=2026-11-30').set('Authorization', `Bearer ${t.config.reportsToken}`);
+    expect(res.body.overall).toMatchObject({
+      suppressed: 3,
+      suppressed_by_reason: { excluded_tag: 2, internal_domain: 1, no_agent: 0, customer_is_agent: 0, opted_out: 0, throttled: 0, sampled_out: 0 },
+    });
   });
 });
 
