@@ -116,7 +116,7 @@ export function parseDefinitions(source: string, file = 'surveys.yml'): SurveyDe
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
   const fail = (lines: string[]) => new DefinitionsError(`Invalid survey definitions in ${file}:\n${lines.map((l) => `  ${l}`).join('\n')}`);
   if (doc.errors.length) {
-    throw fail(doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`));
+    throw fail(doc.errors.map((e) => `${file}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`));
   }
   const parsed = fileSchema.safeParse(doc.toJS());
   if (parsed.success) return parsed.data;
