@@ -33,6 +33,7 @@ export function renderSurveyEmail(
     decoyUrl: `${base}/check`,
     unsubscribeUrl,
     unsubscribeText: emailText(wording.locale).unsubscribe,
+    greeting: survey.customerName ? emailText(wording.locale).greeting(survey.customerName) : null,
     accent: brand.accent_color ?? DEFAULT_ACCENT,
     logoUrl: brand.logo_url,
     logoAlt: brand.sender_name ?? survey.brand ?? '',

@@ -12,12 +12,14 @@ const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters: a-z, 0-9, _ and -');
 const localeKey = z.string().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'must be a locale like en, de or pt-BR');
 
+const labelsSchema = z.object({ 1: text(60), 2: text(60), 3: text(60), 4: text(60), 5: text(60) }).strict();
+
 const wordingSchema = z
   .object({
     subject: text(200),
     intro: text(500),
     question: text(300),
-    labels: z.object({ 1: text(60), 2: text(60), 3: text(60), 4: text(60), 5: text(60) }).strict(),
+    labels: labelsSchema,
     thanks: text(300),
     comment_prompt: text(300).optional(),
     one_click: text(300).optional(),
@@ -28,7 +30,8 @@ const variantSchema = z
   .object({
     id,
     weight: z.number().positive('must be more than 0').max(1_000_000),
-    locales: z.record(localeKey, wordingSchema.partial()).optional(),
+    // A variant lists only what it changes, down to single labels.
+    locales: z.record(localeKey, wordingSchema.partial().extend({ labels: labelsSchema.partial().optional() })).optional(),
   })
   .strict();
 
@@ -122,7 +125,9 @@ export function parseDefinitions(source: string, file = 'surveys.yml'): SurveyDe
   if (parsed.success) return parsed.data;
   throw fail(
     parsed.error.issues.map((issue) => {
-      const line = lineOf(doc.contents as Node | null, issue.path, lineCounter);
+      // An unknown key is reported at the key itself, not at the block that holds it.
+      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+      const line = lineOf(doc.contents as Node | null, path, lineCounter);
       return `${file}:${line}: ${issue.path.join('.') || '(file)'}: ${issue.message}`;
     }),
   );

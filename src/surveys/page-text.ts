@@ -62,15 +62,17 @@ export function pageText(locale: string): PageText {
   return lang in TEXT ? TEXT[lang as keyof typeof TEXT] : TEXT.en;
 }
 
-const EMAIL_TEXT: Record<'en' | 'de' | 'fr' | 'es', { unsubscribe: string }> = {
-  en: { unsubscribe: 'Unsubscribe from survey emails' },
-  de: { unsubscribe: 'Keine Umfrage-E-Mails mehr erhalten' },
-  fr: { unsubscribe: 'Ne plus recevoir les e-mails d’enquête' },
-  es: { unsubscribe: 'Dejar de recibir encuestas por correo' },
+type EmailText = { unsubscribe: string; greeting: (name: string) => string };
+
+const EMAIL_TEXT: Record<'en' | 'de' | 'fr' | 'es', EmailText> = {
+  en: { unsubscribe: 'Unsubscribe from survey emails', greeting: (name) => `Hi ${name},` },
+  de: { unsubscribe: 'Keine Umfrage-E-Mails mehr erhalten', greeting: (name) => `Hallo ${name},` },
+  fr: { unsubscribe: 'Ne plus recevoir les e-mails d’enquête', greeting: (name) => `Bonjour ${name},` },
+  es: { unsubscribe: 'Dejar de recibir encuestas por correo', greeting: (name) => `Hola ${name}:` },
 };
 
-/** The email's own words around the configured wording (the footer's unsubscribe link). */
-export function emailText(locale: string): { unsubscribe: string } {
+/** The email's own words around the configured wording: the greeting and the footer's unsubscribe link. */
+export function emailText(locale: string): EmailText {
   const lang = locale.split('-')[0];
   return lang in EMAIL_TEXT ? EMAIL_TEXT[lang as keyof typeof EMAIL_TEXT] : EMAIL_TEXT.en;
 }

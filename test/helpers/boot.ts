@@ -36,7 +36,13 @@ export async function bootApp(env: Record<string, string> = {}, clock: Clock = {
   const db = createDb(config.sqlitePath);
   await migrateLatest(db);
   await ensureStats(db, config.reportTz);
-  const services = createServices({ config, db, clock, logger: createLogger('silent') });
+  let services;
+  try {
+    services = createServices({ config, db, clock, logger: createLogger('silent') });
+  } catch (err) {
+    await db.destroy(); // a bad SURVEYS_FILE must not leave the database open and hang jest
+    throw err;
+  }
   const app = createApp(services);
 
   const postWebhook = (body: unknown, opts: { secret?: string; timestamp?: number; rawBody?: string } = {}) => {
