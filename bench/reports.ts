@@ -1,0 +1,182 @@
+/**
+ * `npm run bench:reports`: builds a large history in a temporary SQLite file (500 agents, three
+ * years, 5 million surveys, 1 million ratings; BENCH_SURVEYS scales it) and times the agents
+ * report against one hand-written GROUP BY over the raw surveys table, in the same run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { createDb, migrateLatest, type Db } from '../src/shared/db';
+import { systemClock } from '../src/shared/clock';
+import { rebuildStats } from '../src/reports/ledger';
+import { addDaysTo, localDay } from '../src/reports/period';
+import { splitPeriod } from '../src/reports/repository';
+import { createReportService } from '../src/reports/service';
+import { loadDefinitions } from '../src/surveys/definitions';
+import { wordingFor } from '../src/surveys/questions';
+import { projectRoot } from '../src/shared/views';
+import { writeDataset, type DatasetSpec } from './lib/dataset';
+import { LOCALES } from './lib/people';
+import { all, exec, withConnection, withIndexesDeferred } from './lib/sqlite';
+import { differences, explain, rawAgents, RAW_AGENTS_SQL, window, type Window } from './lib/raw';
+import { int, measure, ms, table, timeOnce, type Timing } from './lib/timing';
+
+const TZ = 'UTC';
+const TARGET_P95_MS = 100;
+const LOADED_TABLES = ['surveys', 'rating_events', 'agent_day_stats', 'agent_month_stats'];
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const SURVEYS = env('BENCH_SURVEYS', 5_000_000);
+const RUNS = env('BENCH_RUNS', 30);
+const WARMUP = env('BENCH_WARMUP', 3);
+const RAW_BUDGET_S = env('BENCH_RAW_BUDGET_S', 60);
+const REBUILD = process.env.BENCH_REBUILD === '1';
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const seconds = (msValue: number) => `${(msValue / 1000).toFixed(1)} s`;
+
+async function main(dir: string) {
+  const file = path.join(dir, 'bench.sqlite');
+  const definitions = loadDefinitions(path.join(projectRoot(), 'config', 'surveys.yml'));
+  const now = systemClock.now();
+  const today = localDay(now, TZ);
+  const spec: DatasetSpec = {
+    surveys: SURVEYS,
+    ratings: Math.round(SURVEYS / 5),
+    agents: 500,
+    teams: 25,
+    firstDay: addDaysTo(today, -3 * 365),
+    now,
+    tz: TZ,
+    questionId: definitions.default,
+    wording: Object.fromEntries(LOCALES.map((l) => [l, JSON.stringify(wordingFor(definitions, definitions.default, null, l))])) as DatasetSpec['wording'],
+    seed: 20261128,
+  };
+  const cpus = os.cpus();
+  say('Closeloop reports benchmark');
+  say(`machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; node ${process.version}`);
+  say(`load average at start: ${loadAverage()} (other work on the machine slows every figure below)`);
+
+  let db: Db = createDb(file);
+  const buildStarted = process.hrtime.bigint();
+  const summary = await migrateLatest(db).then(() => withConnection(db, async (conn) => {
+    // Load only: no rollback journal, no fsync, a 1 GiB page cache. The timed part reopens with the service's own settings.
+    await exec(conn, 'PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576');
+    const { result, indexMs } = await withIndexesDeferred(conn, LOADED_TABLES, () =>
+      writeDataset(conn, spec, (done) => {
+        if (done % 500_000 === 0 || done === spec.surveys) say(`  ${int(done)} surveys written (${seconds(elapsed(buildStarted))})`);
+      }),
+    );
+    const analyzeMs = await timeOnce(() => exec(conn, 'ANALYZE'));
+    await exec(conn, 'PRAGMA journal_mode = WAL');
+    const [{ version }] = await all<{ version: string }>(conn, 'SELECT sqlite_version() AS version');
+    return { ...result, indexMs, analyzeMs, sqlite: version };
+  })).finally(() => db.destroy());
+  const buildMs = elapsed(buildStarted);
+  const size = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  say(`SQLite ${summary.sqlite}, file in ${os.tmpdir()}`);
+  say(`data set: ${int(summary.surveys)} surveys (${int(summary.sent)} sent, ${int(summary.suppressed)} suppressed, ${int(summary.failed)} failed), ${int(summary.ratings)} ratings (${int(summary.comments)} with a comment), ${spec.agents} agents in ${spec.teams} teams, 2 brands, closed ${spec.firstDay} .. ${today} (${TZ})`);
+  say(`counters: ${int(summary.dayRows)} agent_day_stats rows, ${int(summary.monthRows)} agent_month_stats rows; database ${(size / 2 ** 30).toFixed(2)} GiB`);
+  say(`built in ${seconds(buildMs)} (of which indexes ${seconds(summary.indexMs)}, ANALYZE ${seconds(summary.analyzeMs)})`);
+
+  db = createDb(file); // the service's own connection settings (WAL, synchronous=FULL, default cache)
+  try {
+    const reports = createReportService({ db, clock: systemClock, tz: TZ, minSample: 10, definitions });
+    const agents = (w: Window) => reports.agents({ from: w.from, to: w.to }, { key: 'csat_ci_low', dir: 'desc' });
+    const windows = [window('90 days', addDaysTo(today, -89), today, TZ), window('3 years', spec.firstDay, today, TZ)];
+
+    for (const w of windows) {
+      const diff = differences((await agents(w)).agents, await rawAgents(db, w));
+      if (diff.length) throw new Error(`the report and the raw GROUP BY disagree for ${w.name}: ${diff.join('; ')}`);
+    }
+    say('check: the agents report equals the raw GROUP BY (sent, responses, 4s+5s per agent) for both windows');
+
+    const results: Array<[string, Timing]> = [];
+    for (const w of windows) results.push([`agents report, ${w.name} (counters)`, await measure(() => agents(w), { warmup: WARMUP, runs: RUNS })]);
+    for (const w of windows) {
+      // The raw query takes seconds at full size: one warm-up, and timing stops after RAW_BUDGET_S (at least 5 runs).
+      results.push([`raw GROUP BY over surveys, ${w.name}`, await measure(() => rawAgents(db, w), { warmup: 1, runs: RUNS, budgetMs: RAW_BUDGET_S * 1000 })]);
+    }
+    say();
+    say(table(['case', 'median ms', 'p95 ms', 'runs'], results.map(([name, t]) => [name, ms(t.median), ms(t.p95), String(t.runs)])));
+    say();
+    const threeYears = results[1][1];
+    say(`target: 3-year agents report p95 < ${TARGET_P95_MS} ms: ${threeYears.p95 < TARGET_P95_MS ? 'met' : 'MISSED'} (${ms(threeYears.p95)} ms)`);
+    for (const w of windows) {
+      const read = await counterRowsRead(db, w);
+      const raw = Number((await db('surveys').whereBetween('closed_at', [w.start, w.end]).count({ n: '*' }).first())?.n);
+      say(`rows read, ${w.name}: ${int(read.total)} counter rows (${int(read.months)} month + ${int(read.days)} day); day counters alone would be ${int(read.dayOnly)}; raw surveys ${int(raw)}`);
+    }
+    await printPlans(db, () => agents(windows[1]), windows[1]);
+    if (REBUILD) await timeRebuild(db, summary.surveys);
+    else say('\nrebuild of the counters not timed: BENCH_REBUILD=1 times rebuildStats() and checks it reproduces them (many minutes at full size, see BENCHMARKS.md)');
+  } finally {
+    await db.destroy();
+  }
+}
+
+const elapsed = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e6;
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+/** Counter rows the report reads: whole months from agent_month_stats, the ends from agent_day_stats. */
+async function counterRowsRead(db: Db, w: Window) {
+  const count = async (table: string, column: string, [a, b]: [string, string]) =>
+    Number((await db(table).whereBetween(column, [a, b]).count({ n: '*' }).first())?.n);
+  const { months, days } = splitPeriod(w.from, w.to);
+  const monthRows = months ? await count('agent_month_stats', 'month', months) : 0;
+  let dayRows = 0;
+  for (const range of days) dayRows += await count('agent_day_stats', 'day', range);
+  return { months: monthRows, days: dayRows, total: monthRows + dayRows, dayOnly: await count('agent_day_stats', 'day', [w.from, w.to]) };
+}
+
+/**
+ * Where one report's time goes: the statements it runs (captured from knex), each timed alone
+ * (median of 10) with SQLite's plan; the rest of the report's time is JavaScript and knex.
+ */
+async function printPlans(db: Db, report: () => Promise<unknown>, w: Window) {
+  const statements: Array<{ sql: string; bindings: Knex.RawBinding[] }> = [];
+  const listen = (q: { sql: string; bindings?: Knex.RawBinding[] }) => statements.push({ sql: q.sql, bindings: q.bindings ?? [] });
+  db.on('query', listen);
+  await report();
+  db.off('query', listen);
+  say();
+  say(`statements of one agents report, ${w.name} (each alone: median of 10 runs), and their plans:`);
+  for (const s of statements.filter((x) => /^\s*select/i.test(x.sql))) {
+    const alone = await measure(() => db.raw(s.sql, s.bindings), { warmup: 1, runs: 10 });
+    say(`- ${ms(alone.median)} ms  ${s.sql.length > 150 ? `${s.sql.slice(0, 147)}...` : s.sql}`);
+    for (const line of await explain(db, s.sql, s.bindings)) say(`  ${line}`);
+  }
+  say(`- raw GROUP BY`);
+  for (const line of await explain(db, RAW_AGENTS_SQL, [w.start, w.end])) say(`  ${line}`);
+}
+
+/** Times `npm run stats:rebuild`'s work and checks it reproduces the counters the data set was written with. */
+async function timeRebuild(db: Db, surveys: number) {
+  const tables = ['agent_day_stats', 'agent_month_stats', 'agents'];
+  for (const t of tables) await db.raw(`CREATE TABLE bench_${t} AS SELECT * FROM ${t}`);
+  const took = await timeOnce(() => rebuildStats(db, TZ));
+  let mismatched = 0;
+  for (const t of tables) {
+    const [{ n }] = (await db.raw(`SELECT (SELECT COUNT(*) FROM (SELECT * FROM bench_${t} EXCEPT SELECT * FROM ${t})) + (SELECT COUNT(*) FROM (SELECT * FROM ${t} EXCEPT SELECT * FROM bench_${t})) AS n`)) as Array<{ n: number }>;
+    mismatched += n;
+  }
+  say();
+  say(`rebuild counters from ${int(surveys)} surveys: ${seconds(took)} (rebuildStats, one transaction); result ${mismatched === 0 ? 'identical to' : `DIFFERS in ${int(mismatched)} rows from`} the counters written with the data set`);
+  if (mismatched) process.exitCode = 1;
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
+const cleanUp = () => fs.rmSync(dir, { recursive: true, force: true });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanUp();
+    process.exit(130);
+  });
+}
+const started = Date.now();
+main(dir)
+  .then(() => say(`\ntotal ${seconds(Date.now() - started)}; load average at end: ${loadAverage()}`))
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(cleanUp);
