@@ -1,3 +1,4 @@
+import { maskEmails } from '../shared/logger';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 import type { Clock } from '../shared/clock';
@@ -71,11 +72,11 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       const now = clock.now();
       if (!failure.temporary || row.attempts >= options.maxAttempts) {
         await repo.markFailed(db, deps.ledger, row, failure.message, now);
-        log.warn({ error: failure.message, temporary: failure.temporary }, 'survey delivery failed for good');
+        log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'survey delivery failed for good');
       } else {
         const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
         await repo.markRetry(db, row, new Date(now.getTime() + delay), failure.message, now);
-        log.info({ error: failure.message, retryInMs: delay }, 'survey delivery will be retried');
+        log.info({ error: maskEmails(failure.message), retryInMs: delay }, 'survey delivery will be retried');
       }
       return;
     }

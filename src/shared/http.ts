@@ -7,8 +7,9 @@ import type { Views } from './views';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Tokens live in rating (/r) and unsubscribe (/u) URLs; logs get the route's shape instead. */
-const loggablePath = (path: string) => path.replace(/^\/([ru])\/[^/]+/, '/$1/:token');
+/** Tokens live in rating (/r) and unsubscribe (/u) URLs, emails in erasure URLs; logs get the route's shape instead. */
+const loggablePath = (path: string) =>
+  path.replace(/^\/([ru])\/[^/]+/, '/$1/:token').replace(/^\/api\/customers\/[^/]+/, '/api/customers/:email');
 
 /** A request id (the caller's if it is sane) echoed in X-Request-Id, and one log line per request. */
 export function requestContext(logger: Logger): RequestHandler {

@@ -19,3 +19,6 @@ export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   return at <= 0 ? '***' : `${email[0]}***${email.slice(at)}`;
 }
+
+/** Masks every email address in a text (SMTP replies quote the recipient) before it is logged. */
+export const maskEmails = (text: string): string => text.replace(/[^\s<>"'@]+@[^\s<>"']+/g, (email) => maskEmail(email));

@@ -23,9 +23,13 @@ export function ticketSuppression(ticket: TicketClosed, policy: EligibilityPolic
   if (!ticket.agent) return 'no_agent';
   const customer = normalEmail(ticket.customer.email);
   if (ticket.agent.email && normalEmail(ticket.agent.email) === customer) return 'customer_is_agent';
-  const domain = customer.slice(customer.lastIndexOf('@') + 1);
-  if (policy.internalDomains.some((d) => domain === d || domain.endsWith(`.${d}`))) return 'internal_domain';
   return null;
+}
+
+/** Checked after the stored "is this customer one of our agents" so reasons keep their documented order. */
+export function internalDomain(email: string, policy: EligibilityPolicy): SuppressionReason | null {
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  return policy.internalDomains.some((d) => domain === d || domain.endsWith(`.${d}`)) ? 'internal_domain' : null;
 }
 
 /** Deterministic sampling: a ticket id lands at the same point in [0, 1) on every delivery and instance. */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import type { SuppressionReason } from './eligibility';
+import { internalDomain, type EligibilityPolicy, type SuppressionReason } from './eligibility';
 import type { Ledger } from '../reports/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
 import { toDate } from '../shared/db';
@@ -28,9 +28,6 @@ export async function insertSurvey(
 ): Promise<SuppressionReason | null> {
   const t = s.ticket;
   return db.transaction(async (trx) => {
-    const cancelled = trx('surveys').where({ source: t.source, ticket_id: t.ticketId, status: 'cancelled' }).select('id');
-    await trx('outbox').whereIn('survey_id', cancelled.clone()).delete();
-    await trx('surveys').whereIn('id', cancelled.clone()).delete();
     const reason = await decide(trx);
     const status: SurveyStatus = reason ? 'suppressed' : 'scheduled';
     await trx('surveys').insert({
@@ -91,7 +88,7 @@ export async function insertSurvey(
  */
 export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticketId: string, now: Date) {
   return db.transaction(async (trx) => {
-    const survey = await trx('surveys').where({ source, ticket_id: ticketId }).first('id', 'status');
+    const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
     if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
     if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
     const cancelled = await trx('outbox')
@@ -109,9 +106,12 @@ export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticke
 }
 
 /** The reasons stored history gives not to survey this customer now, in order. */
-export async function historySuppression(trx: Knex.Transaction, email: string, now: Date, throttleDays: number): Promise<SuppressionReason | null> {
-  if (await trx('opt_outs').where({ email }).first('email')) return 'opted_out';
+export async function historySuppression(trx: Knex.Transaction, email: string, now: Date, policy: EligibilityPolicy): Promise<SuppressionReason | null> {
   if (await trx('surveys').whereRaw('lower(agent_email) = ?', [email]).first('id')) return 'customer_is_agent';
+  const internal = internalDomain(email, policy);
+  if (internal) return internal;
+  if (await trx('opt_outs').where({ email }).first('email')) return 'opted_out';
+  const { throttleDays } = policy;
   if (throttleDays > 0) {
     const recent = await trx('surveys')
       .whereRaw('lower(customer_email) = ?', [email])
@@ -123,8 +123,9 @@ export async function historySuppression(trx: Knex.Transaction, email: string, n
   return null;
 }
 
+/** The ticket's live survey; surveys cancelled by a reopen are history and not returned. */
 export async function findSurveyByTicket(db: Db, source: string, ticketId: string): Promise<Survey | undefined> {
-  const row = await db('surveys').where({ source, ticket_id: ticketId }).first();
+  const row = await db('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first();
   return row && toSurvey(row);
 }
 

@@ -35,8 +35,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
 
   async function duplicateOf(ticket: TicketClosed): Promise<ScheduleOutcome | undefined> {
     const existing = await repo.findSurveyByTicket(db, ticket.source, ticket.ticketId);
-    // A survey cancelled by a reopen is replaced when the ticket closes again.
-    return existing && existing.status !== 'cancelled' ? { status: 'duplicate', surveyId: existing.id } : undefined;
+    return existing && { status: 'duplicate', surveyId: existing.id };
   }
 
   return {
@@ -66,7 +65,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
           },
           async (trx) =>
             ticketSuppression(ticket, deps.policy) ??
-            (await repo.historySuppression(trx, email, now, deps.policy.throttleDays)) ??
+            (await repo.historySuppression(trx, email, now, deps.policy)) ??
             (sampledIn(ticket.ticketId, deps.policy.sampleRate) ? null : 'sampled_out'),
         );
       } catch (err) {

@@ -1,3 +1,4 @@
+import { rebuildStats } from '../../src/reports/ledger';
 import { bootApp, manualClock, ticketPayload, TEST_SECRET, type TestApp } from '../helpers/boot';
 import { signBody } from '../../src/webhooks/signature';
 import request from 'supertest';
@@ -50,6 +51,17 @@ describe('POST /webhooks/ticket-reopened', () => {
     expect((await reopen({ ticket_id: 'T-never' })).body).toEqual({ status: 'ignored', reason: 'unknown_ticket' });
   });
 
+  it('when a send was already tried (a token exists) before the reopen, then re-closing still works and counters equal a rebuild', async () => {
+    const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r7' }));
+    await t.services.surveys.issueToken(closed.body.survey_id); // as a failed send attempt leaves behind
+    await reopen({ ticket_id: 'T-r7' });
+    const again = await t.postWebhook(ticketPayload({ ticket_id: 'T-r7' }));
+    expect(again.status).toBe(202);
+    const kept = await t.db('agent_day_stats').select('*');
+    await rebuildStats(t.db, 'UTC');
+    expect(await t.db('agent_day_stats').select('*')).toEqual(kept);
+  });
+
   it('when a worker holds the lease (sending now), then it is not cancelled under it', async () => {
     const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r4' }));
     await t.db('outbox').where({ survey_id: closed.body.survey_id }).update({ locked_until: new Date(clock.now().getTime() + 60_000) });
@@ -70,8 +82,11 @@ describe('POST /webhooks/ticket-reopened', () => {
     await reopen({ ticket_id: 'T-r6' });
     const again = await t.postWebhook(ticketPayload({ ticket_id: 'T-r6', agent: { id: 'a-9', name: 'Grace' } }));
     expect([again.status, again.body.status]).toEqual([202, 'scheduled']);
-    expect(await t.db('surveys').select('agent_id', 'status')).toEqual([{ agent_id: 'a-9', status: 'scheduled' }]);
-    expect(await t.count('outbox')).toBe(1);
+    expect(await t.db('surveys').orderBy('created_at').select('agent_id', 'status')).toEqual([
+      { agent_id: 'a-7', status: 'cancelled' }, // kept as history
+      { agent_id: 'a-9', status: 'scheduled' },
+    ]);
+    expect(await t.db('outbox').where({ status: 'pending' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 1 }]);
     expect((await t.postWebhook(ticketPayload({ ticket_id: 'T-r6' }))).body.status).toBe('duplicate');
     clock.advance(31 * 60_000);
     expect(await t.services.worker.drain()).toBe(1);

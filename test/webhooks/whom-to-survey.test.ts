@@ -90,6 +90,9 @@ describe('whom to survey: each suppression reason is stored on the survey', () =
     await boot({ INTERNAL_DOMAINS: 'support.example' });
     expect(await outcome({ tags: ['spam'], customer: { email: 'ada@support.example' }, agent: { id: 'a', email: 'ada@support.example' } })).toBe('excluded_tag');
     expect(await outcome({ customer: { email: 'ada@support.example' }, agent: { id: 'a', email: 'ada@support.example' } })).toBe('customer_is_agent');
+    // Ada, a known agent on an internal domain, closing as customer of another agent's ticket.
+    expect(await outcome({ customer: { email: 'ADA@support.example' }, agent: { id: 'b', email: 'bob@support.example' } })).toBe('customer_is_agent');
+    expect(await outcome({ customer: { email: 'kim@support.example' }, agent: { id: 'b', email: 'bob@support.example' } })).toBe('internal_domain');
   });
 
   it('when surveys are suppressed, then the reports count them by reason', async () => {
