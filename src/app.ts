@@ -2,6 +2,7 @@ import express from 'express';
 import { AppError } from './shared/errors';
 import { errorHandler, requestContext } from './shared/http';
 import { webhookRoutes } from './webhooks/routes';
+import { adapterRoutes } from './webhooks/adapter-routes';
 import { ratingRoutes } from './ratings/routes';
 import { reportRoutes } from './reports/routes';
 import { previewRoutes } from './surveys/routes';
@@ -20,6 +21,7 @@ export function createApp(s: Services): express.Express {
     res.json({ status: 'ok' });
   });
   app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret }));
+  app.use(adapterRoutes({ surveys: s.surveys, clock: s.clock, secrets: s.config.helpdesks }));
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
   app.use(apiRoutes({ db: s.db, token: s.config.adminToken }));
   app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views }));

@@ -43,6 +43,10 @@ const envSchema = z
     DELIVERY_CONCURRENCY: intFrom(1, 100).default(5),
     DELIVERY_LEASE_SECONDS: intFrom(5, 86_400).default(300),
     REPORTS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    ZENDESK_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+    HELPSCOUT_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').max(40, 'Help Scout allows at most 40 characters').optional(),
+    FRESHDESK_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    INTERCOM_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     RATING_WEBHOOK_URL: caseList
       .refine((l) => l.every((u) => /^https?:\/\/[^\s,]+$/.test(u)), 'must be http(s) URLs, comma-separated')
@@ -86,6 +90,8 @@ export type Config = Readonly<{
   ratingChangeDays: number;
   reportsToken: string;
   usingDevReportsToken: boolean;
+  /** Per-helpdesk secrets; an adapter without one is off. */
+  helpdesks: Readonly<{ zendesk?: string; helpscout?: string; freshdesk?: string; intercom?: string }>;
   adminToken: string;
   usingDevAdminToken: boolean;
   /** Erase customer identity and comments of surveys closed longer ago than this; 0 = keep. */
@@ -126,6 +132,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ratingChangeDays: e.RATING_CHANGE_DAYS,
     reportsToken: e.REPORTS_TOKEN ?? DEV_REPORTS_TOKEN,
     usingDevReportsToken: !e.REPORTS_TOKEN,
+    helpdesks: Object.freeze({
+      zendesk: e.ZENDESK_WEBHOOK_SECRET,
+      helpscout: e.HELPSCOUT_WEBHOOK_SECRET,
+      freshdesk: e.FRESHDESK_WEBHOOK_TOKEN,
+      intercom: e.INTERCOM_CLIENT_SECRET,
+    }),
     adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
     usingDevAdminToken: !e.ADMIN_TOKEN,
     retentionDays: e.RETENTION_DAYS,

@@ -1,0 +1,52 @@
+import express, { Router, type Response } from 'express';
+import { AppError } from '../shared/errors';
+import type { Clock } from '../shared/clock';
+import type { SurveyService } from '../surveys/service';
+import { AdapterMappingError, adapters, type Adapter } from './adapters';
+import { WEBHOOK_BODY_LIMIT } from './routes';
+
+export type HelpdeskSecrets = Readonly<Partial<Record<Adapter['source'], string>>>;
+
+/**
+ * POST /webhooks/zendesk, /helpscout, /freshdesk, /intercom: each helpdesk's own authentication
+ * and payload, mapped onto the generic contract. A close schedules a survey, a reopen cancels an
+ * unsent one, any other event answers 200 ignored. An adapter without its secret is switched off (404).
+ */
+export function adapterRoutes(deps: { surveys: SurveyService; clock: Clock; secrets: HelpdeskSecrets }): Router {
+  const router = Router();
+  for (const adapter of Object.values(adapters)) {
+    router.post(`/webhooks/${adapter.source}`, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+      const secret = deps.secrets[adapter.source];
+      if (!secret) throw new AppError(404, 'not_found', `The ${adapter.source} adapter is not configured on this server.`);
+      if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
+      const now = deps.clock.now();
+      const inbound = { rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), header: (name: string) => req.get(name) };
+      if (!adapter.verify(inbound, secret, now)) throw new AppError(401, 'invalid_signature');
+      let json: unknown;
+      try {
+        json = JSON.parse(inbound.rawBody.toString('utf8'));
+      } catch {
+        throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
+      }
+      let result;
+      try {
+        result = adapter.map(json, now, inbound);
+      } catch (err) {
+        if (!(err instanceof AdapterMappingError)) throw err;
+        throw new AppError(400, 'invalid_payload', err.message, [{ path: err.field, message: err.message }]);
+      }
+      await answer(res, result);
+    });
+  }
+
+  async function answer(res: Response, result: ReturnType<Adapter['map']>) {
+    if (result.kind === 'ignored') return void res.json({ status: 'ignored', reason: result.reason });
+    if (result.kind === 'reopened') return void res.json(await deps.surveys.cancelSurvey(result.source, result.ticketId));
+    const outcome = await deps.surveys.scheduleSurvey(result.ticket);
+    if (outcome.status === 'scheduled') return void res.status(202).json({ survey_id: outcome.surveyId, status: 'scheduled' });
+    if (outcome.status === 'duplicate') return void res.json({ survey_id: outcome.surveyId, status: 'duplicate' });
+    res.json({ survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason });
+  }
+
+  return router;
+}
