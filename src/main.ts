@@ -51,7 +51,7 @@ async function main() {
   });
   services.worker.start();
   if (config.ratingWebhooks.urls.length) services.hooks.start();
-  const stopRetention = startRetention({ db, clock: systemClock, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
+  const stopRetention = startRetention({ db, ledger: services.ledger, clock: systemClock, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), shutdown(signal, server, services, logger)));
 }
 

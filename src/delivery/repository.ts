@@ -1,7 +1,8 @@
+import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 
-export type OutboxRow = { id: number; surveyId: string; attempts: number };
+export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date };
 
 /**
  * Takes up to `limit` due rows and leases them until `leaseUntil`: a row whose
@@ -20,15 +21,19 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
     await trx('outbox')
       .whereIn('id', rows.map((r) => r.id))
       .update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
-    return rows.map((r) => ({ id: r.id, surveyId: r.survey_id, attempts: r.attempts + 1 }));
+    return rows.map((r) => ({ id: r.id, surveyId: r.survey_id, attempts: r.attempts + 1, leaseUntil }));
   });
 }
 
 /** The survey's status moves with its outbox row, in the same transaction, so the two never disagree. */
+/** This claim still owns the row: still pending under the lease it was claimed with (a reopen may have cancelled it). */
+const owned = (trx: Knex.Transaction, row: OutboxRow) => trx('outbox').where({ id: row.id, status: 'pending', locked_until: row.leaseUntil });
+
 export async function markSent(db: Db, ledger: Ledger, row: OutboxRow, now: Date): Promise<void> {
   await db.transaction(async (trx) => {
+    const updated = await owned(trx, row).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
+    if (updated === 0) return;
     const before = await ledger.read(trx, row.surveyId);
-    await trx('outbox').where({ id: row.id }).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
     await trx('surveys').where({ id: row.surveyId }).update({ status: 'sent', sent_at: now, last_error: null, updated_at: now });
     await ledger.record(trx, before, { ...before, status: 'sent' });
   });
@@ -40,8 +45,9 @@ export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: stri
 
 export async function markFailed(db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date): Promise<void> {
   await db.transaction(async (trx) => {
+    const updated = await owned(trx, row).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
+    if (updated === 0) return;
     const before = await ledger.read(trx, row.surveyId);
-    await trx('outbox').where({ id: row.id }).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
     await trx('surveys').where({ id: row.surveyId }).update({ status: 'failed', last_error: error, updated_at: now });
     await ledger.record(trx, before, { ...before, status: 'failed' });
   });

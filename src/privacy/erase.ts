@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
+import type { Ledger } from '../reports/ledger';
 
 /** What stands in for erased identities and comments. A comment stays non-empty so report counts stay exact. */
 export const ERASED_EMAIL = 'erased@erased.invalid';
@@ -8,7 +9,15 @@ export const ERASED_COMMENT = '[erased]';
 export type Erasure = { surveys: number; comments: number; rating_events: number; opt_outs: number; unsubscribe_tokens: number };
 
 /** Blanks identity and comment text of the chosen surveys; scores, agents and dates stay for the reports. */
-async function eraseSurveys(trx: Knex.Transaction, ids: Knex.QueryBuilder): Promise<Omit<Erasure, 'opt_outs' | 'unsubscribe_tokens'>> {
+async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.QueryBuilder, now: Date): Promise<Omit<Erasure, 'opt_outs' | 'unsubscribe_tokens'>> {
+  // No more mail to a blanked address, and no links left that could add new comments.
+  for (const row of await trx('outbox').whereIn('survey_id', ids.clone()).andWhere('status', 'pending').select('id', 'survey_id')) {
+    const before = await ledger.read(trx, row.survey_id);
+    await trx('outbox').where({ id: row.id }).update({ status: 'cancelled', locked_until: null, updated_at: now });
+    await trx('surveys').where({ id: row.survey_id }).update({ status: 'cancelled', updated_at: now });
+    await ledger.record(trx, before, { ...before, status: 'cancelled' });
+  }
+  await trx('survey_tokens').whereIn('survey_id', ids.clone()).delete();
   const comments = await trx('surveys').whereIn('id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   // Queued or delivered rating webhooks carry the comment text.
@@ -28,11 +37,11 @@ async function eraseSurveys(trx: Knex.Transaction, ids: Knex.QueryBuilder): Prom
  * Erases one customer (by email, case-insensitive) everywhere in one transaction: their
  * surveys' identity and comments, their opt-out and unsubscribe tokens. Answers what it erased.
  */
-export async function eraseCustomer(db: Db, email: string): Promise<Erasure> {
+export async function eraseCustomer(db: Db, ledger: Ledger, email: string, now: Date): Promise<Erasure> {
   const normal = email.trim().toLowerCase();
   return db.transaction(async (trx) => {
     const ids = trx('surveys').whereRaw('lower(customer_email) = ?', [normal]).select('id');
-    const erased = await eraseSurveys(trx, ids);
+    const erased = await eraseSurveys(trx, ledger, ids, now);
     const optOuts = await trx('opt_outs').where({ email: normal }).delete();
     const tokens = await trx('unsubscribe_tokens').where({ email: normal }).delete();
     return { ...erased, opt_outs: optOuts, unsubscribe_tokens: tokens };
@@ -40,9 +49,9 @@ export async function eraseCustomer(db: Db, email: string): Promise<Erasure> {
 }
 
 /** RETENTION_DAYS: erases identity and comments of every survey closed before `cutoff`. */
-export async function eraseClosedBefore(db: Db, cutoff: Date): Promise<Erasure> {
+export async function eraseClosedBefore(db: Db, ledger: Ledger, cutoff: Date, now: Date): Promise<Erasure> {
   return db.transaction(async (trx) => {
     const ids = trx('surveys').where('closed_at', '<', cutoff).andWhereNot('customer_email', ERASED_EMAIL).select('id');
-    return { ...(await eraseSurveys(trx, ids)), opt_outs: 0, unsubscribe_tokens: 0 };
+    return { ...(await eraseSurveys(trx, ledger, ids, now)), opt_outs: 0, unsubscribe_tokens: 0 };
   });
 }

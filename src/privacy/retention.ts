@@ -2,16 +2,17 @@ import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { eraseClosedBefore } from './erase';
+import type { Ledger } from '../reports/ledger';
 
 const DAY_MS = 86_400_000;
 
 /** RETENTION_DAYS: once at start and then daily, erases identity and comments of surveys closed longer ago. */
-export function startRetention(deps: { db: Db; clock: Clock; logger: Logger; days: number }): () => void {
+export function startRetention(deps: { db: Db; ledger: Ledger; clock: Clock; logger: Logger; days: number }): () => void {
   if (deps.days <= 0) return () => {};
   const run = async () => {
     try {
       const cutoff = new Date(deps.clock.now().getTime() - deps.days * DAY_MS);
-      const erased = await eraseClosedBefore(deps.db, cutoff);
+      const erased = await eraseClosedBefore(deps.db, deps.ledger, cutoff, deps.clock.now());
       if (erased.surveys) deps.logger.info({ erased, cutoff }, 'retention: erased old survey data');
     } catch (err) {
       deps.logger.error({ err }, 'retention run failed; it runs again tomorrow');

@@ -36,11 +36,16 @@ export function unsubscribeRoutes(deps: { db: Db; clock: Clock; views: Views }):
     res.send(await page(req.params.token, email));
   });
 
-  router.post('/u/:token', express.urlencoded({ extended: false, limit: '2kb' }), async (req, res) => {
+  // RFC 8058 one-click POSTs SHOULD be multipart/form-data; a 2 kB raw read finds the field in either form.
+  const multipart = express.raw({ type: 'multipart/form-data', limit: '2kb' });
+  const oneClickPart = /name="List-Unsubscribe"\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/;
+
+  router.post('/u/:token', multipart, express.urlencoded({ extended: false, limit: '2kb' }), async (req, res) => {
     const token = String(req.params.token);
     const email = await emailOf(token);
-    const body = (req.body ?? {}) as Record<string, string>;
-    if (body['List-Unsubscribe'] === 'One-Click') {
+    const body = (Buffer.isBuffer(req.body) ? {} : (req.body ?? {})) as Record<string, string>;
+    const oneClick = Buffer.isBuffer(req.body) ? oneClickPart.test(req.body.toString('utf8')) : body['List-Unsubscribe'] === 'One-Click';
+    if (oneClick) {
       await repo.optOut(db, email, deps.clock.now());
       res.type('text/plain').send('Unsubscribed.');
       return;

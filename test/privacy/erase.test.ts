@@ -1,3 +1,4 @@
+import { rebuildStats } from '../../src/reports/ledger';
 import request from 'supertest';
 import { eraseClosedBefore } from '../../src/privacy/erase';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
@@ -65,6 +66,18 @@ describe('erasing a customer', () => {
     expect(await everyValue(t)).toContain(COMMENT);
   });
 
+  it('when the customer has a survey still waiting to be sent, then it is cancelled, its links die, and counters equal a rebuild', async () => {
+    const sent = await ratedSurvey(EMAIL, 4);
+    const waiting = await t.postWebhook(ticketPayload({ customer: { email: EMAIL } }));
+    await request(t.app).delete(`/api/customers/${encodeURIComponent(EMAIL)}`).set('Authorization', admin()).expect(200);
+    expect((await t.db('surveys').where({ id: waiting.body.survey_id }).first()).status).toBe('cancelled');
+    expect(await t.db('outbox').where({ status: 'pending' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await t.db('survey_tokens').where({ survey_id: sent }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }]);
+    const kept = await t.db('agent_day_stats').select('*');
+    await rebuildStats(t.db, 'UTC');
+    expect(await t.db('agent_day_stats').select('*')).toEqual(kept);
+  });
+
   it('when an unknown customer is erased, then it answers with zeros', async () => {
     const res = await request(t.app).delete('/api/customers/nobody@example.com').set('Authorization', admin());
     expect(res.body.erased).toEqual({ surveys: 0, comments: 0, rating_events: 0, opt_outs: 0, unsubscribe_tokens: 0 });
@@ -73,10 +86,10 @@ describe('erasing a customer', () => {
   it('when retention erases surveys closed before the cutoff, then newer ones keep their data and counts stay', async () => {
     const old = await t.postWebhook(ticketPayload({ closed_at: '2026-01-10T10:00:00Z', customer: { email: 'old@example.com' } }));
     await t.postWebhook(ticketPayload({ closed_at: '2026-11-19T10:00:00Z', customer: { email: 'new@example.com' } }));
-    const erased = await eraseClosedBefore(t.db, new Date('2026-06-01T00:00:00Z'));
+    const erased = await eraseClosedBefore(t.db, t.services.ledger, new Date('2026-06-01T00:00:00Z'), clock.now());
     expect(erased.surveys).toBe(1);
     expect((await t.db('surveys').where({ id: old.body.survey_id }).first()).customer_email).toBe('erased@erased.invalid');
     expect(await t.db('surveys').where({ customer_email: 'new@example.com' }).first()).toBeDefined();
-    expect((await eraseClosedBefore(t.db, new Date('2026-06-01T00:00:00Z'))).surveys).toBe(0);
+    expect((await eraseClosedBefore(t.db, t.services.ledger, new Date('2026-06-01T00:00:00Z'), clock.now())).surveys).toBe(0);
   });
 });

@@ -142,7 +142,10 @@ describe('agent_day_stats and agent_month_stats, kept with every survey write', 
     };
     const outboxRow = async (s: SeededSurvey) => {
       const row = await t!.db('outbox').where({ survey_id: s.id }).first('id', 'attempts');
-      return { id: row.id as number, surveyId: s.id, attempts: row.attempts as number };
+      // Leased as the worker's claim would (markSent/markFailed only act on a row their claim owns).
+      const leaseUntil = new Date(clock.now().getTime() + 300_000);
+      await t!.db('outbox').where({ id: row.id }).update({ locked_until: leaseUntil });
+      return { id: row.id as number, surveyId: s.id, attempts: row.attempts as number, leaseUntil };
     };
     const state = async () => ({
       counters: await snapshot(t!.db),
@@ -170,9 +173,10 @@ describe('agent_day_stats and agent_month_stats, kept with every survey write', 
         },
       };
       const s = seeded.find((x) => x.status === 'scheduled')!;
+      const claimed = await outboxRow(s);
       const before = await state();
-      await expect(markSent(t!.db, failingLedger, await outboxRow(s), clock.now())).rejects.toThrow('disk full');
-      await expect(markFailed(t!.db, failingLedger, await outboxRow(s), '550 no', clock.now())).rejects.toThrow('disk full');
+      await expect(markSent(t!.db, failingLedger, claimed, clock.now())).rejects.toThrow('disk full');
+      await expect(markFailed(t!.db, failingLedger, claimed, '550 no', clock.now())).rejects.toThrow('disk full');
       expect(await state()).toEqual(before);
     });
 

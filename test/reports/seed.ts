@@ -149,7 +149,10 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
 
   async function outboxRow(s: SeededSurvey) {
     const row = await t.db('outbox').where({ survey_id: s.id }).first('id', 'attempts');
-    return { id: row.id as number, surveyId: s.id, attempts: row.attempts as number };
+    // Leased as the worker's claim would (markSent/markFailed only act on a row their claim owns).
+    const leaseUntil = new Date(clock.now().getTime() + 300_000);
+    await t.db('outbox').where({ id: row.id }).update({ locked_until: leaseUntil });
+    return { id: row.id as number, surveyId: s.id, attempts: row.attempts as number, leaseUntil };
   }
 
   async function send(s: SeededSurvey) {

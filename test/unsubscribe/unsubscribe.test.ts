@@ -45,6 +45,14 @@ describe('unsubscribe', () => {
     expect(next.body).toMatchObject({ status: 'suppressed', reason: 'opted_out' });
   });
 
+  it('when the one-click POST comes as multipart/form-data (RFC 8058 SHOULD), then the address is opted out too', async () => {
+    const mail = await surveyEmail('ann@example.com');
+    const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
+    const res = await request(t.app).post(path).field('List-Unsubscribe', 'One-Click');
+    expect(res.status).toBe(200);
+    expect(await t.count('opt_outs')).toBe(1);
+  });
+
   it('when the link is opened with GET, then nothing changes until the page button is pressed, and the page allows opting back in', async () => {
     const mail = await surveyEmail('ann@example.com');
     const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;

@@ -1,3 +1,4 @@
+import { claimDueOutboxRows, markSent } from '../../src/delivery/repository';
 import { rebuildStats } from '../../src/reports/ledger';
 import { bootApp, manualClock, ticketPayload, TEST_SECRET, type TestApp } from '../helpers/boot';
 import { signBody } from '../../src/webhooks/signature';
@@ -60,6 +61,17 @@ describe('POST /webhooks/ticket-reopened', () => {
     const kept = await t.db('agent_day_stats').select('*');
     await rebuildStats(t.db, 'UTC');
     expect(await t.db('agent_day_stats').select('*')).toEqual(kept);
+  });
+
+  it('when a send outlives its lease and the ticket is reopened meanwhile, then the late result does not revive the survey', async () => {
+    const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-r8' }));
+    clock.advance(31 * 60_000);
+    const [row] = await claimDueOutboxRows(t.db, clock.now(), new Date(clock.now().getTime() + 1000), 1);
+    clock.advance(2000); // the lease ran out while the SMTP server was slow
+    expect((await reopen({ ticket_id: 'T-r8' })).body.status).toBe('cancelled');
+    await markSent(t.db, t.services.ledger, row, clock.now());
+    expect((await t.db('surveys').where({ id: closed.body.survey_id }).first()).status).toBe('cancelled');
+    expect((await t.db('outbox').where({ id: row.id }).first()).status).toBe('cancelled');
   });
 
   it('when a worker holds the lease (sending now), then it is not cancelled under it', async () => {
