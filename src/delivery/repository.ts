@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 
@@ -25,30 +24,28 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
   });
 }
 
-/** The survey's status moves with its outbox row, in the same transaction, so the two never disagree. */
-/** This claim still owns the row: still pending under the lease it was claimed with (a reopen may have cancelled it). */
-const owned = (trx: Knex.Transaction, row: OutboxRow) => trx('outbox').where({ id: row.id, status: 'pending', locked_until: row.leaseUntil });
-
-export async function markSent(db: Db, ledger: Ledger, row: OutboxRow, now: Date): Promise<void> {
+/**
+ * Ends a claimed send: the outbox row, the survey's status and its counters move together in one
+ * transaction, and only while this claim still owns the row (pending, under the lease it was
+ * claimed with); a reopen may have cancelled it meanwhile.
+ */
+async function finish(db: Db, ledger: Ledger, row: OutboxRow, status: 'sent' | 'failed', error: string | null, now: Date): Promise<void> {
   await db.transaction(async (trx) => {
-    const updated = await owned(trx, row).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
+    const updated = await trx('outbox')
+      .where({ id: row.id, status: 'pending', locked_until: row.leaseUntil })
+      .update({ status, locked_until: null, last_error: error, updated_at: now });
     if (updated === 0) return;
     const before = await ledger.read(trx, row.surveyId);
-    await trx('surveys').where({ id: row.surveyId }).update({ status: 'sent', sent_at: now, last_error: null, updated_at: now });
-    await ledger.record(trx, before, { ...before, status: 'sent' });
+    await trx('surveys').where({ id: row.surveyId }).update({ status, last_error: error, updated_at: now, ...(status === 'sent' && { sent_at: now }) });
+    await ledger.record(trx, before, { ...before, status });
   });
 }
+
+export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) => finish(db, ledger, row, 'sent', null, now);
+
+export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) => finish(db, ledger, row, 'failed', error, now);
 
 export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: string, now: Date): Promise<void> {
   await db('outbox').where({ id: row.id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
 }
 
-export async function markFailed(db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date): Promise<void> {
-  await db.transaction(async (trx) => {
-    const updated = await owned(trx, row).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
-    if (updated === 0) return;
-    const before = await ledger.read(trx, row.surveyId);
-    await trx('surveys').where({ id: row.surveyId }).update({ status: 'failed', last_error: error, updated_at: now });
-    await ledger.record(trx, before, { ...before, status: 'failed' });
-  });
-}

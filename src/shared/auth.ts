@@ -7,17 +7,24 @@ const digest = (value: string) => crypto.createHash('sha256').update(value).dige
 /** Constant-time in the secret's content and its length: both sides are hashed first. */
 const matches = (given: string, expected: Buffer) => crypto.timingSafeEqual(digest(given), expected);
 
+/** Whether a presented secret equals the configured one, in constant time; nothing matches an empty secret. */
+export function secretEquals(given: string | undefined, expected: string): boolean {
+  return given !== undefined && expected !== '' && matches(given, digest(expected));
+}
+
+/** The password of an HTTP Basic header (any user name), or undefined. */
+export function basicPassword(authorization: string | undefined): string | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
+}
+
 /** The credential a request presents: a Bearer token, or the password of HTTP Basic (any user name). */
 function presented(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const [scheme, value = ''] = header.split(' ', 2);
-  if (/^bearer$/i.test(scheme)) return value.trim();
-  if (/^basic$/i.test(scheme)) {
-    const decoded = Buffer.from(value.trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
-  }
-  return undefined;
+  const bearer = /^Bearer (.*)$/i.exec(header ?? '');
+  return bearer ? bearer[1].trim() : basicPassword(header);
 }
 
 /** Guards routes with one token: `Authorization: Bearer <token>`, or Basic with the token as password so a browser can log in. */

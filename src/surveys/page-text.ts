@@ -3,6 +3,12 @@
  * labels, thanks, comment prompt) comes from the definitions file; these are the frame around it.
  * A locale not listed here shows English.
  */
+/** The entry for a locale's language (de-AT → de), English when there is none. */
+function byLanguage<T>(table: Record<'en' | 'de' | 'fr' | 'es', T>, locale: string): T {
+  const lang = locale.split('-')[0];
+  return lang in table ? table[lang as keyof typeof table] : table.en;
+}
+
 type Keys = 'yourRating' | 'confirm' | 'saving' | 'saveFailed' | 'meantElse' | 'choose' | 'sendComment' | 'updateComment' | 'changeRating' | 'yourComment';
 export type PageText = Record<Keys, string>;
 
@@ -58,8 +64,7 @@ const TEXT: Record<'en' | 'de' | 'fr' | 'es', PageText> = {
 };
 
 export function pageText(locale: string): PageText {
-  const lang = locale.split('-')[0];
-  return lang in TEXT ? TEXT[lang as keyof typeof TEXT] : TEXT.en;
+  return byLanguage(TEXT, locale);
 }
 
 type EmailText = { unsubscribe: string; greeting: (name: string) => string };
@@ -73,6 +78,5 @@ const EMAIL_TEXT: Record<'en' | 'de' | 'fr' | 'es', EmailText> = {
 
 /** The email's own words around the configured wording: the greeting and the footer's unsubscribe link. */
 export function emailText(locale: string): EmailText {
-  const lang = locale.split('-')[0];
-  return lang in EMAIL_TEXT ? EMAIL_TEXT[lang as keyof typeof EMAIL_TEXT] : EMAIL_TEXT.en;
+  return byLanguage(EMAIL_TEXT, locale);
 }

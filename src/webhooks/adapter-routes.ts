@@ -3,7 +3,7 @@ import { AppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { SurveyService } from '../surveys/service';
 import { AdapterMappingError, adapters, type Adapter } from './adapters';
-import { WEBHOOK_BODY_LIMIT } from './routes';
+import { parseJson, sendScheduleOutcome, WEBHOOK_BODY_LIMIT } from './routes';
 
 export type HelpdeskSecrets = Readonly<Partial<Record<Adapter['source'], string>>>;
 
@@ -22,12 +22,7 @@ export function adapterRoutes(deps: { surveys: SurveyService; clock: Clock; secr
       const now = deps.clock.now();
       const inbound = { rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), header: (name: string) => req.get(name) };
       if (!adapter.verify(inbound, secret, now)) throw new AppError(401, 'invalid_signature');
-      let json: unknown;
-      try {
-        json = JSON.parse(inbound.rawBody.toString('utf8'));
-      } catch {
-        throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
-      }
+      const json = parseJson(inbound.rawBody);
       let result;
       try {
         result = adapter.map(json, now, inbound);
@@ -42,10 +37,7 @@ export function adapterRoutes(deps: { surveys: SurveyService; clock: Clock; secr
   async function answer(res: Response, result: ReturnType<Adapter['map']>) {
     if (result.kind === 'ignored') return void res.json({ status: 'ignored', reason: result.reason });
     if (result.kind === 'reopened') return void res.json(await deps.surveys.cancelSurvey(result.source, result.ticketId));
-    const outcome = await deps.surveys.scheduleSurvey(result.ticket);
-    if (outcome.status === 'scheduled') return void res.status(202).json({ survey_id: outcome.surveyId, status: 'scheduled' });
-    if (outcome.status === 'duplicate') return void res.json({ survey_id: outcome.surveyId, status: 'duplicate' });
-    res.json({ survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason });
+    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(result.ticket));
   }
 
   return router;

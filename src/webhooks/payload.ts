@@ -33,13 +33,14 @@ export const ticketReopenedSchema = z.object({ ticket_id: line(128) });
 
 export type TicketClosedPayload = z.infer<typeof ticketClosedSchema>;
 
-export function toTicketClosed(p: TicketClosedPayload, source: string, now: Date): TicketClosed {
+/** The contract's payload as a TicketClosed; adapters pass payloads whose agent may be absent (an unassigned ticket). */
+export function toTicketClosed(p: Omit<TicketClosedPayload, 'agent'> & { agent?: TicketClosedPayload['agent'] | null }, source: string, now: Date): TicketClosed {
   return {
     source,
     ticketId: p.ticket_id,
     closedAt: p.closed_at ? new Date(p.closed_at) : now,
     customer: { email: p.customer.email, name: p.customer.name },
-    agent: { id: p.agent.id, name: p.agent.name, email: p.agent.email },
+    agent: p.agent ? { id: p.agent.id, name: p.agent.name, email: p.agent.email } : undefined,
     team: p.team,
     subject: p.subject,
     tags: p.tags ?? [],

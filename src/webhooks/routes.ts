@@ -1,4 +1,5 @@
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
+import type { ScheduleOutcome } from '../surveys/types';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import type { Clock } from '../shared/clock';
@@ -7,6 +8,22 @@ import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payl
 import { verifySignature } from './signature';
 
 export const WEBHOOK_BODY_LIMIT = '100kb';
+
+/** The raw body as JSON, or 400 invalid_json. */
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
+  }
+}
+
+/** How every ticket-closed endpoint answers: 202 scheduled, 200 duplicate or suppressed with its reason. */
+export function sendScheduleOutcome(res: Response, outcome: ScheduleOutcome): void {
+  if (outcome.status === 'scheduled') return void res.status(202).json({ survey_id: outcome.surveyId, status: 'scheduled' });
+  if (outcome.status === 'duplicate') return void res.json({ survey_id: outcome.surveyId, status: 'duplicate' });
+  res.json({ survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason });
+}
 
 /** The generic helpdesk contract: signed JSON "ticket closed" and "ticket reopened" events. */
 export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secret: string }): Router {
@@ -25,11 +42,7 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
       now,
     });
     if (!signed) throw new AppError(401, 'invalid_signature');
-    try {
-      return JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
-    }
+    return parseJson(body);
   }
 
   router.post('/webhooks/ticket-closed', rawBody, async (req, res) => {
@@ -37,17 +50,7 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
     const payload = ticketClosedSchema.safeParse(signedJson(req, now));
     if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
 
-    const outcome = await deps.surveys.scheduleSurvey(toTicketClosed(payload.data, 'generic', now));
-    switch (outcome.status) {
-      case 'scheduled':
-        res.status(202).json({ survey_id: outcome.surveyId, status: 'scheduled' });
-        return;
-      case 'duplicate':
-        res.status(200).json({ survey_id: outcome.surveyId, status: 'duplicate' });
-        return;
-      case 'suppressed':
-        res.status(200).json({ survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason });
-    }
+    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(toTicketClosed(payload.data, 'generic', now)));
   });
 
   router.post('/webhooks/ticket-reopened', rawBody, async (req, res) => {

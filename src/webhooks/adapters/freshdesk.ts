@@ -13,16 +13,8 @@
  *   against Freshdesk's own placeholder helper in its early open-source code). No agent-id placeholder is listed,
  *   so the agent's email doubles as the agent id.
  */
-import { obj, text, tagList, toTicket, ticketIdOf, sameSecret, AdapterMappingError, type Adapter } from './types';
-
-/** The password of an HTTP Basic header (any user name), or undefined. */
-function basicPassword(authorization: string | undefined): string | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon === -1 ? undefined : decoded.slice(colon + 1);
-}
+import { basicPassword, secretEquals } from '../../shared/auth';
+import { obj, text, tagList, toTicket, ticketIdOf, AdapterMappingError, type Adapter } from './types';
 
 export const freshdesk: Adapter = {
   source: 'freshdesk',
@@ -30,8 +22,8 @@ export const freshdesk: Adapter = {
   verify(req, secret) {
     if (!secret) return false;
     const token = req.header('x-closeloop-token');
-    if (token !== undefined) return sameSecret(token, secret);
-    return sameSecret(basicPassword(req.header('authorization')), secret);
+    if (token !== undefined) return secretEquals(token, secret);
+    return secretEquals(basicPassword(req.header('authorization')), secret);
   },
 
   map(body, now) {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { TicketClosed } from '../../surveys/types';
-import { ticketClosedSchema } from '../payload';
+import { ticketClosedSchema, toTicketClosed } from '../payload';
 
 export type AdapterResult =
   | { kind: 'closed'; ticket: TicketClosed } // source = 'zendesk' | 'helpscout' | 'freshdesk' | 'intercom'
@@ -95,20 +95,7 @@ export function toTicket(source: Adapter['source'], draft: TicketDraft, now: Dat
     const missing = issue.code === 'invalid_type' && issue.received === 'undefined';
     throw new AdapterMappingError(field, missing ? `${field} is missing` : `${field}: ${issue.message}`);
   }
-  const p = parsed.data;
-  return {
-    source,
-    ticketId: p.ticket_id,
-    closedAt: p.closed_at ? new Date(p.closed_at) : now,
-    customer: { email: p.customer.email, name: p.customer.name },
-    agent: p.agent ? { id: p.agent.id, name: p.agent.name, email: p.agent.email } : undefined,
-    team: p.team,
-    subject: p.subject,
-    tags: p.tags ?? [],
-    locale: p.locale,
-    brand: p.brand,
-    threadMessageId: p.thread_message_id,
-  };
+  return toTicketClosed(parsed.data, source, now);
 }
 
 /** A ticket id for close and reopen answers, validated like the contract's ticket_id. */
@@ -116,13 +103,6 @@ export function ticketIdOf(value: unknown, field: string): string {
   const parsed = ticketClosedSchema.shape.ticket_id.safeParse(text(value));
   if (!parsed.success) throw new AdapterMappingError(field, text(value) === undefined ? `${field} is missing` : `${field}: ${parsed.error.issues[0].message}`);
   return parsed.data;
-}
-
-/** Constant-time equality that does not leak the length of the secret either: both sides are hashed first. */
-export function sameSecret(given: string | undefined, expected: string): boolean {
-  if (given === undefined || expected === '') return false;
-  const digest = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest();
-  return crypto.timingSafeEqual(digest(given), digest(expected));
 }
 
 /** HMAC of the raw body (optionally prefixed), in the encoding the vendor sends. */
