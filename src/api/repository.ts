@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db';
 import { toDate } from '../shared/db';
+import { ratingHistory } from '../ratings/repository';
 
 export type SurveyFilter = { ticketId?: string; status?: string; agentId?: string; from?: Date; to?: Date };
 export type Cursor = { closedAt: number; id: string };
@@ -53,7 +54,7 @@ export async function surveyDetail(db: Db, id: string) {
   const row = await db('surveys').where({ id }).first();
   if (!row) return undefined;
   const outbox = await db('outbox').where({ survey_id: id }).first('status', 'attempts', 'due_at', 'last_error');
-  const history = await db('rating_events').where({ survey_id: id }).orderBy('id').select('kind', 'score', 'comment', 'created_at');
+  const history = await ratingHistory(db, id);
   return {
     ...surveyItem(row),
     last_error: row.last_error ?? null,

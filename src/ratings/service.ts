@@ -55,7 +55,5 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
 
     /** Whether the customer may still change this survey's answer. */
     canChange: (survey: Survey): boolean => changeWindowOpen(survey.firstRatedAt, clock.now(), deps.ratingChangeDays),
-
-    history: (surveyId: string) => repo.ratingHistory(db, surveyId),
   };
 }
