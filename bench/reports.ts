@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { createDb, migrateLatest, type Db } from '../src/shared/db';
 import { systemClock } from '../src/shared/clock';
-import { rebuildStats } from '../src/reports/ledger';
+import { COUNTERS, rebuildStats } from '../src/reports/ledger';
+import { coverPeriod, deriveRollupSql, ROLLUP_TABLE } from '../src/reports/rollup';
 import { addDaysTo, localDay } from '../src/reports/period';
 import { splitPeriod } from '../src/reports/repository';
 import { createReportService } from '../src/reports/service';
@@ -66,23 +67,29 @@ async function main(dir: string) {
         if (done % 500_000 === 0 || done === spec.surveys) say(`  ${int(done)} surveys written (${seconds(elapsed(buildStarted))})`);
       }),
     );
+    // The rollup is derived from the day counters with the same statements the migration and rebuildStats use.
+    const rollupMs = await timeOnce(async () => {
+      for (const sql of deriveRollupSql(COUNTERS)) await exec(conn, sql);
+    });
+    const [{ n: rollupRows }] = await all<{ n: number }>(conn, `SELECT COUNT(*) AS n FROM ${ROLLUP_TABLE}`);
     const analyzeMs = await timeOnce(() => exec(conn, 'ANALYZE'));
     await exec(conn, 'PRAGMA journal_mode = WAL');
     const [{ version }] = await all<{ version: string }>(conn, 'SELECT sqlite_version() AS version');
-    return { ...result, indexMs, analyzeMs, sqlite: version };
+    return { ...result, indexMs, rollupMs, rollupRows, analyzeMs, sqlite: version };
   })).finally(() => db.destroy());
   const buildMs = elapsed(buildStarted);
   const size = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
   say(`SQLite ${summary.sqlite}, file in ${os.tmpdir()}`);
   say(`data set: ${int(summary.surveys)} surveys (${int(summary.sent)} sent, ${int(summary.suppressed)} suppressed, ${int(summary.failed)} failed), ${int(summary.ratings)} ratings (${int(summary.comments)} with a comment), ${spec.agents} agents in ${spec.teams} teams, 2 brands, closed ${spec.firstDay} .. ${today} (${TZ})`);
-  say(`counters: ${int(summary.dayRows)} agent_day_stats rows, ${int(summary.monthRows)} agent_month_stats rows; database ${(size / 2 ** 30).toFixed(2)} GiB`);
-  say(`built in ${seconds(buildMs)} (of which indexes ${seconds(summary.indexMs)}, ANALYZE ${seconds(summary.analyzeMs)})`);
+  say(`counters: ${int(summary.dayRows)} agent_day_stats rows, ${int(summary.monthRows)} agent_month_stats rows, ${int(summary.rollupRows)} agent_rollup rows; database ${(size / 2 ** 30).toFixed(2)} GiB`);
+  say(`built in ${seconds(buildMs)} (of which indexes ${seconds(summary.indexMs)}, rollup ${seconds(summary.rollupMs)}, ANALYZE ${seconds(summary.analyzeMs)})`);
 
   db = createDb(file); // the service's own connection settings (WAL, synchronous=FULL, default cache)
   try {
     const reports = createReportService({ db, clock: systemClock, tz: TZ, minSample: 10, definitions });
-    const agents = (w: Window) => reports.agents({ from: w.from, to: w.to }, { key: 'csat_ci_low', dir: 'desc' });
-    const windows = [window('90 days', addDaysTo(today, -89), today, TZ), window('3 years', spec.firstDay, today, TZ)];
+    const agents = (w: Window, brand?: string) => reports.agents({ from: w.from, to: w.to, brand }, { key: 'csat_ci_low', dir: 'desc' });
+    const worst = worstAligned(spec.firstDay, today);
+    const windows = [window('90 days', addDaysTo(today, -89), today, TZ), window('3 years', spec.firstDay, today, TZ), window(`${worst.from}..${worst.to}`, worst.from, worst.to, TZ)];
 
     for (const w of windows) {
       const diff = differences((await agents(w)).agents, await rawAgents(db, w));
@@ -91,8 +98,9 @@ async function main(dir: string) {
     say('check: the agents report equals the raw GROUP BY (sent, responses, 4s+5s per agent) for both windows');
 
     const results: Array<[string, Timing]> = [];
-    for (const w of windows) results.push([`agents report, ${w.name} (counters)`, await measure(() => agents(w), { warmup: WARMUP, runs: RUNS })]);
-    for (const w of windows) {
+    for (const w of windows) results.push([`agents report, ${w.name} (rollup)`, await measure(() => agents(w), { warmup: WARMUP, runs: RUNS })]);
+    results.push([`agents report, 3 years, one brand (detailed counters)`, await measure(() => agents(windows[1], 'acme'), { warmup: WARMUP, runs: RUNS })]);
+    for (const w of windows.slice(0, 2)) {
       // The raw query takes seconds at full size: one warm-up, and timing stops after RAW_BUDGET_S (at least 5 runs).
       results.push([`raw GROUP BY over surveys, ${w.name}`, await measure(() => rawAgents(db, w), { warmup: 1, runs: RUNS, budgetMs: RAW_BUDGET_S * 1000 })]);
     }
@@ -104,7 +112,7 @@ async function main(dir: string) {
     for (const w of windows) {
       const read = await counterRowsRead(db, w);
       const raw = Number((await db('surveys').whereBetween('closed_at', [w.start, w.end]).count({ n: '*' }).first())?.n);
-      say(`rows read, ${w.name}: ${int(read.total)} counter rows (${int(read.months)} month + ${int(read.days)} day); day counters alone would be ${int(read.dayOnly)}; raw surveys ${int(raw)}`);
+      say(`rows read, ${w.name}: ${int(read.rollup)} rollup rows in ${read.periods} periods; with a brand filter ${int(read.total)} detailed counter rows (${int(read.months)} month + ${int(read.days)} day); day counters alone would be ${int(read.dayOnly)}; raw surveys ${int(raw)}`);
     }
     await printPlans(db, () => agents(windows[1]), windows[1]);
     if (REBUILD) await timeRebuild(db, summary.surveys);
@@ -125,7 +133,22 @@ async function counterRowsRead(db: Db, w: Window) {
   const monthRows = months ? await count('agent_month_stats', 'month', months) : 0;
   let dayRows = 0;
   for (const range of days) dayRows += await count('agent_day_stats', 'day', range);
-  return { months: monthRows, days: dayRows, total: monthRows + dayRows, dayOnly: await count('agent_day_stats', 'day', [w.from, w.to]) };
+  const periods = coverPeriod(w.from, w.to);
+  const rollup = Number((await db(ROLLUP_TABLE).whereIn('period', periods).count({ n: '*' }).first())?.n);
+  return { rollup, periods: periods.length, months: monthRows, days: dayRows, total: monthRows + dayRows, dayOnly: await count('agent_day_stats', 'day', [w.from, w.to]) };
+}
+
+/** The window inside the data set, almost three years long, whose ends need the most rollup periods: the slowest case. */
+function worstAligned(firstDay: string, today: string) {
+  let worst = { from: firstDay, to: today, periods: 0 };
+  for (let a = 0; a < 62; a++) {
+    for (let b = 0; b < 62; b++) {
+      const [from, to] = [addDaysTo(firstDay, a), addDaysTo(today, -b)];
+      const periods = coverPeriod(from, to).length;
+      if (periods > worst.periods) worst = { from, to, periods };
+    }
+  }
+  return worst;
 }
 
 /**
@@ -151,7 +174,7 @@ async function printPlans(db: Db, report: () => Promise<unknown>, w: Window) {
 
 /** Times `npm run stats:rebuild`'s work and checks it reproduces the counters the data set was written with. */
 async function timeRebuild(db: Db, surveys: number) {
-  const tables = ['agent_day_stats', 'agent_month_stats', 'agents'];
+  const tables = ['agent_day_stats', 'agent_month_stats', ROLLUP_TABLE, 'agents'];
   for (const t of tables) await db.raw(`CREATE TABLE bench_${t} AS SELECT * FROM ${t}`);
   const took = await timeOnce(() => rebuildStats(db, TZ));
   let mismatched = 0;

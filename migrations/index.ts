@@ -4,6 +4,7 @@ import * as reportCounters from './20261128010000_report_counters';
 import * as surveyWording from './20261128020000_survey_wording';
 import * as whomToSurvey from './20261128030000_whom_to_survey';
 import * as ratingWebhooks from './20261128040000_rating_webhooks';
+import * as reportRollup from './20261128050000_report_rollup';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -17,6 +18,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128020000_survey_wording', surveyWording],
   ['20261128030000_whom_to_survey', whomToSurvey],
   ['20261128040000_rating_webhooks', ratingWebhooks],
+  ['20261128050000_report_rollup', reportRollup],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import { toDate } from '../shared/db';
 import { localDay } from './period';
+import { deriveRollupSql, periodsOf, ROLLUP_TABLE } from './rollup';
 
 /** What reports need to know of one survey. */
 export type SurveyFacts = {
@@ -82,7 +83,7 @@ export const toFacts = (r: Record<string, unknown>): SurveyFacts => ({
 export type Ledger = ReturnType<typeof createLedger>;
 
 /**
- * Keeps agent_day_stats equal to a recompute from the surveys table. Every write that changes
+ * Keeps agent_day_stats, agent_month_stats and agent_rollup equal to a recompute from the surveys table. Every write that changes
  * a survey's status, score or comment calls `record` inside its own transaction, so the
  * counters and the rows commit or roll back together.
  */
@@ -102,6 +103,14 @@ export function createLedger(tz: string) {
       .merge({
         ...increments('agent_month_stats'),
         last_day: trx.raw('CASE WHEN ? > agent_month_stats.last_day THEN ? ELSE agent_month_stats.last_day END', [day, day]),
+      });
+    // One statement for the four rollup periods of the day: the same delta is added to each.
+    await trx(ROLLUP_TABLE)
+      .insert(periodsOf(day).map((period) => ({ period, agent_id: who.agent_id, team: who.team, last_day: day, ...delta })))
+      .onConflict(['period', 'agent_id', 'team'])
+      .merge({
+        ...Object.fromEntries(changed.map((c) => [c, trx.raw('?? + ??', [`${ROLLUP_TABLE}.${c}`, `excluded.${c}`])])),
+        last_day: trx.raw('CASE WHEN ?? > ?? THEN ?? ELSE ?? END', ['excluded.last_day', `${ROLLUP_TABLE}.last_day`, 'excluded.last_day', `${ROLLUP_TABLE}.last_day`]),
       });
   }
 
@@ -139,7 +148,7 @@ async function rememberAgent(trx: Knex.Transaction, agentId: string, name: strin
 const REBUILD_BATCH = 20_000;
 
 /**
- * Recomputes agent_day_stats, agent_month_stats and agents from the surveys table in one transaction, for `tz`.
+ * Recomputes agent_day_stats, agent_month_stats, agent_rollup and agents from the surveys table in one transaction, for `tz`.
  * Used when REPORT_TZ changes, by `npm run stats:rebuild`, and by tests that prove the
  * incrementally kept counters equal a recompute.
  */
@@ -183,10 +192,11 @@ export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: numbe
       if (day > entry.last_day) entry.last_day = day;
       months.set(id, entry);
     }
-    for (const table of ['agent_day_stats', 'agent_month_stats', 'agents']) await trx(table).delete();
+    for (const table of ['agent_day_stats', 'agent_month_stats', ROLLUP_TABLE, 'agents']) await trx(table).delete();
     const statRows = [...totals.values()].map(({ key, counts }) => ({ ...key, ...counts }));
     await db.batchInsert('agent_day_stats', statRows, 200).transacting(trx);
     await db.batchInsert('agent_month_stats', [...months.values()], 200).transacting(trx);
+    for (const sql of deriveRollupSql(COUNTERS)) await trx.raw(sql);
     const agentRows = [...agents].map(([agent_id, a]) => ({ agent_id, agent_name: a.name, last_closed_at: a.closedAt }));
     await db.batchInsert('agents', agentRows, 200).transacting(trx);
     await trx('report_meta').insert({ key: 'stats_tz', value: tz }).onConflict('key').merge();

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { toDate } from '../shared/db';
 import { COUNTERS, zeroCounts, type Counts } from './ledger';
 import { addDaysTo } from './period';
+import { coverPeriod, ROLLUP_TABLE } from './rollup';
 
 /** A report's period (local days, both ends included) and filters. */
 export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string; question?: string; variant?: string };
@@ -26,14 +27,19 @@ function filtered(q: Knex.QueryBuilder, scope: Scope) {
 const scoped = (trx: Knex.Transaction, scope: Scope) => filtered(trx('agent_day_stats').whereBetween('day', [scope.from, scope.to]), scope);
 
 /**
- * Counts per agent and team in the scope, with the last day each pair was seen. Whole calendar months come from agent_month_stats,
- * the days at either end from agent_day_stats: a 3-year report reads ~36 month rows per
- * agent instead of ~1,100 day rows.
+ * Counts per agent and team in the scope, with the last day each pair was seen. Without a brand,
+ * question or variant filter they come from the rollup (years, months, blocks and days keyed by
+ * agent and team: rollup.ts). With one, whole calendar months come from agent_month_stats and the
+ * days at either end from agent_day_stats.
  */
 export async function countsByAgentTeam(trx: Knex.Transaction, scope: Scope) {
-  const { months, days } = splitPeriod(scope.from, scope.to);
   const select = (q: Knex.QueryBuilder, lastDay: Knex.Raw) =>
     q.groupBy('agent_id', 'team').select('agent_id', 'team', lastDay, ...sums(trx));
+  if (scope.brand === undefined && scope.question === undefined && scope.variant === undefined) {
+    const rows = await select(filtered(trx(ROLLUP_TABLE).whereIn('period', coverPeriod(scope.from, scope.to)), scope), trx.raw('MAX(last_day) AS last_day'));
+    return rows.map(toPair);
+  }
+  const { months, days } = splitPeriod(scope.from, scope.to);
   const dayRows = days.length
     ? await select(
         filtered(trx('agent_day_stats').where((w) => days.forEach(([a, b]) => w.orWhereBetween('day', [a, b]))), scope),
@@ -43,8 +49,10 @@ export async function countsByAgentTeam(trx: Knex.Transaction, scope: Scope) {
   const monthRows = months
     ? await select(filtered(trx('agent_month_stats').whereBetween('month', months), scope), trx.raw('MAX(last_day) AS last_day'))
     : [];
-  return [...monthRows, ...dayRows].map((r: Record<string, unknown>) => ({ agentId: r.agent_id as string, team: r.team as string, lastDay: r.last_day as string, counts: toCounts(r) }));
+  return [...monthRows, ...dayRows].map(toPair);
 }
+
+const toPair = (r: Record<string, unknown>) => ({ agentId: r.agent_id as string, team: r.team as string, lastDay: r.last_day as string, counts: toCounts(r) });
 
 /** [from, to] as whole months (YYYY-MM, inclusive) plus the leftover day ranges at either end. */
 export function splitPeriod(from: string, to: string): { months: [string, string] | null; days: Array<[string, string]> } {

@@ -10,7 +10,7 @@ type Row = Record<string, string | number>;
 const nonZero = (r: Row) => COUNTERS.some((c) => r[c] !== 0);
 
 /** Every counter row with at least one non-zero counter, whatever its key columns (a rebuild also writes all-zero rows for scheduled surveys). */
-async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_stats'): Promise<Row[]> {
+async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_stats' | 'agent_rollup'): Promise<Row[]> {
   const rows: Row[] = await db(table).select('*');
   const id = (r: Row) => JSON.stringify(Object.entries(r).filter(([k]) => !(COUNTERS as readonly string[]).includes(k)).sort());
   return rows.filter(nonZero).sort((a, b) => (id(a) < id(b) ? -1 : 1));
@@ -19,6 +19,7 @@ async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_stats'):
 const snapshot = async (db: Db) => ({
   days: await counters(db, 'agent_day_stats'),
   months: await counters(db, 'agent_month_stats'),
+  rollup: await counters(db, 'agent_rollup'),
   agents: await db('agents').orderBy('agent_id').select('agent_id', 'agent_name', 'last_closed_at'),
 });
 
@@ -93,7 +94,7 @@ const bootFor = async (tz: string) => {
   return { t, clock };
 };
 
-describe('agent_day_stats and agent_month_stats, kept with every survey write', () => {
+describe('agent_day_stats, agent_month_stats and agent_rollup, kept with every survey write', () => {
   let t: TestApp | undefined;
   afterEach(async () => {
     await t?.close();
@@ -160,6 +161,15 @@ describe('agent_day_stats and agent_month_stats, kept with every survey write', 
       await refuseWrites('agent_month_stats'); // the day counters are written first, in the same transaction
       const token = await t!.services.surveys.issueToken(s.id);
       await expect(t!.services.ratings.recordRating(token, { score: s.score === 5 ? 1 : 5, comment: 'changed' })).rejects.toThrow('disk full');
+      expect(await state()).toEqual(before);
+    });
+
+    it('then a send whose rollup write fails (the last counter write) leaves the day and month counters, survey and outbox as they were', async () => {
+      const s = seeded.find((x) => x.status === 'scheduled')!;
+      const claimed = await outboxRow(s);
+      const before = await state();
+      await refuseWrites('agent_rollup');
+      await expect(markSent(t!.db, t!.services.ledger, claimed, clock.now())).rejects.toThrow('disk full');
       expect(await state()).toEqual(before);
     });
 
