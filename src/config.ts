@@ -25,8 +25,12 @@ const envSchema = z
     PUBLIC_URL: z.string().url().optional(),
     DATABASE_URL: z
       .string()
-      .regex(/^sqlite:.+/, 'must look like sqlite:<path> (postgres:// arrives in a later release)')
+      .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must look like sqlite:<path> or postgres://user:password@host:5432/database')
       .default('sqlite:./data/closeloop.sqlite'),
+    DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain PostgreSQL schema name (a-z, 0-9, _)').optional(),
+    DB_POOL_MAX: intFrom(1, 1000).default(10),
+    DB_ACQUIRE_TIMEOUT_MS: intFrom(100, 600_000).default(10_000),
+    DB_STATEMENT_TIMEOUT_MS: intFrom(0, 3_600_000).default(30_000),
     SMTP_URL: z
       .string()
       .regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL')
@@ -63,6 +67,9 @@ const envSchema = z
     TEMPLATES_DIR: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.DATABASE_SCHEMA && env.DATABASE_URL.startsWith('sqlite:')) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_SCHEMA'], message: 'applies to PostgreSQL only; DATABASE_URL names a SQLite file' });
+    }
     if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when NODE_ENV=production' });
     }
@@ -79,7 +86,7 @@ export type Config = Readonly<{
   logLevel: string;
   port: number;
   publicUrl: string;
-  sqlitePath: string;
+  database: DatabaseConfig;
   smtpUrl?: string;
   mailDir: string;
   mailFrom: string;
@@ -105,6 +112,14 @@ export type Config = Readonly<{
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
 
+/**
+ * SQLite: one file, one connection. PostgreSQL: a pool shared by every part of one instance;
+ * several instances may share the database. `schema` is PostgreSQL's search path (default public).
+ */
+export type DatabaseConfig =
+  | Readonly<{ client: 'sqlite'; path: string }>
+  | Readonly<{ client: 'pg'; url: string; schema?: string; poolMax: number; acquireTimeoutMs: number; statementTimeoutMs: number }>;
+
 export class ConfigError extends Error {}
 
 /** Parses env once at boot; any invalid variable stops the process with its name. */
@@ -121,7 +136,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    sqlitePath: e.DATABASE_URL.slice('sqlite:'.length),
+    database: Object.freeze(
+      e.DATABASE_URL.startsWith('sqlite:')
+        ? { client: 'sqlite' as const, path: e.DATABASE_URL.slice('sqlite:'.length) }
+        : {
+            client: 'pg' as const,
+            url: e.DATABASE_URL,
+            schema: e.DATABASE_SCHEMA,
+            poolMax: e.DB_POOL_MAX,
+            acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+            statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+          },
+    ),
     smtpUrl: e.SMTP_URL,
     mailDir: e.MAIL_DIR,
     mailFrom: e.MAIL_FROM,

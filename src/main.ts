@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config';
 import { DefinitionsError } from './surveys/definitions';
-import { createDb, migrateLatest } from './shared/db';
+import { createDb, describeDatabase, migrateLatest, withStartupLock } from './shared/db';
 import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
@@ -21,15 +21,18 @@ async function main() {
     process.exit(1);
   }
   const logger = createLogger(config.logLevel);
-  const db = createDb(config.sqlitePath);
-  const applied = await migrateLatest(db);
-  if (applied.length) logger.info({ applied }, 'migrations applied');
-  const rebuilt = await ensureStats(db, config.reportTz);
-  if (rebuilt && (rebuilt.from || rebuilt.surveys)) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
+  const db = createDb(config.database, logger);
+  // Instances starting together take turns here (PostgreSQL advisory lock); the later ones find the work done.
+  await withStartupLock(db, async () => {
+    const applied = await migrateLatest(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    const rebuilt = await ensureStats(db, config.reportTz);
+    if (rebuilt && (rebuilt.from || rebuilt.surveys)) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
+  });
 
   const services = createServices({ config, db, logger, clock: systemClock });
   const server = createApp(services).listen(config.port, () => {
-    logger.info({ url: config.publicUrl, port: config.port, database: config.sqlitePath, mail: services.mailer.describe() }, 'Closeloop is listening');
+    logger.info({ url: config.publicUrl, port: config.port, database: describeDatabase(config.database), mail: services.mailer.describe() }, 'Closeloop is listening');
     if (config.usingDevSecret) {
       logger.warn(
         { webhookSecret: config.webhookSecret },

@@ -1,12 +1,12 @@
 import { ConfigError, loadConfig } from './config';
-import { createDb, migrateLatest } from './shared/db';
+import { createDb, migrateLatest, withStartupLock } from './shared/db';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL and exits. */
 async function run() {
   const config = loadConfig();
-  const db = createDb(config.sqlitePath);
+  const db = createDb(config.database);
   try {
-    const applied = await migrateLatest(db);
+    const applied = await withStartupLock(db, () => migrateLatest(db));
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
   } finally {
     await db.destroy();

@@ -1,15 +1,17 @@
 import { ConfigError, loadConfig } from './config';
-import { createDb, migrateLatest } from './shared/db';
+import { createDb, migrateLatest, withStartupLock } from './shared/db';
 import { rebuildStats } from './reports/ledger';
 
 /** `npm run stats:rebuild`: recomputes the report counters from the surveys table, in REPORT_TZ. */
 async function run() {
   const config = loadConfig();
-  const db = createDb(config.sqlitePath);
+  const db = createDb(config.database);
   try {
-    await migrateLatest(db);
     const started = Date.now();
-    const result = await rebuildStats(db, config.reportTz);
+    const result = await withStartupLock(db, async () => {
+      await migrateLatest(db);
+      return rebuildStats(db, config.reportTz);
+    });
     process.stdout.write(`rebuilt ${result.rows} counter rows from ${result.surveys} surveys in ${config.reportTz} (${Date.now() - started} ms)\n`);
   } finally {
     await db.destroy();

@@ -1,4 +1,4 @@
-import type { Db } from '../shared/db';
+import { forClaim, type Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 
 export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date };
@@ -9,13 +9,16 @@ export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseU
  */
 export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, limit: number): Promise<OutboxRow[]> {
   return db.transaction(async (trx) => {
-    const rows = await trx('outbox')
-      .where('status', 'pending')
-      .andWhere('due_at', '<=', now)
-      .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
-      .orderBy('due_at')
-      .limit(limit)
-      .select('id', 'survey_id', 'attempts');
+    const rows = await forClaim(
+      db,
+      trx('outbox')
+        .where('status', 'pending')
+        .andWhere('due_at', '<=', now)
+        .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+        .orderBy('due_at')
+        .limit(limit)
+        .select('id', 'survey_id', 'attempts'),
+    );
     if (rows.length === 0) return [];
     await trx('outbox')
       .whereIn('id', rows.map((r) => r.id))

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db } from '../shared/db';
+import { forClaim, type Db } from '../shared/db';
 
 export type HookRow = { id: number; url: string; body: string; attempts: number };
 
@@ -18,20 +18,23 @@ export async function enqueueHooks(trx: Knex.Transaction, surveyId: string, urls
  */
 export async function claimDueHooks(db: Db, now: Date, leaseUntil: Date, limit: number): Promise<HookRow[]> {
   return db.transaction(async (trx) => {
-    const rows = await trx('hook_outbox as h')
-      .where('h.status', 'pending')
-      .andWhere('h.due_at', '<=', now)
-      .andWhere((q) => q.whereNull('h.locked_until').orWhere('h.locked_until', '<=', now))
-      .whereNotExists((q) =>
-        q
-          .select(trx.raw('1'))
-          .from('hook_outbox as e')
-          .whereRaw('e.survey_id = h.survey_id AND e.url = h.url AND e.id < h.id')
-          .andWhere('e.status', 'pending'),
-      )
-      .orderBy('h.id')
-      .limit(limit)
-      .select('h.id', 'h.url', 'h.body', 'h.attempts');
+    const rows = await forClaim(
+      db,
+      trx('hook_outbox as h')
+        .where('h.status', 'pending')
+        .andWhere('h.due_at', '<=', now)
+        .andWhere((q) => q.whereNull('h.locked_until').orWhere('h.locked_until', '<=', now))
+        .whereNotExists((q) =>
+          q
+            .select(trx.raw('1'))
+            .from('hook_outbox as e')
+            .whereRaw('e.survey_id = h.survey_id AND e.url = h.url AND e.id < h.id')
+            .andWhere('e.status', 'pending'),
+        )
+        .orderBy('h.id')
+        .limit(limit)
+        .select('h.id', 'h.url', 'h.body', 'h.attempts'),
+    );
     if (rows.length === 0) return [];
     await trx('hook_outbox')
       .whereIn('id', rows.map((r) => r.id))

@@ -1,7 +1,7 @@
 import { SUPPRESSION_REASONS } from '../surveys/eligibility';
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import { toDate } from '../shared/db';
+import { isPostgres, toDate } from '../shared/db';
 import { localDay } from './period';
 import { deriveRollupSql, periodsOf, ROLLUP_TABLE } from './rollup';
 
@@ -126,9 +126,14 @@ export function createLedger(tz: string) {
       if (!before && after.agentId) await rememberAgent(trx, after.agentId, after.agentName ?? null, after.closedAt);
     },
 
-    /** The survey's facts as stored now, read inside the caller's transaction. */
+    /**
+     * The survey's facts as stored now, read inside the caller's transaction. On PostgreSQL the row
+     * stays locked until it ends, so two instances changing one survey at once count it once each
+     * in turn, not both from the same "before".
+     */
     async read(trx: Knex.Transaction, surveyId: string): Promise<SurveyFacts> {
-      const row = await trx('surveys').where({ id: surveyId }).first(SURVEY_FACT_COLUMNS);
+      const query = trx('surveys').where({ id: surveyId }).first(SURVEY_FACT_COLUMNS);
+      const row = await (isPostgres(trx) ? query.forUpdate() : query);
       if (!row) throw new Error(`survey ${surveyId} not found`);
       return toFacts(row);
     },
@@ -137,12 +142,12 @@ export function createLedger(tz: string) {
 
 /** Reports show an agent by the name on their most recently closed ticket. */
 async function rememberAgent(trx: Knex.Transaction, agentId: string, name: string | null, closedAt: Date) {
-  const known = await trx('agents').where({ agent_id: agentId }).first('last_closed_at');
-  if (!known) {
-    await trx('agents').insert({ agent_id: agentId, agent_name: name, last_closed_at: closedAt });
-  } else if (toDate(known.last_closed_at) <= closedAt) {
-    await trx('agents').where({ agent_id: agentId }).update({ agent_name: name, last_closed_at: closedAt });
-  }
+  // One upsert: concurrent first surveys of a new agent (several instances) cannot collide.
+  await trx('agents')
+    .insert({ agent_id: agentId, agent_name: name, last_closed_at: closedAt })
+    .onConflict('agent_id')
+    .merge(['agent_name', 'last_closed_at'])
+    .where('agents.last_closed_at', '<=', closedAt);
 }
 
 const REBUILD_BATCH = 20_000;

@@ -1,4 +1,4 @@
-import type { Db } from '../shared/db';
+import { readTransaction, type Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import { COUNTERS, zeroCounts, type Counts } from './ledger';
 import { addDaysTo, bucketStart, buckets, startOfDay, type Interval } from './period';
@@ -70,7 +70,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
   return {
     /** The agents table; with `trend`, also the overall trend from the same snapshot (the dashboard). */
     async agents(scope: repo.Scope, sort: { key: SortKey; dir: 'asc' | 'desc' }, trend?: Interval) {
-      return db.transaction(async (trx) => {
+      return readTransaction(db, async (trx) => {
         const { overall, rows } = await agentRows(trx, scope);
         const buckets = trend ? await trendBuckets(trx, scope, trend) : undefined;
         return { ...header(scope), overall, agents: sortAgents(rows, sort.key, sort.dir), ...(buckets && { trend: buckets }) };
@@ -79,7 +79,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
 
     async agent(agentId: string, scope: repo.Scope, page: { page: number; perPage: number }) {
       const own = { ...scope, agentId };
-      return db.transaction(async (trx) => {
+      return readTransaction(db, async (trx) => {
         const { overall, rows } = await agentRows(trx, own);
         const names = await repo.agentNames(trx, [agentId]);
         const ratings = await repo.ratingsPage(
@@ -104,7 +104,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
      */
     async variants(scope: repo.Scope & { question: string }) {
       const { variant: _ignored, ...own } = scope;
-      const counts = await db.transaction((trx) => repo.countsByVariant(trx, own));
+      const counts = await readTransaction(db, (trx) => repo.countsByVariant(trx, own));
       const defined = findQuestion(deps.definitions, scope.question)?.variants?.map((v) => v.id) ?? [];
       const seen = [...counts.keys()].map((v) => v || null);
       const order = [...new Set<string | null>([...defined, ...seen.sort((a, b) => String(a).localeCompare(String(b)))])];
@@ -128,7 +128,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
     },
 
     async trend(scope: repo.Scope, interval: Interval) {
-      return db.transaction(async (trx) => ({
+      return readTransaction(db, async (trx) => ({
         ...header(scope),
         interval,
         agent_id: scope.agentId ?? null,

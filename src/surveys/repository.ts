@@ -3,7 +3,7 @@ import type { Db } from '../shared/db';
 import { internalDomain, type EligibilityPolicy, type SuppressionReason } from './eligibility';
 import type { Ledger } from '../reports/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
-import { toDate } from '../shared/db';
+import { isPostgres, toDate } from '../shared/db';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 
 type NewSurvey = {
@@ -107,6 +107,9 @@ export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticke
 
 /** The reasons stored history gives not to survey this customer now, in order. */
 export async function historySuppression(trx: Knex.Transaction, email: string, now: Date, policy: EligibilityPolicy): Promise<SuppressionReason | null> {
+  // Two instances deciding for the same customer at once take turns (PostgreSQL; SQLite has one writer),
+  // so the throttle sees the other's survey. The lock ends with the transaction.
+  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`customer:${email}`]);
   if (await trx('surveys').whereRaw('lower(agent_email) = ?', [email]).first('id')) return 'customer_is_agent';
   const internal = internalDomain(email, policy);
   if (internal) return internal;

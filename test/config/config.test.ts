@@ -6,7 +6,7 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({
       port: 3000,
       publicUrl: 'http://localhost:3000',
-      sqlitePath: './data/closeloop.sqlite',
+      database: { client: 'sqlite', path: './data/closeloop.sqlite' },
       smtpUrl: undefined,
       mailDir: './data/outbox',
       webhookSecret: DEV_WEBHOOK_SECRET,
@@ -24,7 +24,17 @@ describe('loadConfig', () => {
   });
 
   it('when DATABASE_URL names an absolute path, then that path is used', () => {
-    expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/closeloop/db.sqlite' }).sqlitePath).toBe('/var/lib/closeloop/db.sqlite');
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/closeloop/db.sqlite' }).database).toEqual({ client: 'sqlite', path: '/var/lib/closeloop/db.sqlite' });
+  });
+
+  it('when DATABASE_URL is a postgres:// URL, then PostgreSQL is used with the pool settings', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://closeloop:pw@db.internal:5432/closeloop', DATABASE_SCHEMA: 'csat', DB_POOL_MAX: '20', DB_ACQUIRE_TIMEOUT_MS: '2000', DB_STATEMENT_TIMEOUT_MS: '5000' });
+    expect(c.database).toEqual({ client: 'pg', url: 'postgres://closeloop:pw@db.internal:5432/closeloop', schema: 'csat', poolMax: 20, acquireTimeoutMs: 2000, statementTimeoutMs: 5000 });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db.internal/closeloop' }).database).toMatchObject({ client: 'pg', poolMax: 10, acquireTimeoutMs: 10_000, statementTimeoutMs: 30_000 });
+  });
+
+  it('when DATABASE_SCHEMA is set for a SQLite file, then the configuration is refused', () => {
+    expect(() => loadConfig({ DATABASE_SCHEMA: 'csat' })).toThrow(/DATABASE_SCHEMA: applies to PostgreSQL only/);
   });
 
   it('when a variable is blank, then it counts as unset', () => {
@@ -35,7 +45,9 @@ describe('loadConfig', () => {
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['PUBLIC_URL', 'not a url'],
-    ['DATABASE_URL', 'postgres://localhost/db'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_SCHEMA', 'Robert"); DROP TABLE'],
+    ['DB_POOL_MAX', '0'],
     ['SMTP_URL', 'http://mail.example'],
     ['WEBHOOK_SECRET', 'short'],
     ['SURVEY_DELAY_MINUTES', '-1'],

@@ -4,6 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { createDb, migrateLatest } from '../../src/shared/db';
+import { dropDatabase, freshDatabaseEnv } from './database';
 import { ensureStats } from '../../src/reports/ledger';
 import { createLogger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';
@@ -23,24 +24,26 @@ export function manualClock(start = new Date()): Clock & { advance(ms: number): 
 /** The whole service on a fresh SQLite file in a temp folder; the worker is driven by the test unless started. */
 export async function bootApp(env: Record<string, string> = {}, clock: Clock = { now: () => new Date() }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-test-'));
+  const database = freshDatabaseEnv(dir);
   const config = loadConfig({
     NODE_ENV: 'test',
     PUBLIC_URL,
-    DATABASE_URL: `sqlite:${path.join(dir, 'test.sqlite')}`,
+    ...database,
     MAIL_DIR: path.join(dir, 'outbox'),
     WEBHOOK_SECRET: TEST_SECRET,
     DELIVERY_RETRY_BASE_SECONDS: '0.05',
     DELIVERY_POLL_MS: '20',
     ...env,
   });
-  const db = createDb(config.sqlitePath);
-  await migrateLatest(db);
-  await ensureStats(db, config.reportTz);
+  const db = createDb(config.database, createLogger('silent'));
   let services;
   try {
+    await migrateLatest(db);
+    await ensureStats(db, config.reportTz);
     services = createServices({ config, db, clock, logger: createLogger('silent') });
   } catch (err) {
     await db.destroy(); // a bad SURVEYS_FILE must not leave the database open and hang jest
+    await dropDatabase(database);
     throw err;
   }
   const app = createApp(services);
@@ -74,6 +77,7 @@ export async function bootApp(env: Record<string, string> = {}, clock: Clock = {
       await services.hooks.stop();
       services.mailer.close();
       await db.destroy();
+      await dropDatabase(database);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signBody } from '../../src/webhooks/signature';
 import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
+import { refuseWrites } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
 
 const SECRET = 'rating-hook-secret-0123456789';
@@ -108,7 +109,7 @@ describe('rating webhooks (RATING_WEBHOOK_URL)', () => {
 
   it('when the rating write fails, then no event is queued (same transaction)', async () => {
     const a = await ratedToken('T-h4');
-    await t.db.raw("CREATE TRIGGER refuse_events BEFORE INSERT ON rating_events BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    await refuseWrites(t.db, 'rating_events', 'refused', ['INSERT']);
     await expect(t.services.ratings.recordRating(a.token, { score: 3 })).rejects.toThrow(/refused/);
     expect(await t.count('hook_outbox')).toBe(0);
   });

@@ -2,13 +2,14 @@ import { rebuildStats } from '../../src/reports/ledger';
 import request from 'supertest';
 import { eraseClosedBefore } from '../../src/privacy/erase';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
+import { tableNames } from '../helpers/database';
 
 const EMAIL = 'Ann.Secret@Example.com';
 const COMMENT = 'my order number is 4711-secret';
 
 /** Every text value in every table, to look for leftovers. */
 async function everyValue(t: TestApp): Promise<string> {
-  const tables = await t.db('sqlite_master').where({ type: 'table' }).whereNot('name', 'like', 'sqlite_%').pluck('name');
+  const tables = await tableNames(t.db);
   const rows = await Promise.all(tables.map((name: string) => t.db(name).select('*')));
   return JSON.stringify(rows);
 }

@@ -1,6 +1,7 @@
 import sqlite3 from 'sqlite3';
 import request from 'supertest';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
+import { itSqlite, sqliteFile } from '../helpers/database';
 
 const NASTY = '<script>alert(1)</script>';
 
@@ -171,7 +172,7 @@ describe('report endpoints over HTTP', () => {
     expect(first.body.agent).toMatchObject({ agent_id: 'a-1', agent_name: 'Ann', responses: 5, comments: 5, avg_score: 3 });
   });
 
-  it('when the database connection cannot be had, then the report answers 503 with nothing partial, and works again once it is free', async () => {
+  itSqlite('when the database connection cannot be had, then the report answers 503 with nothing partial, and works again once it is free', async () => {
     await rated(t, {}, { score: 5 });
     // A stuck writer holds the only connection; shorten the wait for it from 10 s to keep the test fast.
     (t.db.client.pool as { acquireTimeoutMillis: number }).acquireTimeoutMillis = 300;
@@ -192,9 +193,9 @@ describe('report endpoints over HTTP', () => {
     expect([again.status, again.body.overall.responses]).toEqual([200, 1]);
   });
 
-  it("when storage breaks between the report's queries, then the whole report fails and nothing partial is sent", async () => {
+  itSqlite("when storage breaks between the report's queries, then the whole report fails and nothing partial is sent", async () => {
     await rated(t, { agent: { id: 'a-1', name: 'Ann' } }, { score: 5 });
-    const other = new sqlite3.Database(t.config.sqlitePath);
+    const other = new sqlite3.Database(sqliteFile(t.config));
     await new Promise<void>((resolve, reject) => other.exec('DROP TABLE agents', (err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve) => other.close(() => resolve()));
     const json = await get('/reports/agents?from=2026-11-01&to=2026-11-30'); // counters read, then agent names fail

@@ -2,6 +2,7 @@ import { markFailed, markSent } from '../../src/delivery/repository';
 import { ensureStats, rebuildStats, type Ledger } from '../../src/reports/ledger';
 import { createDb, migrateLatest, type Db } from '../../src/shared/db';
 import { bootApp, manualClock, type TestApp } from '../helpers/boot';
+import { refuseWrites as refuseTableWrites } from '../helpers/database';
 import { COMMENTS, createSeeder, makeRng, SCORE_WEIGHTS, type SeededSurvey } from './seed';
 
 const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'] as const;
@@ -135,12 +136,8 @@ describe('agent_day_stats, agent_month_stats and agent_rollup, kept with every s
       seeded = [...seeder.surveys.values()];
     });
 
-    /** Makes SQLite refuse writes to `table`, as a full disk would, in the middle of the transaction. */
-    const refuseWrites = async (table: string) => {
-      for (const op of ['INSERT', 'UPDATE']) {
-        await t!.db.raw(`CREATE TRIGGER refuse_${table}_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
-      }
-    };
+    /** Makes the database refuse writes to `table`, as a full disk would, in the middle of the transaction. */
+    const refuseWrites = (table: string) => refuseTableWrites(t!.db, table, 'disk full');
     const outboxRow = async (s: SeededSurvey) => {
       const row = await t!.db('outbox').where({ survey_id: s.id }).first('id', 'attempts');
       // Leased as the worker's claim would (markSent/markFailed only act on a row their claim owns).
@@ -200,10 +197,10 @@ describe('agent_day_stats, agent_month_stats and agent_rollup, kept with every s
 
     it('then the same writes done again without the fault count once and still equal a recompute', async () => {
       const s = seeded.find((x) => x.status === 'scheduled')!;
-      await refuseWrites('agent_month_stats');
+      const repair = await refuseWrites('agent_month_stats');
       await expect(markSent(t!.db, t!.services.ledger, await outboxRow(s), clock.now())).rejects.toThrow('disk full');
       await expect(seeder.rate(seeded.find((x) => x.status === 'sent' && x.score === null)!, { score: 4 })).rejects.toThrow('disk full');
-      for (const op of ['insert', 'update']) await t!.db.raw(`DROP TRIGGER refuse_agent_month_stats_${op}`);
+      await repair();
 
       await seeder.send(s);
       await seeder.rate(s, { score: 4, comment: 'fine' });
@@ -233,7 +230,7 @@ describe('agent_day_stats, agent_month_stats and agent_rollup, kept with every s
       const utc = await snapshot(t.db);
 
       // The second boot: same file, REPORT_TZ=Europe/Berlin.
-      other = createDb(t.config.sqlitePath);
+      other = createDb(t.config.database);
       expect(await migrateLatest(other)).toEqual([]);
       expect(await ensureStats(other, 'Europe/Berlin')).toEqual({ from: 'UTC', surveys: surveys.length, rows: expect.any(Number) });
       const berlin = await snapshot(other);

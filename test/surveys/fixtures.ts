@@ -14,6 +14,7 @@ import { DefinitionsError, parseDefinitions } from '../../src/surveys/definition
 import { signBody } from '../../src/webhooks/signature';
 import type { ParsedMail } from 'mailparser';
 import { PUBLIC_URL, TEST_SECRET } from '../helpers/boot';
+import { sharedDatabaseEnv } from '../helpers/database';
 import { ratingLinks, type SmtpTestServer } from '../helpers/smtp';
 
 /**
@@ -107,14 +108,14 @@ export async function bootOn(sqlitePath: string, env: Record<string, string> = {
   const config = loadConfig({
     NODE_ENV: 'test',
     PUBLIC_URL,
-    DATABASE_URL: `sqlite:${sqlitePath}`,
+    ...sharedDatabaseEnv(sqlitePath),
     MAIL_DIR: path.join(path.dirname(sqlitePath), 'outbox'),
     WEBHOOK_SECRET: TEST_SECRET,
     DELIVERY_RETRY_BASE_SECONDS: '0.05',
     DELIVERY_POLL_MS: '20',
     ...env,
   });
-  const db = createDb(config.sqlitePath);
+  const db = createDb(config.database);
   await migrateLatest(db);
   await ensureStats(db, config.reportTz);
   const services = createServices({ config, db, clock, logger: createLogger('silent') });

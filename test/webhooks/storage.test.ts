@@ -1,5 +1,6 @@
 import sqlite3 from 'sqlite3';
 import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
+import { describeSqlite, refuseWrites, sqliteFile } from '../helpers/database';
 import { expectNothingStored } from './fixtures';
 
 /** A second connection to the same SQLite file, as another process (a backup, a migration, a stuck writer) would hold it. */
@@ -9,7 +10,7 @@ function openOther(file: string) {
   return { exec, close: () => new Promise<void>((resolve) => conn.close(() => resolve())) };
 }
 
-describe('POST /webhooks/ticket-closed when storage fails', () => {
+describeSqlite('POST /webhooks/ticket-closed when storage fails', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await bootApp();
@@ -21,7 +22,7 @@ describe('POST /webhooks/ticket-closed when storage fails', () => {
   });
 
   it('when another process holds the write lock, then 503 unavailable with Retry-After, nothing stored, and a retry later lands once', async () => {
-    const other = openOther(t.config.sqlitePath);
+    const other = openOther(sqliteFile(t.config));
     await other.exec('BEGIN IMMEDIATE');
     const payload = ticketPayload();
     let res;
@@ -53,16 +54,27 @@ describe('POST /webhooks/ticket-closed when storage fails', () => {
     await expectNothingStored(t);
   });
 
+});
+
+describe('POST /webhooks/ticket-closed when one write of its transaction fails', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await bootApp();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
   it('when the outbox insert fails after the survey row was written, then the survey row is rolled back too', async () => {
     // Not an outage (so 500, not 503): this checks the all-or-nothing transaction, not the status mapping.
-    await t.db.raw("CREATE TRIGGER outbox_broken BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox broken'); END");
+    const repair = await refuseWrites(t.db, 'outbox', 'outbox broken', ['INSERT']);
     const payload = ticketPayload();
     const res = await t.postWebhook(payload);
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: 'internal_error', request_id: expect.any(String) });
     await expectNothingStored(t);
 
-    await t.db.raw('DROP TRIGGER outbox_broken');
+    await repair();
     const retry = await t.postWebhook(payload);
     expect(retry.status).toBe(202);
   });
