@@ -5,6 +5,7 @@ import * as surveyWording from './20261128020000_survey_wording';
 import * as whomToSurvey from './20261128030000_whom_to_survey';
 import * as ratingWebhooks from './20261128040000_rating_webhooks';
 import * as reportRollup from './20261128050000_report_rollup';
+import * as outboxRequestId from './20261128060000_outbox_request_id';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -19,6 +20,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128030000_whom_to_survey', whomToSurvey],
   ['20261128040000_rating_webhooks', ratingWebhooks],
   ['20261128050000_report_rollup', reportRollup],
+  ['20261128060000_outbox_request_id', outboxRequestId],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,7 +1,10 @@
 import express from 'express';
 import { AppError } from './shared/errors';
 import { errorHandler, requestContext } from './shared/http';
+import { publicRateLimit, securityHeaders, webhookFailureLimit } from './shared/security';
 import { webhookRoutes } from './webhooks/routes';
+import { webhookMetrics } from './webhooks/metrics';
+import { opsRoutes } from './ops/routes';
 import { adapterRoutes } from './webhooks/adapter-routes';
 import { ratingRoutes } from './ratings/routes';
 import { reportRoutes } from './reports/routes';
@@ -15,11 +18,11 @@ export function createApp(s: Services): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(requestContext(s.logger));
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  app.use(requestContext(s.logger, s.metrics));
+  app.use(securityHeaders());
+  app.use(opsRoutes({ db: s.db, metrics: s.metrics, metricsToken: s.config.metricsToken }));
+  app.use('/webhooks', webhookMetrics(s.metrics), webhookFailureLimit(s.config.rateLimits));
+  app.use(['/r', '/u'], publicRateLimit(s.config.rateLimits));
   app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret }));
   app.use(adapterRoutes({ surveys: s.surveys, clock: s.clock, secrets: s.config.helpdesks }));
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));

@@ -65,6 +65,9 @@ const envSchema = z
     SURVEY_EXCLUDE_TAGS: list.default('no-survey,no_csat,spam'),
     INTERNAL_DOMAINS: list.refine((l) => l.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be domain names like example.com, comma-separated').default(''),
     TEMPLATES_DIR: z.string().min(1).optional(),
+    RATE_LIMIT_PER_MINUTE: intFrom(1, 1_000_000).default(120),
+    WEBHOOK_AUTH_FAILURES_PER_MINUTE: intFrom(1, 1_000_000).default(20),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_SCHEMA && env.DATABASE_URL.startsWith('sqlite:')) {
@@ -109,6 +112,9 @@ export type Config = Readonly<{
   surveysFile: string;
   eligibility: EligibilityPolicy;
   templatesDir: string;
+  rateLimits: Readonly<{ publicPerMinute: number; webhookFailuresPerMinute: number }>;
+  /** Unset: /metrics is open (keep it off the public internet); set: Bearer token required. */
+  metricsToken?: string;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
 
@@ -178,6 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     surveysFile: path.resolve(e.SURVEYS_FILE ?? path.join(projectRoot(), 'config', 'surveys.yml')),
     templatesDir: path.resolve(e.TEMPLATES_DIR ?? path.join(projectRoot(), 'templates')),
+    rateLimits: Object.freeze({ publicPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookFailuresPerMinute: e.WEBHOOK_AUTH_FAILURES_PER_MINUTE }),
+    metricsToken: e.METRICS_TOKEN,
     delivery: Object.freeze({
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseSeconds: e.DELIVERY_RETRY_BASE_SECONDS,

@@ -11,10 +11,14 @@ import { createHookWorker } from './hooks/worker';
 import { createLedger } from './reports/ledger';
 import { loadDefinitions } from './surveys/definitions';
 import { createReportService } from './reports/service';
+import { createMetrics } from './shared/metrics';
+import { registerDatabaseGauges } from './ops/collect';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
   const { config, db, logger, clock } = args;
+  const metrics = createMetrics();
+  registerDatabaseGauges(metrics, db, clock);
   const views = createViews(config.templatesDir);
   const definitions = loadDefinitions(config.surveysFile);
   const ledger = createLedger(config.reportTz);
@@ -31,7 +35,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     tokenTtlDays: config.tokenTtlDays,
     onScheduled: () => wakeWorker(),
   });
-  const ratings = createRatingService({ db, ledger, hookUrls: config.ratingWebhooks.urls, clock, surveys, ratingChangeDays: config.ratingChangeDays });
+  const ratings = createRatingService({ db, ledger, hookUrls: config.ratingWebhooks.urls, clock, surveys, ratingChangeDays: config.ratingChangeDays, metrics });
   const worker = createDeliveryWorker({
     db,
     ledger,
@@ -44,6 +48,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
     options: config.delivery,
+    metrics,
   });
   wakeWorker = worker.wake;
   const hooks = createHookWorker({
@@ -53,8 +58,8 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     secret: config.ratingWebhooks.secret,
     options: config.delivery,
   });
-  const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions });
-  return { config, db, logger, clock, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports };
+  const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions, metrics });
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,7 +1,7 @@
 import { forClaim, type Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 
-export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date };
+export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date; requestId?: string | null };
 
 /**
  * Takes up to `limit` due rows and leases them until `leaseUntil`: a row whose
@@ -17,13 +17,13 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
         .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
         .orderBy('due_at')
         .limit(limit)
-        .select('id', 'survey_id', 'attempts'),
+        .select('id', 'survey_id', 'attempts', 'request_id'),
     );
     if (rows.length === 0) return [];
     await trx('outbox')
       .whereIn('id', rows.map((r) => r.id))
       .update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
-    return rows.map((r) => ({ id: r.id, surveyId: r.survey_id, attempts: r.attempts + 1, leaseUntil }));
+    return rows.map((r) => ({ id: r.id, surveyId: r.survey_id, attempts: r.attempts + 1, leaseUntil, requestId: r.request_id ?? null }));
   });
 }
 

@@ -11,6 +11,7 @@ import { renderSurveyEmail, senderFor } from './render';
 import { brandFor } from '../surveys/questions';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
+import type { Metrics } from '../shared/metrics';
 
 export type WorkerOptions = {
   maxAttempts: number;
@@ -32,6 +33,7 @@ type WorkerDeps = {
   publicUrl: string;
   mailFrom: string;
   options: WorkerOptions;
+  metrics?: Metrics;
 };
 
 export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
@@ -49,13 +51,14 @@ export function createDeliveryWorker(deps: WorkerDeps) {
   let wakeRequested = false;
 
   async function deliver(row: repo.OutboxRow): Promise<void> {
-    const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts });
+    const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts, ...(row.requestId && { reqId: row.requestId }) });
     const survey = await deps.surveys.getSurvey(row.surveyId);
     if (!survey) throw new Error(`outbox row ${row.id} has no survey`);
     const token = await deps.surveys.issueToken(survey.id);
     const unsubscribeUrl = `${deps.publicUrl}/u/${await deps.surveys.issueUnsubscribeToken(survey.customerEmail)}`;
     const brand = brandFor(deps.definitions, survey.brand);
     const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl);
+    deps.metrics?.sendAttempts.inc();
     try {
       await deps.mailer.send({
         to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
@@ -69,6 +72,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       });
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
+      deps.metrics?.sendFailures.inc({ kind: failure.temporary ? 'temporary' : 'permanent' });
       const now = clock.now();
       if (!failure.temporary || row.attempts >= options.maxAttempts) {
         await repo.markFailed(db, deps.ledger, row, failure.message, now);
@@ -80,6 +84,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       }
       return;
     }
+    deps.metrics?.sent.inc();
     await repo.markSent(db, deps.ledger, row, clock.now());
     log.info('survey sent');
   }

@@ -6,13 +6,16 @@ import type { SurveyService } from '../surveys/service';
 import type { Survey } from '../surveys/types';
 import * as repo from './repository';
 import { changeWindowOpen, decideRating, type RatingInput } from './rules';
+import type { Metrics } from '../shared/metrics';
 
 /** Opening links of different scores of one email within this window is what scanners do, not people. */
 export const SCANNER_WINDOW_MS = 10_000;
 
 export type RatingService = ReturnType<typeof createRatingService>;
 
-export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock; surveys: SurveyService; ratingChangeDays: number; hookUrls?: readonly string[] }) {
+const EVENT_KIND = { rated: 'first', changed: 'changed', commented: 'comment' } as const;
+
+export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock; surveys: SurveyService; ratingChangeDays: number; hookUrls?: readonly string[]; metrics?: Metrics }) {
   const { db, clock, surveys } = deps;
 
   async function openSurvey(token: string): Promise<Survey> {
@@ -32,6 +35,7 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
       const since = new Date(now.getTime() - SCANNER_WINDOW_MS);
       if ((await repo.otherScoresViewedSince(db, survey.id, score, since)) > 0) {
         await repo.insertLinkEvent(db, survey.id, 'scanner_multi_score', score, now);
+        deps.metrics?.scannerHits.inc({ kind: 'multi_score' });
       }
       await repo.insertLinkEvent(db, survey.id, 'view', score, now);
       return survey;
@@ -42,6 +46,7 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
       const found = await surveys.findByToken(token);
       if (!found) throw new AppError(404, 'not_found');
       await repo.insertLinkEvent(db, found.survey.id, 'scanner_decoy', null, clock.now());
+      deps.metrics?.scannerHits.inc({ kind: 'decoy' });
     },
 
     async recordRating(token: string, input: RatingInput) {
@@ -50,6 +55,7 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
       const decision = await repo.updateRating(db, deps.ledger, deps.hookUrls ?? [], survey.id, now, (current) =>
         decideRating(current, input, now, deps.ratingChangeDays),
       );
+      for (const event of decision.events) deps.metrics?.ratings.inc({ kind: EVENT_KIND[event.kind] });
       return decision.next;
     },
 

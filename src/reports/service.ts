@@ -7,6 +7,8 @@ import { summarize, type Summary } from './stats';
 import { twoProportionTest } from './significance';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import { findQuestion } from '../surveys/questions';
+import { REPORTS, timed, type Metrics } from '../shared/metrics';
+import type { Knex } from 'knex';
 
 export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null } & Summary;
 
@@ -34,8 +36,11 @@ export type ReportService = ReturnType<typeof createReportService>;
  * Every report reads inside one transaction, so its numbers come from one consistent
  * snapshot; an error anywhere rejects the whole report and nothing partial is rendered.
  */
-export function createReportService(deps: { db: Db; clock: Clock; tz: string; minSample: number; definitions: SurveyDefinitions }) {
+export function createReportService(deps: { db: Db; clock: Clock; tz: string; minSample: number; definitions: SurveyDefinitions; metrics?: Metrics }) {
   const { db, tz, minSample } = deps;
+  /** One report's read transaction, timed into closeloop_report_duration_seconds. */
+  const read = <T>(report: (typeof REPORTS)[number], work: (trx: Knex.Transaction) => Promise<T>) =>
+    deps.metrics ? timed(deps.metrics.reportDuration, { report }, () => readTransaction(db, work)) : readTransaction(db, work);
   const header = (scope: repo.Scope) => ({ from: scope.from, to: scope.to, tz, generated_at: deps.clock.now().toISOString() });
 
   async function agentRows(trx: Parameters<typeof repo.countsByAgentTeam>[0], scope: repo.Scope) {
@@ -70,7 +75,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
   return {
     /** The agents table; with `trend`, also the overall trend from the same snapshot (the dashboard). */
     async agents(scope: repo.Scope, sort: { key: SortKey; dir: 'asc' | 'desc' }, trend?: Interval) {
-      return readTransaction(db, async (trx) => {
+      return read('agents', async (trx) => {
         const { overall, rows } = await agentRows(trx, scope);
         const buckets = trend ? await trendBuckets(trx, scope, trend) : undefined;
         return { ...header(scope), overall, agents: sortAgents(rows, sort.key, sort.dir), ...(buckets && { trend: buckets }) };
@@ -79,7 +84,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
 
     async agent(agentId: string, scope: repo.Scope, page: { page: number; perPage: number }) {
       const own = { ...scope, agentId };
-      return readTransaction(db, async (trx) => {
+      return read('agent', async (trx) => {
         const { overall, rows } = await agentRows(trx, own);
         const names = await repo.agentNames(trx, [agentId]);
         const ratings = await repo.ratingsPage(
@@ -104,7 +109,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
      */
     async variants(scope: repo.Scope & { question: string }) {
       const { variant: _ignored, ...own } = scope;
-      const counts = await readTransaction(db, (trx) => repo.countsByVariant(trx, own));
+      const counts = await read('variants', (trx) => repo.countsByVariant(trx, own));
       const defined = findQuestion(deps.definitions, scope.question)?.variants?.map((v) => v.id) ?? [];
       const seen = [...counts.keys()].map((v) => v || null);
       const order = [...new Set<string | null>([...defined, ...seen.sort((a, b) => String(a).localeCompare(String(b)))])];
@@ -128,7 +133,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
     },
 
     async trend(scope: repo.Scope, interval: Interval) {
-      return readTransaction(db, async (trx) => ({
+      return read('trend', async (trx) => ({
         ...header(scope),
         interval,
         agent_id: scope.agentId ?? null,

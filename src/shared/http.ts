@@ -4,15 +4,17 @@ import type { ZodError } from 'zod';
 import { AppError, isStorageUnavailable } from './errors';
 import type { Logger } from './logger';
 import type { Views } from './views';
+import type { Metrics } from './metrics';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** Tokens live in rating (/r) and unsubscribe (/u) URLs, emails in erasure URLs; logs get the route's shape instead. */
 const loggablePath = (path: string) =>
   path.replace(/^\/([ru])\/[^/]+/, '/$1/:token').replace(/^\/api\/customers\/[^/]+/, '/api/customers/:email');
 
 /** A request id (the caller's if it is sane) echoed in X-Request-Id, and one log line per request. */
-export function requestContext(logger: Logger): RequestHandler {
+export function requestContext(logger: Logger, metrics?: Metrics): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
@@ -23,6 +25,10 @@ export function requestContext(logger: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       res.locals.log.info({ method: req.method, path: loggablePath(req.path), status: res.statusCode, ms }, 'request');
+      // The route's pattern as we wrote it (never the URL: tokens and emails live in URLs), or "unmatched".
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      const method = HTTP_METHODS.has(req.method) ? req.method : 'OTHER';
+      metrics?.httpDuration.observe({ method, route, status: `${Math.floor(res.statusCode / 100)}xx` }, ms / 1000);
     });
     next();
   };

@@ -3,15 +3,16 @@ import pino from 'pino';
 export type Logger = pino.Logger;
 
 /** JSON logs; customer emails, tokens and secrets are redacted wherever they appear under these keys. */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'closeloop' },
     redact: {
       paths: ['email', '*.email', 'token', '*.token', 'secret', '*.secret', 'req.headers.authorization', 'smtpUrl'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** "ann@example.com" -> "a***@example.com": enough to debug, not enough to identify. */

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
@@ -8,6 +9,12 @@ export type Views = {
   /** An email part from email/, without layout. */
   email(name: string, context: Record<string, unknown>): string;
 };
+
+/**
+ * What templates write as a nonce (`<script nonce="{{cspNonce}}">`): random per process, so no
+ * user-supplied text can contain it; shared/security.ts puts each response's own nonce in its place.
+ */
+export const CSP_NONCE = `csp-nonce-${crypto.randomBytes(12).toString('hex')}`;
 
 /** The repository root, found from this file whether it runs from src/ or from dist/src/. */
 export function projectRoot(from = __dirname): string {
@@ -47,7 +54,10 @@ export function createViews(templatesDir = path.join(projectRoot(), 'templates')
     return template;
   };
   return {
-    page: (name, context, layout = 'page') => pick(layouts, layout)({ ...context, body: pick(pages, name)(context) }),
+    page: (name, context, layout = 'page') => {
+      const withNonce = { ...context, cspNonce: CSP_NONCE };
+      return pick(layouts, layout)({ ...withNonce, body: pick(pages, name)(withNonce) });
+    },
     email: (name, context) => pick(emails, name)(context),
   };
 }

@@ -13,6 +13,8 @@ type NewSurvey = {
   messageId: string;
   now: Date;
   sendAfter: Date;
+  /** The request that scheduled it, for the worker's logs. */
+  requestId?: string;
 };
 
 /**
@@ -73,6 +75,7 @@ export async function insertSurvey(
         survey_id: s.id,
         status: 'pending',
         due_at: s.sendAfter,
+        request_id: s.requestId ?? null,
         attempts: 0,
         created_at: s.now,
         updated_at: s.now,

@@ -7,6 +7,7 @@ import { renderSurveyEmail, senderFor } from '../delivery/render';
 import { reportsAuth } from '../shared/auth';
 import type { SurveyDefinitions } from './definitions';
 import { brandFor, findQuestion, wordingFor } from './questions';
+import { allowInlineStyles } from '../shared/security';
 
 const previewQuery = z.object({
   locale: z.string().max(35).optional(),
@@ -21,7 +22,7 @@ const DUMMY_TOKEN = 'PREVIEW-PREVIEW-PREVIEW-PREVIEW-PREVIEW-PREV';
 /** `GET /preview/:question_id`: the email exactly as a customer would get it, with dummy links (reports credential). */
 export function previewRoutes(deps: { definitions: SurveyDefinitions; views: Views; publicUrl: string; mailFrom: string; token: string }): Router {
   const router = Router();
-  router.get('/preview/:questionId', reportsAuth(deps.token), (req, res) => {
+  router.get('/preview/:questionId', reportsAuth(deps.token), allowInlineStyles, (req, res) => {
     const parsed = previewQuery.safeParse(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
     if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the preview parameters.', zodDetails(parsed.error));
     const { locale, brand, variant, format } = parsed.data;

@@ -43,7 +43,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
      * Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate".
      * A ticket whose survey was cancelled (reopened before sending) gets a fresh one when it closes again.
      */
-    async scheduleSurvey(ticket: TicketClosed): Promise<ScheduleOutcome> {
+    async scheduleSurvey(ticket: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
       const known = await duplicateOf(ticket);
       if (known) return known;
 
@@ -62,6 +62,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
             messageId: `<survey.${id}@${messageIdDomain}>`,
             now,
             sendAfter: addMinutes(now, deps.surveyDelayMinutes),
+            requestId: context.requestId,
           },
           async (trx) =>
             ticketSuppression(ticket, deps.policy) ??

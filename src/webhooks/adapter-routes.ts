@@ -37,7 +37,7 @@ export function adapterRoutes(deps: { surveys: SurveyService; clock: Clock; secr
   async function answer(res: Response, result: ReturnType<Adapter['map']>) {
     if (result.kind === 'ignored') return void res.json({ status: 'ignored', reason: result.reason });
     if (result.kind === 'reopened') return void res.json(await deps.surveys.cancelSurvey(result.source, result.ticketId));
-    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(result.ticket));
+    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(result.ticket, { requestId: res.locals.requestId }));
   }
 
   return router;

@@ -50,7 +50,7 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
     const payload = ticketClosedSchema.safeParse(signedJson(req, now));
     if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
 
-    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(toTicketClosed(payload.data, 'generic', now)));
+    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(toTicketClosed(payload.data, 'generic', now), { requestId: res.locals.requestId }));
   });
 
   router.post('/webhooks/ticket-reopened', rawBody, async (req, res) => {

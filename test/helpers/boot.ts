@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config';
 import { createDb, migrateLatest } from '../../src/shared/db';
 import { dropDatabase, freshDatabaseEnv } from './database';
 import { ensureStats } from '../../src/reports/ledger';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger, type Logger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';
 import { createApp } from '../../src/app';
 import { signBody } from '../../src/webhooks/signature';
@@ -22,7 +22,7 @@ export function manualClock(start = new Date()): Clock & { advance(ms: number): 
 }
 
 /** The whole service on a fresh SQLite file in a temp folder; the worker is driven by the test unless started. */
-export async function bootApp(env: Record<string, string> = {}, clock: Clock = { now: () => new Date() }) {
+export async function bootApp(env: Record<string, string> = {}, clock: Clock = { now: () => new Date() }, logger: Logger = createLogger('silent')) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-test-'));
   const database = freshDatabaseEnv(dir);
   const config = loadConfig({
@@ -33,14 +33,17 @@ export async function bootApp(env: Record<string, string> = {}, clock: Clock = {
     WEBHOOK_SECRET: TEST_SECRET,
     DELIVERY_RETRY_BASE_SECONDS: '0.05',
     DELIVERY_POLL_MS: '20',
+    // Tests send many requests from one address; test/shared/security.test.ts checks the limits themselves.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    WEBHOOK_AUTH_FAILURES_PER_MINUTE: '1000000',
     ...env,
   });
-  const db = createDb(config.database, createLogger('silent'));
+  const db = createDb(config.database, logger);
   let services;
   try {
     await migrateLatest(db);
     await ensureStats(db, config.reportTz);
-    services = createServices({ config, db, clock, logger: createLogger('silent') });
+    services = createServices({ config, db, clock, logger });
   } catch (err) {
     await db.destroy(); // a bad SURVEYS_FILE must not leave the database open and hang jest
     await dropDatabase(database);

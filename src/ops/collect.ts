@@ -1,0 +1,69 @@
+import type { Db } from '../shared/db';
+import { toDate } from '../shared/db';
+import type { Clock } from '../shared/clock';
+import type { Metrics } from '../shared/metrics';
+import { SUPPRESSION_REASONS } from '../surveys/eligibility';
+import { ROLLUP_TABLE } from '../reports/rollup';
+
+const FINAL_STATUSES = ['sent', 'failed', 'suppressed', 'cancelled'] as const;
+
+/**
+ * Gauges read at scrape time, each from a small table or an index: survey totals from the
+ * rollup's year rows (exact, kept with every write), queues from the outbox tables.
+ * Gauges whose query fails are left out of that scrape; closeloop_database_up says why.
+ */
+export function registerDatabaseGauges(metrics: Metrics, db: Db, clock: Clock) {
+  const guarded = async (work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch {
+      // closeloop_database_up is 0 in the same scrape
+    }
+  };
+
+  metrics.gauge('closeloop_surveys', 'Surveys by status (scheduled = waiting in the outbox).', ['status'], (g) =>
+    guarded(async () => {
+      g.reset();
+      const totals = await db(ROLLUP_TABLE)
+        .whereRaw('length(period) = 4')
+        .first(FINAL_STATUSES.map((s) => db.raw('COALESCE(SUM(??), 0) AS ??', [s, s])));
+      for (const s of FINAL_STATUSES) g.set({ status: s }, Number(totals?.[s] ?? 0));
+      const waiting = await db('outbox').where({ status: 'pending' }).count({ n: '*' }).first();
+      g.set({ status: 'scheduled' }, Number(waiting?.n ?? 0));
+    }),
+  );
+
+  metrics.gauge('closeloop_surveys_suppressed', 'Suppressed surveys by reason.', ['reason'], (g) =>
+    guarded(async () => {
+      g.reset();
+      const columns = SUPPRESSION_REASONS.map((r) => `suppressed_${r}`);
+      const totals = await db(ROLLUP_TABLE)
+        .whereRaw('length(period) = 4')
+        .first(columns.map((c) => db.raw('COALESCE(SUM(??), 0) AS ??', [c, c])));
+      for (const r of SUPPRESSION_REASONS) g.set({ reason: r }, Number(totals?.[`suppressed_${r}`] ?? 0));
+    }),
+  );
+
+  for (const [table, what] of [['outbox', 'survey emails'], ['hook_outbox', 'rating webhook events']] as const) {
+    const name = table === 'outbox' ? 'closeloop_outbox' : 'closeloop_hook_outbox';
+    const due = () => db(table).where({ status: 'pending' }).andWhere('due_at', '<=', clock.now());
+    metrics.gauge(`${name}_due`, `Pending ${what} that are due now.`, [], (g) =>
+      guarded(async () => g.set(Number((await due().count({ n: '*' }).first())?.n ?? 0))),
+    );
+    metrics.gauge(`${name}_oldest_due_seconds`, `Age of the oldest due pending ${what} (0 when none): how far behind the worker is.`, [], (g) =>
+      guarded(async () => {
+        const oldest = (await due().min({ at: 'due_at' }).first())?.at;
+        g.set(oldest ? Math.max(0, (clock.now().getTime() - toDate(oldest).getTime()) / 1000) : 0);
+      }),
+    );
+  }
+
+  metrics.gauge('closeloop_database_up', '1 when the database answered during this scrape, else 0.', [], async (g) => {
+    try {
+      await db.raw('SELECT 1');
+      g.set(1);
+    } catch {
+      g.set(0);
+    }
+  });
+}
