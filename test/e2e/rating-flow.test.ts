@@ -1,0 +1,179 @@
+/**
+ * End to end, as people would: a helpdesk webhook, the survey email at a real SMTP server, the
+ * customer's browser on the "4" link, a comment and a change to 5, then a support lead's browser
+ * on the dashboard and the drill-down. The service runs as a real process (dist/, so build first),
+ * on SQLite or, under scripts/test-pg.mjs, PostgreSQL.
+ *
+ * The browser is Debian's chromium at /usr/bin/chromium, driven by playwright-core; no browser is
+ * ever downloaded. When it is missing: with CI=true these tests FAIL (.ci/run installs the chromium
+ * package with apt-get, so a missing browser there is a broken build); anywhere else they are
+ * skipped with a message, so `npm test` still passes on a fresh developer machine.
+ *
+ * Screenshots go to test-artifacts/ (git-ignored).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ParsedMail } from 'mailparser';
+import type { Browser, Page } from 'playwright-core';
+import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
+import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { waitFor } from '../helpers/wait';
+import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium, mustRun, startService, type ServiceProcess } from './harness';
+
+const REPORTS_TOKEN = 'e2e-reports-token-0123456789';
+const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
+const COMMENT = 'Quick refund, and Ada explained every step. Thank you!';
+
+const run = hasChromium || mustRun;
+if (!run) console.warn(`Skipping the browser end-to-end tests: ${CHROMIUM} is missing (apt-get install chromium; CI=true makes this a failure).`);
+const describeE2e = run ? describe : describe.skip;
+
+/** Everything a page said to its console, uncaught errors and CSP refusals included: the diagnosis when a flow stalls. */
+function watch(page: Page): string[] {
+  const said: string[] = [];
+  page.on('console', (m) => said.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => said.push(`pageerror: ${e.message}`));
+  return said;
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+
+/** Submits a form by clicking and waits for the page it leads to (a 303 back to the same URL). */
+async function submitAndLoad(page: Page, selector: string) {
+  await Promise.all([page.waitForEvent('load'), page.click(selector)]);
+}
+
+describeE2e('a customer and a support lead in a real browser', () => {
+  let dir: string;
+  let dbEnv: Record<string, string>;
+  let smtp: SmtpTestServer;
+  let svc: ServiceProcess | undefined;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    browser = await launchChromium(); // first: under CI=true a missing chromium is the failure to report
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-e2e-'));
+    dbEnv = freshDatabaseEnv(dir);
+    smtp = await startSmtpServer();
+    svc = await startService({ ...dbEnv, SMTP_URL: smtp.url, REPORTS_TOKEN, WEBHOOK_SECRET, DELIVERY_POLL_MS: '50' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.stop();
+    await smtp?.close();
+    if (dbEnv) await dropDatabase(dbEnv);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Closes a ticket through the signed webhook and returns the survey email once it reached the SMTP server, and the survey row once it is marked sent. */
+  async function closeTicket(ticketId: string, customer: { email: string; name: string }, agent: { id: string; name: string }) {
+    const s = svc!;
+    const payload = { ticket_id: ticketId, closed_at: new Date().toISOString(), customer, agent, team: 'billing', subject: `Refund for ${ticketId}` };
+    const res = await s.postWebhook(WEBHOOK_SECRET, payload);
+    expect(res.status).toBe(202);
+    const isForCustomer = (m: ParsedMail) => [m.to ?? []].flat().some((a) => a.value.some((v) => v.address === customer.email));
+    await waitFor(() => smtp.messages.some(isForCustomer));
+    await waitFor(async () => (await s.db('surveys').where({ ticket_id: ticketId }).first())?.status === 'sent');
+    const survey = await s.db('surveys').where({ ticket_id: ticketId }).first();
+    return { mail: smtp.messages.find(isForCustomer)!, survey };
+  }
+
+  const agentsJson = async () => {
+    const res = await fetch(`${svc!.url}/reports/agents?format=json`, { headers: { Authorization: `Bearer ${REPORTS_TOKEN}` } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { agents: Array<Record<string, unknown>> };
+  };
+  const ratingEvents = (surveyId: string) => svc!.db('rating_events').where({ survey_id: surveyId }).orderBy('id').select('kind', 'score', 'comment');
+
+  it('when the customer opens the "4" link from the email, then it is recorded without a second click, and a comment and a change to 5 show on the lead\'s dashboard and drill-down', async () => {
+    const s = svc!;
+    const { mail, survey } = await closeTicket('E2E-1', { email: 'ann@example.com', name: 'Ann' }, { id: 'a-7', name: 'Ada Lovelace' });
+    const links = ratingLinks(mail);
+    expect(links).toHaveLength(5);
+    const four = links[3];
+    expect(four).toMatch(new RegExp(`^${s.url}/r/[A-Za-z0-9_-]{43}/4$`));
+    const thanksUrl = four.slice(0, -2);
+
+    // The customer: one click in the mail client, nothing more.
+    const customer = await browser!.newContext();
+    const page = await customer.newPage();
+    const said = watch(page);
+    const posts: string[] = [];
+    page.on('request', (r) => r.method() === 'POST' && posts.push(r.url()));
+    const opened = await page.goto(four);
+    expect(opened?.status()).toBe(200);
+    const csp = await opened?.headerValue('content-security-policy');
+    const recorded = await page.waitForURL(thanksUrl, { timeout: 5_000 }).then(() => true, () => false);
+    await shot(page, 'rating-page-1-after-opening-link-4.png');
+    if (!recorded) {
+      const shown = await page.locator('main').innerText().catch(() => '(no page)');
+      throw new Error(`the rating page did not record "4" by itself.\nPage shows:\n${shown}\nBrowser said:\n${said.join('\n') || '(nothing)'}\nContent-Security-Policy: ${csp}\nDatabase score: ${(await s.db('surveys').where({ id: survey.id }).first()).score}`);
+    }
+    expect(posts).toEqual([thanksUrl]);
+    expect(await ratingEvents(survey.id)).toEqual([{ kind: 'rated', score: 4, comment: null }]);
+    expect(await page.locator('main strong').innerText()).toBe('4 – Satisfied');
+    expect(await page.locator('h1').innerText()).toBe('Thank you! Your rating has been recorded.');
+
+    // A comment, then a change of mind.
+    await page.fill('#comment', COMMENT);
+    await submitAndLoad(page, 'form:has(#comment) button[type="submit"]');
+    expect(await page.inputValue('#comment')).toBe(COMMENT);
+    await page.click('details > summary');
+    await submitAndLoad(page, 'details button[name="score"][value="5"]');
+    expect(await page.locator('main strong').first().innerText()).toBe('5 – Very satisfied');
+    expect(await page.inputValue('#comment')).toBe(COMMENT);
+    await page.click('details > summary');
+    await shot(page, 'rating-page-2-commented-and-changed-to-5.png');
+    expect(said.filter((line) => /Content Security Policy|pageerror/i.test(line))).toEqual([]);
+    await customer.close();
+
+    const stored = await s.db('surveys').where({ id: survey.id }).first();
+    expect({ score: stored.score, comment: stored.comment }).toEqual({ score: 5, comment: COMMENT });
+    expect((await ratingEvents(survey.id)).map((e) => e.kind)).toEqual(['rated', 'commented', 'changed']);
+    const ada = (await agentsJson()).agents.find((a) => a.agent_id === 'a-7');
+    expect(ada).toMatchObject({ surveys_sent: 1, responses: 1, response_rate: 100, csat: 100, avg_score: 5, comments: 1, distribution: { '4': 0, '5': 1 } });
+
+    // The lead: the dashboard in a browser, logged in with HTTP Basic and the reports token as password.
+    const lead = await browser!.newContext({ httpCredentials: { username: 'lead', password: REPORTS_TOKEN } });
+    const dash = await lead.newPage();
+    const dashSaid = watch(dash);
+    expect((await dash.goto(`${s.url}/reports/agents`))?.status()).toBe(200);
+    const row = dash.locator('tbody tr', { has: dash.getByRole('link', { name: 'Ada Lovelace' }) });
+    const cells = (await row.locator('td').allInnerTexts()).map((c) => c.trim());
+    // agent, team, sent, responses, response rate, csat, 95% interval, average, comments
+    expect(cells[0]).toContain('Ada Lovelace');
+    expect([cells[1], cells[2], cells[3], cells[4], cells[5], cells[7], cells[8]]).toEqual(['billing', '1', '1', '100%', '100%', '5', '1']);
+    await shot(dash, 'dashboard-1-agents.png');
+
+    await Promise.all([dash.waitForURL(/\/reports\/agents\/a-7(\?|$)/), dash.getByRole('link', { name: 'Ada Lovelace' }).click()]);
+    expect(await dash.locator('h1').innerText()).toBe('Ada Lovelace');
+    const rated = dash.locator('tbody tr', { hasText: 'E2E-1' });
+    expect(await rated.locator('td.comment').innerText()).toBe(COMMENT);
+    expect((await rated.locator('td').nth(1).innerText()).trim()).toBe('5');
+    await shot(dash, 'dashboard-2-agent-drill-down.png');
+    expect(dashSaid.filter((line) => /Content Security Policy|pageerror/i.test(line))).toEqual([]);
+    await lead.close();
+  }, 30_000);
+
+  it('when a plain HTTP client only GETs all five links of an email, then no rating is recorded', async () => {
+    const { mail, survey } = await closeTicket('E2E-2', { email: 'bob@example.com', name: 'Bob' }, { id: 'a-9', name: 'Grace Hopper' });
+    const links = ratingLinks(mail);
+    expect(links).toHaveLength(5);
+    for (const link of links) {
+      const res = await fetch(link); // what a mail scanner does: no JavaScript, no POST
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('How satisfied were you with the handling of your issue?');
+    }
+
+    const stored = await svc!.db('surveys').where({ id: survey.id }).first();
+    expect({ score: stored.score, comment: stored.comment, first_rated_at: stored.first_rated_at }).toEqual({ score: null, comment: null, first_rated_at: null });
+    expect(await ratingEvents(survey.id)).toEqual([]);
+    const views = await svc!.db('link_events').where({ survey_id: survey.id, kind: 'view' }).pluck('score');
+    expect(views.map(Number).sort()).toEqual([1, 2, 3, 4, 5]);
+    const grace = (await agentsJson()).agents.find((a) => a.agent_id === 'a-9');
+    expect(grace).toMatchObject({ surveys_sent: 1, responses: 0, csat: null, comments: 0 });
+  }, 20_000);
+});
