@@ -74,11 +74,19 @@ export function createMailer(opts: { smtpUrl?: string; mailDir: string }): Maile
   };
 }
 
-/** Written under a temporary name and renamed, so a reader never sees half a message. */
+/**
+ * Written under a temporary name and renamed, so a reader never sees half a message. A failed
+ * write (a full disk) removes its half-written file, so retries do not pile them up.
+ */
 async function writeEml(dir: string, messageId: string, message: Buffer): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   const name = `${Date.now()}-${messageId.replace(/[^A-Za-z0-9.-]/g, '')}.eml`;
   const tmp = path.join(dir, `.${name}.tmp`);
-  await fs.writeFile(tmp, message);
-  await fs.rename(tmp, path.join(dir, name));
+  try {
+    await fs.writeFile(tmp, message);
+    await fs.rename(tmp, path.join(dir, name));
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }

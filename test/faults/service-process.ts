@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import knex, { type Knex } from 'knex';
+import { signBody } from '../../src/webhooks/signature';
+import { PG_URL } from '../helpers/database';
+
+// The compiled service (`npm run build` first), run as a real process the fault cases can kill.
+const MAIN = path.join(__dirname, '../../dist/src/main.js');
+export const SECRET = 'faults-webhook-secret-0123456789';
+export const REPORTS_TOKEN = 'faults-reports-token-0123456789';
+export const PUBLIC_URL = 'https://csat.example.test';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A port free right now (released again for the service to take). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Small and seeded (mulberry32), so a failing run can be repeated with FAULTS_SEED. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Service = {
+  url: string;
+  child: ChildProcess;
+  output: { text: string };
+  exited: Promise<void>;
+  running(): boolean;
+  /** Fails with the process's output when it has died on its own. */
+  assertRunning(): void;
+  kill(): Promise<void>;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+};
+
+/** Spawns the service and waits until it answers /healthz; fails with its output if it exits first. */
+export async function startService(env: Record<string, string>, timeoutMs = 30_000): Promise<Service> {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { text: '' };
+  child.stdout!.on('data', (d) => (output.text += d));
+  child.stderr!.on('data', (d) => (output.text += d));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let expectedDown = false;
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const url = `http://127.0.0.1:${env.PORT}`;
+  const service: Service = {
+    url,
+    child,
+    output,
+    exited,
+    running,
+    assertRunning() {
+      if (!expectedDown && !running()) throw new Error(`the service exited (${child.exitCode ?? child.signalCode}) on its own:\n${output.text.slice(-4000)}`);
+    },
+    async kill() {
+      expectedDown = true;
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      expectedDown = true;
+      if (running()) child.kill('SIGTERM');
+      await exited;
+      return child.exitCode;
+    },
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    service.assertRunning();
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return service;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await service.kill();
+      throw new Error(`the service did not answer /healthz within ${timeoutMs} ms:\n${output.text.slice(-4000)}`);
+    }
+    await sleep(25);
+  }
+}
+
+/** The variables every fault case's service runs with; `database` from freshDatabaseEnv. */
+export function serviceEnv(database: Record<string, string>, port: number, extra: Record<string, string>): Record<string, string> {
+  return {
+    ...database,
+    PORT: String(port),
+    PUBLIC_URL,
+    WEBHOOK_SECRET: SECRET,
+    REPORTS_TOKEN,
+    LOG_LEVEL: 'warn',
+    DELIVERY_POLL_MS: '50',
+    DELIVERY_RETRY_BASE_SECONDS: '0.05',
+    ...extra,
+  };
+}
+
+/** The test's own connection to the service's database (its SQLite file, or its PostgreSQL schema). */
+export function openDatabase(database: Record<string, string>): Knex {
+  if (PG_URL) return knex({ client: 'pg', connection: PG_URL, searchPath: [database.DATABASE_SCHEMA], pool: { min: 0, max: 2 } });
+  return knex({
+    client: 'sqlite3',
+    connection: { filename: database.DATABASE_URL.replace(/^sqlite:/, '') },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) =>
+        conn.exec('PRAGMA busy_timeout = 5000', (err) => done(err, conn)),
+    },
+  });
+}
+
+export type Answer = { status: number; body: Record<string, unknown>; text: string; retryAfter: string | null };
+
+async function answerOf(res: Response): Promise<Answer> {
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // HTML or CSV: the test reads `text`
+  }
+  return { status: res.status, body, text, retryAfter: res.headers.get('retry-after') };
+}
+
+/** POSTs a signed ticket-closed webhook. Throws (fetch failed) when nothing answers. */
+export async function postWebhook(url: string, payload: unknown): Promise<Answer> {
+  const body = JSON.stringify(payload);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const res = await fetch(`${url}/webhooks/ticket-closed`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Closeloop-Timestamp': ts, 'X-Closeloop-Signature': signBody(SECRET, ts, body) },
+    body,
+  });
+  return answerOf(res);
+}
+
+export async function getReport(url: string, pathAndQuery: string, accept = 'application/json'): Promise<Answer> {
+  return answerOf(await fetch(`${url}${pathAndQuery}`, { headers: { Authorization: `Bearer ${REPORTS_TOKEN}`, Accept: accept } }));
+}
+
+/** A ticket of the fault cases: its own customer address, one of a few agents, closed now. */
+export function ticket(id: string, n: number) {
+  return {
+    ticket_id: id,
+    customer: { email: `customer-${n}@example.com`, name: `Customer ${n}` },
+    agent: { id: `agent-${n % 7}`, name: `Agent ${n % 7}` },
+    team: 'billing',
+    subject: `Fault case ticket ${n}`,
+  };
+}
+
+/** Status → number of rows, for surveys or outbox. */
+export async function statuses(db: Knex, table: 'surveys' | 'outbox'): Promise<Record<string, number>> {
+  const rows: Array<{ status: string; n: number | string }> = await db(table).groupBy('status').select('status').count({ n: '*' });
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** Polls `check` until it holds, failing early if the service died; `what` explains a timeout. */
+export async function waitUntil(service: Service | undefined, check: () => Promise<boolean> | boolean, timeoutMs: number, what: () => Promise<string> | string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    service?.assertRunning();
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${await what()}`);
+    await sleep(50);
+  }
+}
