@@ -13,7 +13,11 @@ import type { RatingService } from './service';
 const ratingBody = z
   .object({
     score: z.union([z.number(), z.string().regex(/^\d$/).transform(Number)]).pipe(z.number().int().min(1).max(5)).optional(),
-    comment: z.string().max(2000, 'must be at most 2000 characters').optional(),
+    comment: z
+      .string()
+      .max(2000, 'must be at most 2000 characters')
+      .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters other than line breaks and tabs')
+      .optional(),
   })
   .refine((b) => b.score !== undefined || b.comment !== undefined, 'send a score, a comment, or both');
 
@@ -105,8 +109,9 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
   router.post(
     '/r/:token',
     sameOriginOnly(deps.publicUrl),
-    express.urlencoded({ extended: false, limit: '16kb' }),
-    express.json({ limit: '16kb' }),
+    // 2,000 characters of any script, percent-encoded (up to 12 bytes each for 4-byte characters), fit.
+    express.urlencoded({ extended: false, limit: '64kb' }),
+    express.json({ limit: '64kb' }),
     async (req, res) => {
       const token = String(req.params.token);
       const body = ratingBody.safeParse(req.body ?? {});

@@ -11,7 +11,7 @@ const MAX_DAYS = 3_700;
 
 const blankAsUnset = (v: unknown) => (v === '' ? undefined : v);
 const day = z.preprocess(blankAsUnset, z.string().refine(isDay, 'must be a date written YYYY-MM-DD').optional());
-const name = z.preprocess(blankAsUnset, z.string().max(128).optional());
+const name = z.preprocess(blankAsUnset, z.string().max(128).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional());
 const SORT_KEYS = ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'] as const;
 
 const querySchema = z.object({

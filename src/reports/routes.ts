@@ -94,6 +94,8 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
   router.get('/reports/agents/:agentId', async (req, res) => {
     const q = query(req);
     if (q.format === 'csv') throw new AppError(400, 'invalid_query', 'The drill-down is available as json or html.', [{ path: 'format', message: 'must be json or html' }]);
+    // Agent ids are one-line strings of at most 128 characters (the webhook contract): anything else is no agent of ours.
+    if (req.params.agentId.length > 128 || /[\u0000-\u001f\u007f]/.test(req.params.agentId)) throw new AppError(404, 'not_found', 'No surveys for this agent.');
     const report = await reports.agent(req.params.agentId, q.scope, q.page);
     if (!report.known) throw new AppError(404, 'not_found', 'No surveys for this agent.');
     const { known: _known, ...body } = report;

@@ -62,8 +62,9 @@ export function errorHandler(views: Views): ErrorRequestHandler {
       status = 503;
       body = { error: 'unavailable' };
       log.error({ err: { code: err.code, message: err.message } }, 'storage unavailable');
-    } else if (err && typeof err.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) {
-      status = err.status; // body-parser: 413 too large, 400 bad encoding, 415 charset
+    } else if (err && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+      // body-parser: 413 too large, 400 bad encoding, 415 charset; the router: 400 for a malformed %-escape in a path
+      status = err.status;
       body = { error: status === 413 ? 'payload_too_large' : err.type?.replace(/\./g, '_') ?? 'bad_request' };
     } else {
       body = { error: 'internal_error', request_id: res.locals.requestId };

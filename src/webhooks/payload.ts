@@ -26,7 +26,7 @@ export const ticketClosedSchema = z.object({
   tags: optional(z.array(line(100)).max(100)),
   locale: optional(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or pt-BR')),
   brand: optional(line(128)),
-  thread_message_id: optional(z.string().max(998).regex(/^<[^<>\s]+@[^<>\s]+>$/, 'must look like <id@host>')),
+  thread_message_id: optional(z.string().max(998).regex(/^<[^<>\s\u0000-\u001f\u007f]+@[^<>\s\u0000-\u001f\u007f]+>$/, 'must look like <id@host>')),
 });
 
 export const ticketReopenedSchema = z.object({ ticket_id: line(128) });
