@@ -4,6 +4,7 @@ import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { signBody } from '../../src/webhooks/signature';
 import { PG_URL } from '../helpers/database';
+import { mulberry32 } from '../reports/seed';
 
 // The compiled service (`npm run build` first), run as a real process the fault cases can kill.
 const MAIN = path.join(__dirname, '../../dist/src/main.js');
@@ -23,16 +24,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Small and seeded (mulberry32), so a failing run can be repeated with FAULTS_SEED. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 export type Service = {
   url: string;
