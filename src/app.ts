@@ -17,7 +17,7 @@ import type { Services } from './services';
 export function createApp(s: Services): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', s.config.trustProxy);
   app.use(requestContext(s.logger, s.metrics));
   app.use(securityHeaders());
   app.use(opsRoutes({ db: s.db, metrics: s.metrics, metricsToken: s.config.metricsToken }));

@@ -68,6 +68,7 @@ const envSchema = z
     RATE_LIMIT_PER_MINUTE: intFrom(1, 1_000_000).default(120),
     WEBHOOK_AUTH_FAILURES_PER_MINUTE: intFrom(1, 1_000_000).default(20),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    TRUST_PROXY: z.string().regex(/^[0-9A-Za-z.:/, ]+$/, 'must be a hop count or comma-separated addresses/subnets (loopback, 10.0.0.0/8)').default('loopback'),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_SCHEMA && env.DATABASE_URL.startsWith('sqlite:')) {
@@ -115,6 +116,8 @@ export type Config = Readonly<{
   rateLimits: Readonly<{ publicPerMinute: number; webhookFailuresPerMinute: number }>;
   /** Unset: /metrics is open (keep it off the public internet); set: Bearer token required. */
   metricsToken?: string;
+  /** express's "trust proxy": which proxies' X-Forwarded-For to believe for the client address (rate limits, logs). */
+  trustProxy: string | number;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
 
@@ -186,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     templatesDir: path.resolve(e.TEMPLATES_DIR ?? path.join(projectRoot(), 'templates')),
     rateLimits: Object.freeze({ publicPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookFailuresPerMinute: e.WEBHOOK_AUTH_FAILURES_PER_MINUTE }),
     metricsToken: e.METRICS_TOKEN,
+    trustProxy: /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
     delivery: Object.freeze({
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       retryBaseSeconds: e.DELIVERY_RETRY_BASE_SECONDS,

@@ -81,3 +81,24 @@ describe('rate limits', () => {
     expect(await t.count('surveys')).toBe(5);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('when the proxy in front is trusted, then each customer behind it has their own rate-limit budget', async () => {
+    t = await bootApp({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: 'loopback' });
+    const from = (client: string) => request(t!.app).get('/r/not-a-token/4').set('X-Forwarded-For', client);
+    expect([(await from('203.0.113.1')).status, (await from('203.0.113.1')).status, (await from('203.0.113.1')).status]).toEqual([404, 404, 429]);
+    expect((await from('203.0.113.2')).status).toBe(404);
+  });
+
+  it('when the proxy is not trusted, then X-Forwarded-For is ignored and everyone shares the proxy address budget', async () => {
+    t = await bootApp({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '10.9.9.9' });
+    const from = (client: string) => request(t!.app).get('/r/not-a-token/4').set('X-Forwarded-For', client);
+    expect([(await from('203.0.113.1')).status, (await from('203.0.113.2')).status, (await from('203.0.113.3')).status]).toEqual([404, 404, 429]);
+  });
+});
