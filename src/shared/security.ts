@@ -67,16 +67,25 @@ export const publicRateLimit = (limits: RateLimits) =>
   rateLimit({ windowMs: 60_000, limit: limits.publicPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, handler: tooMany('rate_limited') });
 
 /**
- * Webhooks, per client address, counting only the ones refused for their signature or credential:
- * a helpdesk sending valid webhooks is never slowed, someone guessing secrets soon is.
+ * Webhooks, per client address, counting only the ones refused for their signature or credential
+ * (401/403), once refused: a helpdesk sending bursts of valid webhooks is never slowed, someone
+ * guessing secrets is, after WEBHOOK_AUTH_FAILURES_PER_MINUTE failures, for the rest of that minute.
  */
-export const webhookFailureLimit = (limits: RateLimits) =>
-  rateLimit({
-    windowMs: 60_000,
-    limit: limits.webhookFailuresPerMinute,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
-    skipSuccessfulRequests: true,
-    handler: tooMany('rate_limited'),
-  });
+export function webhookFailureLimit(limits: RateLimits, now: () => number = Date.now): RequestHandler {
+  const failures = new Map<string, { count: number; until: number }>();
+  return (req, res, next) => {
+    const key = req.ip ?? 'unknown';
+    const seen = failures.get(key);
+    if (seen && seen.until <= now()) failures.delete(key);
+    if ((failures.get(key)?.count ?? 0) >= limits.webhookFailuresPerMinute) return next(new AppError(429, 'rate_limited', 'Too many refused webhooks; try again in a minute.'));
+    res.on('finish', () => {
+      if (res.statusCode !== 401 && res.statusCode !== 403) return;
+      const entry = failures.get(key) ?? { count: 0, until: now() + 60_000 };
+      entry.count += 1;
+      failures.set(key, entry);
+      // Many addresses failing once each: drop the expired ones so the map stays small.
+      if (failures.size > 10_000) for (const [k, v] of failures) if (v.until <= now()) failures.delete(k);
+    });
+    next();
+  };
+}

@@ -102,3 +102,15 @@ describe('TRUST_PROXY', () => {
     expect([(await from('203.0.113.1')).status, (await from('203.0.113.2')).status, (await from('203.0.113.3')).status]).toEqual([404, 404, 429]);
   });
 });
+
+describe('the refused-webhook limit under a burst', () => {
+  it('when a helpdesk sends 60 valid webhooks at once with the limit at 2, then every one is accepted', async () => {
+    const t = await bootApp({ WEBHOOK_AUTH_FAILURES_PER_MINUTE: '2' });
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, () => t.postWebhook(ticketPayload())));
+      expect(answers.map((a) => a.status)).toEqual(Array(60).fill(202));
+    } finally {
+      await t.close();
+    }
+  });
+});
