@@ -58,6 +58,7 @@ export async function startFaultySmtp() {
       });
     },
   });
+  server.on('error', () => undefined); // a killed client resets its connection: expected in these tests
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: (server.server.address() as AddressInfo).port });
 

@@ -34,6 +34,8 @@ export async function startSmtpServer(port = 0) {
         .catch(cb);
     },
   });
+  // A client that dies mid-session (a killed instance) resets its connection: expected here, not a test failure.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const boundPort = (server.server.address() as AddressInfo).port;
 
