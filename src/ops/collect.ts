@@ -13,6 +13,13 @@ const FINAL_STATUSES = ['sent', 'failed', 'suppressed', 'cancelled'] as const;
  * Gauges whose query fails are left out of that scrape; closeloop_database_up says why.
  */
 export function registerDatabaseGauges(metrics: Metrics, db: Db, clock: Clock) {
+  /** Totals of some rollup counters over all time: the year rows hold every survey exactly once. */
+  const allTime = async (columns: readonly string[]): Promise<Record<string, number>> => {
+    const row = await db(ROLLUP_TABLE)
+      .whereRaw('length(period) = 4')
+      .first(columns.map((c) => db.raw('COALESCE(SUM(??), 0) AS ??', [c, c])));
+    return Object.fromEntries(columns.map((c) => [c, Number(row?.[c] ?? 0)]));
+  };
   const guarded = async (work: () => Promise<void>) => {
     try {
       await work();
@@ -24,10 +31,8 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db, clock: Clock) {
   metrics.gauge('closeloop_surveys', 'Surveys by status (scheduled = waiting in the outbox).', ['status'], (g) =>
     guarded(async () => {
       g.reset();
-      const totals = await db(ROLLUP_TABLE)
-        .whereRaw('length(period) = 4')
-        .first(FINAL_STATUSES.map((s) => db.raw('COALESCE(SUM(??), 0) AS ??', [s, s])));
-      for (const s of FINAL_STATUSES) g.set({ status: s }, Number(totals?.[s] ?? 0));
+      const totals = await allTime(FINAL_STATUSES);
+      for (const s of FINAL_STATUSES) g.set({ status: s }, totals[s]);
       const waiting = await db('outbox').where({ status: 'pending' }).count({ n: '*' }).first();
       g.set({ status: 'scheduled' }, Number(waiting?.n ?? 0));
     }),
@@ -36,11 +41,8 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db, clock: Clock) {
   metrics.gauge('closeloop_surveys_suppressed', 'Suppressed surveys by reason.', ['reason'], (g) =>
     guarded(async () => {
       g.reset();
-      const columns = SUPPRESSION_REASONS.map((r) => `suppressed_${r}`);
-      const totals = await db(ROLLUP_TABLE)
-        .whereRaw('length(period) = 4')
-        .first(columns.map((c) => db.raw('COALESCE(SUM(??), 0) AS ??', [c, c])));
-      for (const r of SUPPRESSION_REASONS) g.set({ reason: r }, Number(totals?.[`suppressed_${r}`] ?? 0));
+      const totals = await allTime(SUPPRESSION_REASONS.map((r) => `suppressed_${r}`));
+      for (const r of SUPPRESSION_REASONS) g.set({ reason: r }, totals[`suppressed_${r}`]);
     }),
   );
 

@@ -7,13 +7,18 @@ import { CSP_NONCE } from './views';
 
 /**
  * A fresh nonce per response, put where the templates wrote CSP_NONCE (in <script nonce> and
- * <style nonce>): the only inline code a page may run is the code we rendered for it.
+ * <style nonce>): the only inline code a page may run is the code we rendered for it. Only HTML
+ * is searched: JSON answers (webhooks, the API) pass through untouched.
  */
 const nonces: RequestHandler = (_req, res, next) => {
   const nonce = crypto.randomBytes(16).toString('base64');
   res.locals.cspNonce = nonce;
   const send = res.send.bind(res);
-  res.send = (body?: unknown) => send(typeof body === 'string' && body.includes(CSP_NONCE) ? body.replaceAll(CSP_NONCE, nonce) : body);
+  const isHtml = () => {
+    const type = res.get('Content-Type');
+    return type === undefined || type.startsWith('text/html'); // express sends a string without a type as HTML
+  };
+  res.send = (body?: unknown) => send(typeof body === 'string' && isHtml() && body.includes(CSP_NONCE) ? body.replaceAll(CSP_NONCE, nonce) : body);
   next();
 };
 
