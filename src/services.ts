@@ -34,6 +34,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     surveyDelayMinutes: config.surveyDelayMinutes,
     tokenTtlDays: config.tokenTtlDays,
     onScheduled: () => wakeWorker(),
+    onBatch: (size) => metrics.writeBatchSize.observe({ kind: 'schedule' }, size),
   });
   const ratings = createRatingService({ db, ledger, hookUrls: config.ratingWebhooks.urls, clock, surveys, ratingChangeDays: config.ratingChangeDays, metrics });
   const worker = createDeliveryWorker({

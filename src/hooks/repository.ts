@@ -1,16 +1,6 @@
-import type { Knex } from 'knex';
 import { forClaim, type Db } from '../shared/db';
 
 export type HookRow = { id: number; url: string; body: string; attempts: number };
-
-/** Queues one event per receiver inside the caller's transaction (the rating's), so none is lost. */
-export async function enqueueHooks(trx: Knex.Transaction, surveyId: string, urls: readonly string[], body: unknown, now: Date) {
-  if (urls.length === 0) return;
-  const json = JSON.stringify(body);
-  await trx('hook_outbox').insert(
-    urls.map((url) => ({ survey_id: surveyId, url, body: json, status: 'pending', due_at: now, attempts: 0, created_at: now, updated_at: now })),
-  );
-}
 
 /**
  * Leases due events. Only the oldest pending event of each survey and receiver is due, so a

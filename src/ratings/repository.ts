@@ -1,7 +1,9 @@
+import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../reports/ledger';
-import { enqueueHooks } from '../hooks/repository';
-import { toDate } from '../shared/db';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from '../reports/ledger';
+import { isPostgres, toDate } from '../shared/db';
+import type { ItemOutcome } from '../shared/batch';
+import { insertRows, placeholders, query } from '../shared/statements';
 import type { RatingDecision, RatingState } from './rules';
 
 export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
@@ -22,41 +24,72 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
   return Number(row?.n ?? 0);
 }
 
+export type RatingRequest = { surveyId: string; now: Date; decide: (current: RatingState) => RatingDecision };
+
 /**
- * Reads the survey's current rating, lets `decide` choose what changes, and writes the
- * events and the new current rating, all inside one transaction, so concurrent
- * answers never interleave between the read and the write.
+ * Reads the surveys' current ratings, lets each request's `decide` choose what changes, and writes
+ * the events, the new current ratings, the counters and the rating webhooks, all in the caller's
+ * transaction, so concurrent answers never interleave between a read and its write. Requests
+ * apply in order, each seeing the ones before it (two answers to one survey in one batch count
+ * in turn). A request whose decision refuses (a locked rating) writes nothing and gets its error.
  */
-export async function updateRating(
-  db: Db,
+export async function recordRatings(
+  trx: Knex.Transaction,
   ledger: Ledger,
   hookUrls: readonly string[],
-  surveyId: string,
-  now: Date,
-  decide: (current: RatingState) => RatingDecision,
-): Promise<RatingDecision> {
-  return db.transaction(async (trx) => {
-    const query = trx('surveys').where({ id: surveyId }).first('first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS);
-    const row = await (db.client.config.client === 'sqlite3' ? query : query.forUpdate());
+  requests: readonly RatingRequest[],
+): Promise<ItemOutcome<RatingDecision>[]> {
+  const ids = [...new Set(requests.map((r) => r.surveyId))].sort();
+  const rows = await query<SurveyRow>(
+    trx,
+    `SELECT id, first_rated_at, ticket_id, agent_name, ${SURVEY_FACT_COLUMNS.join(', ')} FROM surveys WHERE id IN ${placeholders(ids.length)} ORDER BY id${isPostgres(trx) ? ' FOR UPDATE' : ''}`,
+    ids,
+  );
+  const current = new Map(rows.map((r) => [r.id as string, r]));
+  const events: unknown[][] = [];
+  const hooks: unknown[][] = [];
+  const changes: SurveyChange[] = [];
+  const changed = new Map<string, SurveyRow>();
+  const outcomes = requests.map(({ surveyId, now, decide }): ItemOutcome<RatingDecision> => {
+    const row = current.get(surveyId);
+    if (!row) return { ok: false, error: new Error(`survey ${surveyId} not found`) };
+    let decision: RatingDecision;
+    try {
+      decision = decide({ score: (row.score as number) ?? null, comment: (row.comment as string) ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });
+    } catch (error) {
+      return { ok: false, error };
+    }
+    if (decision.events.length === 0) return { ok: true, value: decision };
     const before = toFacts(row);
-    const decision = decide({ score: row.score ?? null, comment: row.comment ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });
-    if (decision.events.length === 0) return decision;
-    await trx('rating_events').insert(decision.events.map((e) => ({ survey_id: surveyId, ...e, created_at: now })));
-    await trx('surveys').where({ id: surveyId }).update({
-      score: decision.next.score,
-      comment: decision.next.comment,
-      first_rated_at: decision.next.firstRatedAt,
-      rated_at: now,
-      updated_at: now,
-    });
-    await ledger.record(trx, before, { ...before, score: decision.next.score, comment: decision.next.comment });
-    await enqueueHooks(trx, surveyId, hookUrls, ratingEvent(row, before, decision, surveyId, now), now);
-    return decision;
+    const next = { ...row, score: decision.next.score, comment: decision.next.comment, first_rated_at: decision.next.firstRatedAt, rated_at: now };
+    current.set(surveyId, next);
+    changed.set(surveyId, next);
+    for (const e of decision.events) events.push([surveyId, e.kind, e.score, e.comment, now]);
+    changes.push({ before, after: { ...before, score: decision.next.score, comment: decision.next.comment } });
+    const body = JSON.stringify(ratingEvent(row, before, decision, surveyId, now));
+    for (const url of hookUrls) hooks.push([surveyId, url, body, 'pending', now, 0, now, now]);
+    return { ok: true, value: decision };
   });
+  await insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events);
+  for (const [id, r] of changed) {
+    await query(trx, 'UPDATE surveys SET score = ?, comment = ?, first_rated_at = ?, rated_at = ?, updated_at = ? WHERE id = ?', [
+      r.score,
+      r.comment,
+      r.first_rated_at,
+      r.rated_at,
+      r.rated_at,
+      id,
+    ]);
+  }
+  await ledger.recordMany(trx, changes);
+  await insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks);
+  return outcomes;
 }
 
+type SurveyRow = Record<string, unknown>;
+
 /** The body of a rating webhook: what changed, and whose ticket it was. */
-function ratingEvent(row: Record<string, unknown>, before: SurveyFacts, decision: RatingDecision, surveyId: string, ratedAt: Date) {
+function ratingEvent(row: SurveyRow, before: SurveyFacts, decision: RatingDecision, surveyId: string, ratedAt: Date) {
   return {
     event: before.score === null ? 'rating.created' : 'rating.updated',
     survey_id: surveyId,

@@ -7,9 +7,13 @@ import type { Survey } from '../surveys/types';
 import * as repo from './repository';
 import { changeWindowOpen, decideRating, type RatingInput } from './rules';
 import type { Metrics } from '../shared/metrics';
+import { createBatchWriter } from '../shared/batch';
 
 /** Opening links of different scores of one email within this window is what scanners do, not people. */
 export const SCANNER_WINDOW_MS = 10_000;
+
+/** The most answers one transaction takes. */
+export const RATING_BATCH_MAX = 64;
 
 export type RatingService = ReturnType<typeof createRatingService>;
 
@@ -17,6 +21,13 @@ const EVENT_KIND = { rated: 'first', changed: 'changed', commented: 'comment' } 
 
 export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock; surveys: SurveyService; ratingChangeDays: number; hookUrls?: readonly string[]; metrics?: Metrics }) {
   const { db, clock, surveys } = deps;
+  // Answers arriving together share one transaction (group commit, shared/batch.ts).
+  const writer = createBatchWriter({
+    db,
+    maxItems: RATING_BATCH_MAX,
+    write: (trx, requests: repo.RatingRequest[]) => repo.recordRatings(trx, deps.ledger, deps.hookUrls ?? [], requests),
+    onCommit: (size) => deps.metrics?.writeBatchSize.observe({ kind: 'rating' }, size),
+  });
 
   async function openSurvey(token: string): Promise<Survey> {
     const found = await surveys.findByToken(token);
@@ -52,9 +63,7 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
     async recordRating(token: string, input: RatingInput) {
       const survey = await openSurvey(token);
       const now = clock.now();
-      const decision = await repo.updateRating(db, deps.ledger, deps.hookUrls ?? [], survey.id, now, (current) =>
-        decideRating(current, input, now, deps.ratingChangeDays),
-      );
+      const decision = await writer.submit({ surveyId: survey.id, now, decide: (current) => decideRating(current, input, now, deps.ratingChangeDays) });
       for (const event of decision.events) deps.metrics?.ratings.inc({ kind: EVENT_KIND[event.kind] });
       return decision.next;
     },

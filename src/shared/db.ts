@@ -5,6 +5,7 @@ import pg from 'pg';
 import { migrationSource } from '../../migrations';
 import type { DatabaseConfig } from '../config';
 import type { Logger } from './logger';
+import { finalizeStatements } from './statements';
 
 export type Db = Knex;
 
@@ -47,6 +48,9 @@ export function createDb(database: DatabaseConfig | string, logger?: Logger): Db
       min: 1,
       max: 1,
       afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+        // SQLite closes no connection with prepared statements left (shared/statements.ts keeps some).
+        const close = conn.close.bind(conn);
+        conn.close = (cb) => void finalizeStatements(conn).then(() => close(cb));
         conn.exec(
           'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
           (err) => done(err, conn),
@@ -57,7 +61,7 @@ export function createDb(database: DatabaseConfig | string, logger?: Logger): Db
   });
 }
 
-type SqliteConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
+type SqliteConnection = { exec(sql: string, cb: (err: Error | null) => void): void; close(cb: (err: Error | null) => void): void };
 
 export const isPostgres = (db: Db) => db.client.config.client === 'pg';
 

@@ -10,6 +10,7 @@ export const SEND_FAILURES = ['temporary', 'permanent'] as const;
 export const RATING_KINDS = ['first', 'changed', 'comment'] as const;
 export const SCANNER_KINDS = ['multi_score', 'decoy'] as const;
 export const REPORTS = ['agents', 'agent', 'trend', 'variants'] as const;
+export const WRITE_BATCHES = ['schedule', 'rating'] as const;
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -35,6 +36,12 @@ export function createMetrics() {
       'HTTP requests by method, route pattern and status class.',
       ['method', 'route', 'status'],
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    writeBatchSize: make.histogram(
+      'closeloop_write_batch_size',
+      'Requests committed together in one write transaction (group commit), by kind: near 1 means the database keeps up at once, large means requests queue behind it.',
+      ['kind'],
+      [1, 2, 4, 8, 16, 32, 64],
     ),
     reportDuration: make.histogram('closeloop_report_duration_seconds', 'Report computations (one read transaction each), by report.', ['report'], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     /** Gauges read from the database at scrape time (ops/collect.ts). */

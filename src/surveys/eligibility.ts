@@ -32,6 +32,35 @@ export function internalDomain(email: string, policy: EligibilityPolicy): Suppre
   return policy.internalDomains.some((d) => domain === d || domain.endsWith(`.${d}`)) ? 'internal_domain' : null;
 }
 
+/** What stored history (and the surveys decided before, in the same batch) says about customers, by normalised email. */
+export type CustomerHistory = {
+  /** Emails that are an agent's on some survey. */
+  agents: Set<string>;
+  optedOut: Set<string>;
+  /** When each customer was last surveyed (scheduled or sent), epoch ms. */
+  lastSurveyed: Map<string, number>;
+};
+
+/** The reasons stored history gives not to survey this customer now, in their documented order. */
+export function historySuppression(history: CustomerHistory, email: string, now: Date, policy: EligibilityPolicy): SuppressionReason | null {
+  if (history.agents.has(email)) return 'customer_is_agent';
+  const internal = internalDomain(email, policy);
+  if (internal) return internal;
+  if (history.optedOut.has(email)) return 'opted_out';
+  const last = history.lastSurveyed.get(email);
+  if (policy.throttleDays > 0 && last !== undefined && last >= now.getTime() - policy.throttleDays * 86_400_000) return 'throttled';
+  return null;
+}
+
+/**
+ * Adds a survey just decided to the history, as the database would show it to the next decision
+ * of the same transaction. Emails that pass validation are ASCII, so JavaScript's lower case is SQL's.
+ */
+export function rememberSurvey(history: CustomerHistory, ticket: TicketClosed, scheduled: boolean, now: Date): void {
+  if (ticket.agent?.email) history.agents.add(ticket.agent.email.toLowerCase());
+  if (scheduled) history.lastSurveyed.set(ticket.customer.email.toLowerCase(), now.getTime());
+}
+
 /** Deterministic sampling: a ticket id lands at the same point in [0, 1) on every delivery and instance. */
 export function sampledIn(ticketId: string, rate: number): boolean {
   if (rate >= 1) return true;

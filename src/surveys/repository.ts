@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import { internalDomain, type EligibilityPolicy, type SuppressionReason } from './eligibility';
+import type { CustomerHistory, SuppressionReason } from './eligibility';
 import type { Ledger } from '../reports/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
 import { isPostgres, toDate } from '../shared/db';
+import { insertRows, placeholders, query } from '../shared/statements';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 
-type NewSurvey = {
+export type NewSurvey = {
   id: string;
   ticket: TicketClosed;
   choice: QuestionChoice;
@@ -15,75 +16,80 @@ type NewSurvey = {
   sendAfter: Date;
   /** The request that scheduled it, for the worker's logs. */
   requestId?: string;
+  /** Why it gets no email, or null: it is scheduled. */
+  reason: SuppressionReason | null;
 };
 
 /**
- * Decides whether the ticket gets a survey and writes the survey, its report counters and
- * (unless suppressed) its outbox row, all in one transaction: the decision sees the history
- * it is based on (opt-outs, earlier surveys) as of the write. Returns the suppression reason.
+ * Writes the surveys, their report counters and (unless suppressed) their outbox rows inside the
+ * caller's transaction: one multi-row statement per table, whatever the number of surveys.
  */
-export async function insertSurvey(
-  db: Db,
-  ledger: Ledger,
-  s: NewSurvey,
-  decide: (trx: Knex.Transaction) => Promise<SuppressionReason | null>,
-): Promise<SuppressionReason | null> {
-  const t = s.ticket;
-  return db.transaction(async (trx) => {
-    const reason = await decide(trx);
-    const status: SurveyStatus = reason ? 'suppressed' : 'scheduled';
-    await trx('surveys').insert({
-      id: s.id,
-      source: t.source,
-      ticket_id: t.ticketId,
-      customer_email: t.customer.email,
-      customer_name: t.customer.name ?? null,
-      agent_id: t.agent?.id ?? null,
-      agent_name: t.agent?.name ?? null,
-      agent_email: t.agent?.email ?? null,
-      team: t.team ?? null,
-      subject: t.subject ?? null,
-      tags: JSON.stringify(t.tags),
-      locale: t.locale ?? null,
-      brand: t.brand ?? null,
-      thread_message_id: t.threadMessageId ?? null,
-      closed_at: t.closedAt,
-      question_id: s.choice.questionId,
-      variant: s.choice.variant,
-      wording: JSON.stringify(s.choice.wording),
-      status,
-      suppression_reason: reason,
-      message_id: s.messageId,
-      created_at: s.now,
-      updated_at: s.now,
-    });
-    await ledger.record(trx, null, {
-      closedAt: t.closedAt,
-      agentId: t.agent?.id ?? null,
-      agentName: t.agent?.name ?? null,
-      team: t.team ?? null,
-      brand: t.brand ?? null,
-      questionId: s.choice.questionId,
-      variant: s.choice.variant,
-      status,
-      suppressionReason: reason,
-      score: null,
-      comment: null,
-    });
-    if (!reason) {
-      await trx('outbox').insert({
-        survey_id: s.id,
-        status: 'pending',
-        due_at: s.sendAfter,
-        request_id: s.requestId ?? null,
-        attempts: 0,
-        created_at: s.now,
-        updated_at: s.now,
-      });
-    }
-    return reason;
-  });
+export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surveys: readonly NewSurvey[]): Promise<void> {
+  if (surveys.length === 0) return;
+  const statusOf = (s: Pick<NewSurvey, 'reason'>): SurveyStatus => (s.reason ? 'suppressed' : 'scheduled');
+  await insertRows(
+    trx,
+    'surveys',
+    SURVEY_COLUMNS,
+    surveys.map(({ ticket: t, ...s }) => [
+      s.id,
+      t.source,
+      t.ticketId,
+      t.customer.email,
+      t.customer.name ?? null,
+      t.agent?.id ?? null,
+      t.agent?.name ?? null,
+      t.agent?.email ?? null,
+      t.team ?? null,
+      t.subject ?? null,
+      JSON.stringify(t.tags),
+      t.locale ?? null,
+      t.brand ?? null,
+      t.threadMessageId ?? null,
+      t.closedAt,
+      s.choice.questionId,
+      s.choice.variant,
+      JSON.stringify(s.choice.wording),
+      statusOf(s),
+      s.reason,
+      s.messageId,
+      s.now,
+      s.now,
+    ]),
+  );
+  await ledger.recordMany(
+    trx,
+    surveys.map(({ ticket: t, ...s }) => ({
+      before: null,
+      after: {
+        closedAt: t.closedAt,
+        agentId: t.agent?.id ?? null,
+        agentName: t.agent?.name ?? null,
+        team: t.team ?? null,
+        brand: t.brand ?? null,
+        questionId: s.choice.questionId,
+        variant: s.choice.variant,
+        status: statusOf(s),
+        suppressionReason: s.reason,
+        score: null,
+        comment: null,
+      },
+    })),
+  );
+  const scheduled = surveys.filter((s) => !s.reason);
+  if (scheduled.length === 0) return;
+  await insertRows(
+    trx,
+    'outbox',
+    ['survey_id', 'status', 'due_at', 'request_id', 'attempts', 'created_at', 'updated_at'],
+    scheduled.map((s) => [s.id, 'pending', s.sendAfter, s.requestId ?? null, 0, s.now, s.now]),
+  );
 }
+
+const SURVEY_COLUMNS = [
+  'id', 'source', 'ticket_id', 'customer_email', 'customer_name', 'agent_id', 'agent_name', 'agent_email', 'team', 'subject', 'tags', 'locale',
+  'brand', 'thread_message_id', 'closed_at', 'question_id', 'variant', 'wording', 'status', 'suppression_reason', 'message_id', 'created_at', 'updated_at',
+];
 
 /**
  * Cancels a survey whose email is still waiting in the outbox and not leased by a worker that
@@ -108,28 +114,49 @@ export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticke
   });
 }
 
-/** The reasons stored history gives not to survey this customer now, in order. */
-export async function historySuppression(trx: Knex.Transaction, email: string, now: Date, policy: EligibilityPolicy): Promise<SuppressionReason | null> {
+/**
+ * What stored history says about these customers (normalised emails), read in the caller's
+ * transaction: which of them are one of our agents, which opted out, and when each was last
+ * surveyed (scheduled or sent) since `since`.
+ */
+export async function readCustomerHistory(trx: Knex.Transaction, emails: readonly string[], since: Date, throttled: boolean): Promise<CustomerHistory> {
+  const history: CustomerHistory = { agents: new Set(), optedOut: new Set(), lastSurveyed: new Map() };
+  if (emails.length === 0) return history;
   // Two instances deciding for the same customer at once take turns (PostgreSQL; SQLite has one writer),
-  // so the throttle sees the other's survey. The lock ends with the transaction.
-  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`customer:${email}`]);
-  if (await trx('surveys').whereRaw('lower(agent_email) = ?', [email]).first('id')) return 'customer_is_agent';
-  const internal = internalDomain(email, policy);
-  if (internal) return internal;
-  if (await trx('opt_outs').where({ email }).first('email')) return 'opted_out';
-  const { throttleDays } = policy;
-  if (throttleDays > 0) {
-    const recent = await trx('surveys')
-      .whereRaw('lower(customer_email) = ?', [email])
-      .whereIn('status', ['scheduled', 'sent'])
-      .andWhere('created_at', '>=', new Date(now.getTime() - throttleDays * 86_400_000))
-      .first('id');
-    if (recent) return 'throttled';
+  // so the throttle sees the other's survey. The locks end with the transaction; taken in one order, they cannot deadlock.
+  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k', [[...emails].sort().map((e) => `customer:${e}`)]);
+  const among = placeholders(emails.length);
+  for (const row of await query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among}`, emails)) {
+    history.agents.add(row.email);
   }
-  return null;
+  for (const row of await query<{ email: string }>(trx, `SELECT email FROM opt_outs WHERE email IN ${among}`, emails)) history.optedOut.add(row.email);
+  if (throttled) {
+    const recent = await query<{ email: string; at: unknown }>(
+      trx,
+      `SELECT lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
+       WHERE lower(customer_email) IN ${among} AND status IN ('scheduled', 'sent') AND created_at >= ? GROUP BY lower(customer_email)`,
+      [...emails, since],
+    );
+    for (const row of recent) history.lastSurveyed.set(row.email, toDate(row.at).getTime());
+  }
+  return history;
 }
 
-/** The ticket's live survey; surveys cancelled by a reopen are history and not returned. */
+/** The live surveys (not cancelled by a reopen) of these tickets, by `ticketKey`. */
+export async function liveSurveysOf(trx: Knex.Transaction, tickets: readonly Pick<TicketClosed, 'source' | 'ticketId'>[]): Promise<Map<string, string>> {
+  const sources = [...new Set(tickets.map((t) => t.source))];
+  const ids = [...new Set(tickets.map((t) => t.ticketId))];
+  const rows = await query<{ id: string; source: string; ticket_id: string }>(
+    trx,
+    `SELECT id, source, ticket_id FROM surveys WHERE source IN ${placeholders(sources.length)} AND ticket_id IN ${placeholders(ids.length)} AND status <> 'cancelled'`,
+    [...sources, ...ids],
+  );
+  return new Map(rows.map((r) => [ticketKey({ source: r.source, ticketId: r.ticket_id }), r.id as string]));
+}
+
+export const ticketKey = (t: Pick<TicketClosed, 'source' | 'ticketId'>) => `${t.source}\u0000${t.ticketId}`;
+
+/** The live survey of one ticket; surveys cancelled by a reopen are history and not returned. */
 export async function findSurveyByTicket(db: Db, source: string, ticketId: string): Promise<Survey | undefined> {
   const row = await db('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first();
   return row && toSurvey(row);

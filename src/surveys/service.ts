@@ -5,7 +5,9 @@ import type { SurveyDefinitions } from './definitions';
 import { chooseQuestion } from './questions';
 import { isUniqueViolation } from '../shared/errors';
 import { addDays, addMinutes, type Clock } from '../shared/clock';
-import { normalEmail, sampledIn, ticketSuppression, type EligibilityPolicy, type SuppressionReason } from './eligibility';
+import type { Knex } from 'knex';
+import { createBatchWriter, type ItemOutcome } from '../shared/batch';
+import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
@@ -21,6 +23,8 @@ export type SurveyServiceDeps = {
   tokenTtlDays: number;
   /** Called after a survey is stored with an outbox row, so the worker can wake early. */
   onScheduled?: () => void;
+  /** Told how many webhooks each committed transaction carried (metrics). */
+  onBatch?: (size: number) => void;
 };
 
 export type SurveyService = ReturnType<typeof createSurveyService>;
@@ -29,54 +33,74 @@ export type CancelOutcome =
   | { survey_id: string; status: 'cancelled' | 'already_sent' | 'sending' | 'not_scheduled' }
   | { status: 'ignored'; reason: 'unknown_ticket' };
 
+/** The most webhooks one transaction takes (see shared/batch.ts). */
+export const SCHEDULE_BATCH_MAX = 64;
+
+type Closing = { ticket: TicketClosed; now: Date; requestId?: string };
+
 export function createSurveyService(deps: SurveyServiceDeps) {
   const { db, clock } = deps;
   const messageIdDomain = new URL(deps.publicUrl).hostname;
 
-  async function duplicateOf(ticket: TicketClosed): Promise<ScheduleOutcome | undefined> {
-    const existing = await repo.findSurveyByTicket(db, ticket.source, ticket.ticketId);
-    return existing && { status: 'duplicate', surveyId: existing.id };
+  /**
+   * Decides and writes a batch of closed tickets in order, in one transaction: each decision sees
+   * the stored history and the surveys decided before it in the batch, as if each had its own
+   * transaction in turn. A ticket already surveyed (stored, or earlier in the batch) is a duplicate.
+   */
+  async function scheduleBatch(trx: Knex.Transaction, batch: Closing[]): Promise<ItemOutcome<ScheduleOutcome>[]> {
+    const policy = deps.policy;
+    const live = await repo.liveSurveysOf(trx, batch.map((c) => c.ticket));
+    const emails = [...new Set(batch.map((c) => normalEmail(c.ticket.customer.email)))];
+    const earliest = Math.min(...batch.map((c) => c.now.getTime()));
+    const history = await repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0);
+    const rows: repo.NewSurvey[] = [];
+    const outcomes = batch.map(({ ticket, now, requestId }): ItemOutcome<ScheduleOutcome> => {
+      const key = repo.ticketKey(ticket);
+      const existing = live.get(key);
+      if (existing) return { ok: true, value: { status: 'duplicate', surveyId: existing } };
+      const id = crypto.randomUUID();
+      const reason =
+        ticketSuppression(ticket, policy) ??
+        historySuppression(history, normalEmail(ticket.customer.email), now, policy) ??
+        (sampledIn(ticket.ticketId, policy.sampleRate) ? null : 'sampled_out');
+      rememberSurvey(history, ticket, reason === null, now);
+      live.set(key, id);
+      rows.push({
+        id,
+        ticket,
+        choice: chooseQuestion(deps.definitions, ticket),
+        messageId: `<survey.${id}@${messageIdDomain}>`,
+        now,
+        sendAfter: addMinutes(now, deps.surveyDelayMinutes),
+        requestId,
+        reason,
+      });
+      return { ok: true, value: reason ? { status: 'suppressed', surveyId: id, reason } : { status: 'scheduled', surveyId: id } };
+    });
+    await repo.insertSurveys(trx, deps.ledger, rows);
+    return outcomes;
   }
+
+  const writer = createBatchWriter({ db, maxItems: SCHEDULE_BATCH_MAX, write: scheduleBatch, onCommit: deps.onBatch });
 
   return {
     /**
      * Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate".
      * A ticket whose survey was cancelled (reopened before sending) gets a fresh one when it closes again.
+     * Answers once the survey is committed, sharing the transaction with webhooks that arrive meanwhile.
      */
     async scheduleSurvey(ticket: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
-      const known = await duplicateOf(ticket);
-      if (known) return known;
-
-      const id = crypto.randomUUID();
-      const now = clock.now();
-      const email = normalEmail(ticket.customer.email);
-      let reason: SuppressionReason | null;
+      let outcome: ScheduleOutcome;
       try {
-        reason = await repo.insertSurvey(
-          db,
-          deps.ledger,
-          {
-            id,
-            ticket,
-            choice: chooseQuestion(deps.definitions, ticket),
-            messageId: `<survey.${id}@${messageIdDomain}>`,
-            now,
-            sendAfter: addMinutes(now, deps.surveyDelayMinutes),
-            requestId: context.requestId,
-          },
-          async (trx) =>
-            ticketSuppression(ticket, deps.policy) ??
-            (await repo.historySuppression(trx, email, now, deps.policy)) ??
-            (sampledIn(ticket.ticketId, deps.policy.sampleRate) ? null : 'sampled_out'),
-        );
+        outcome = await writer.submit({ ticket, now: clock.now(), requestId: context.requestId });
       } catch (err) {
-        const raced = isUniqueViolation(err) ? await duplicateOf(ticket) : undefined;
-        if (raced) return raced;
+        // Another instance stored this ticket between our read and our write: it is a duplicate now.
+        const raced = isUniqueViolation(err) ? await repo.findSurveyByTicket(db, ticket.source, ticket.ticketId) : undefined;
+        if (raced) return { status: 'duplicate', surveyId: raced.id };
         throw err;
       }
-      if (reason) return { status: 'suppressed', surveyId: id, reason };
-      deps.onScheduled?.();
-      return { status: 'scheduled', surveyId: id };
+      if (outcome.status === 'scheduled') deps.onScheduled?.();
+      return outcome;
     },
 
     /**

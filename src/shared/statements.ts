@@ -1,0 +1,94 @@
+import type { Knex } from 'knex';
+
+/**
+ * Plain SQL for the hot write paths (the batch writers and the ledger). knex builds, and
+ * node-sqlite3 prepares, every statement afresh: 0.1–0.7 ms each on SQLite's one connection,
+ * most of a webhook's cost (BENCHMARKS.md). These statements are written once as SQL that both
+ * engines read (double-quoted names, `?` placeholders) and, on SQLite, prepared once per
+ * connection and reused; on PostgreSQL they go through knex.raw, which numbers the placeholders.
+ */
+
+type SqliteStatement = {
+  all(params: unknown[], cb: (err: Error | null, rows: Record<string, unknown>[]) => void): void;
+  finalize(cb: () => void): void;
+};
+type SqliteConnection = { prepare(sql: string): SqliteStatement };
+
+const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
+/** Statements kept per connection; the hot paths use a few dozen shapes. */
+const MAX_PREPARED = 512;
+
+function forget(statements: Map<string, SqliteStatement>): Promise<void[]> {
+  const all = [...statements.values()];
+  statements.clear();
+  return Promise.all(all.map((s) => new Promise<void>((resolve) => s.finalize(resolve))));
+}
+
+/** Runs `sql` with `params` in `trx` and returns its rows (none for writes). */
+export async function query<T = Record<string, unknown>>(trx: Knex.Transaction, sql: string, params: readonly unknown[]): Promise<T[]> {
+  if (trx.client.config.client === 'pg') return ((await trx.raw(sql, params as Knex.RawBinding[])) as { rows: T[] }).rows;
+  // Inside a transaction, knex hands back the transaction's own connection.
+  const connection = (await trx.client.acquireConnection()) as SqliteConnection;
+  let statements = prepared.get(connection);
+  if (!statements) prepared.set(connection, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (!statement) {
+    if (statements.size >= MAX_PREPARED) forget(statements); // SQLite finalizes them after the runs already queued
+    statements.set(sql, (statement = connection.prepare(sql)));
+  }
+  const ready = statement;
+  return new Promise<T[]>((resolve, reject) =>
+    ready.all([...params], (err, rows) => {
+      if (!err) return resolve(rows as T[]);
+      // A statement that failed (to prepare, or midway: SQLITE_BUSY) is finalized, not kept: left
+      // unreset it would hold its read snapshot, and every later write would fail against it.
+      statements.delete(sql);
+      ready.finalize(() => reject(err));
+    }),
+  );
+}
+
+/**
+ * Finalizes the statements prepared on a SQLite connection; SQLite will not close a connection
+ * that still has some. createDb calls it before the pool closes a connection.
+ */
+export async function finalizeStatements(connection: object): Promise<void> {
+  const statements = prepared.get(connection);
+  if (!statements) return;
+  prepared.delete(connection);
+  await forget(statements);
+}
+
+/** The most rows one multi-row statement carries; more are split. */
+const MAX_ROWS = 64;
+
+/**
+ * Inserts `rows` (arrays of values in `columns` order) with `suffix` after the VALUES list (an
+ * ON CONFLICT clause, say). Rows go in chunks of 64, 32, …, 1, so each table needs at most seven
+ * prepared shapes, whatever the batch sizes.
+ */
+export async function insertRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly unknown[][], suffix = ''): Promise<void> {
+  for (let at = 0; at < rows.length; ) {
+    let size = MAX_ROWS;
+    while (size > rows.length - at) size /= 2;
+    const chunk = rows.slice(at, at + size);
+    await query(trx, insertSql(table, columns, size, suffix), chunk.flat());
+    at += size;
+  }
+}
+
+const insertSqls = new Map<string, string>();
+
+function insertSql(table: string, columns: readonly string[], rows: number, suffix: string): string {
+  const key = `${table}\u0000${columns.join(',')}\u0000${rows}\u0000${suffix}`;
+  let sql = insertSqls.get(key);
+  if (!sql) {
+    const row = `(${columns.map(() => '?').join(', ')})`;
+    sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}${suffix ? ` ${suffix}` : ''}`;
+    insertSqls.set(key, sql);
+  }
+  return sql;
+}
+
+/** `(?, ?, …)` for a list of `n` values in an IN clause. */
+export const placeholders = (n: number) => `(${Array(n).fill('?').join(', ')})`;
