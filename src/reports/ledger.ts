@@ -98,11 +98,10 @@ function addTo(rows: Map<string, CounterRow>, id: string, key: Record<string, st
   rows.set(id, row);
 }
 
-/** The rows to upsert as value lists in `columns` order, in key order (so two instances writing overlapping keys lock them in the same order), without all-zero ones. */
+/** The rows to upsert as value lists in `columns` order, in key order (so two instances writing overlapping keys lock them in the same order). */
 const upsertRows = (rows: Map<string, CounterRow>, columns: readonly string[]) =>
   [...rows.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .filter(([, r]) => COUNTERS.some((c) => r.counts[c] !== 0))
     .map(([, { key, counts, last_day }]) => columns.map((c) => (c === 'last_day' ? last_day : c in key ? key[c] : counts[c as Counter])));
 
 /** Counter upserts as plain SQL (shared/statements.ts): each adds the new row's counts to the stored ones. */
@@ -136,15 +135,18 @@ export function createLedger(tz: string) {
       const prev = before ? contribution(before) : zeroCounts();
       const delta = zeroCounts();
       for (const c of COUNTERS) delta[c] = next[c] - prev[c];
+      if (!before && after.agentId) {
+        const seen = agents.get(after.agentId);
+        if (!seen || seen.closedAt <= after.closedAt) agents.set(after.agentId, { name: after.agentName ?? null, closedAt: after.closedAt });
+      }
+      // A change that moves no counter writes no row, as when each change is recorded alone: the rows,
+      // their sums and their last days are then exactly those of recording the changes one by one.
+      if (COUNTERS.every((c) => delta[c] === 0)) continue;
       const { day, ...who } = statsKey(after, tz);
       addTo(days, keyId(day, who), { day, ...who }, day, delta);
       addTo(months, keyId(day.slice(0, 7), who), { month: day.slice(0, 7), ...who }, day, delta);
       for (const period of periodsOf(day)) {
         addTo(rollup, [period, who.agent_id, who.team].join('\u0000'), { period, agent_id: who.agent_id, team: who.team }, day, delta);
-      }
-      if (!before && after.agentId) {
-        const seen = agents.get(after.agentId);
-        if (!seen || seen.closedAt <= after.closedAt) agents.set(after.agentId, { name: after.agentName ?? null, closedAt: after.closedAt });
       }
     }
     await insertRows(trx, 'agent_day_stats', DAY_COLUMNS, upsertRows(days, DAY_COLUMNS), DAY_UPSERT);

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createBatchWriter, type ItemOutcome } from '../../src/shared/batch';
+import { createDb, type Db } from '../../src/shared/db';
+import { insertRows, query } from '../../src/shared/statements';
+import { dropDatabase, freshDatabaseEnv, refuseWrites } from '../helpers/database';
+import { loadConfig } from '../../src/config';
+
+/** Group commit on a real database (a SQLite file, or the PostgreSQL lane's schema). */
+describe('createBatchWriter', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let db: Db;
+  let other: Db;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-batch-'));
+    env = freshDatabaseEnv(dir);
+    const { database } = loadConfig({ NODE_ENV: 'test', ...env });
+    if (database.client === 'pg' && database.schema) {
+      const admin = createDb({ ...database, schema: undefined });
+      await admin.raw('CREATE SCHEMA ??', [database.schema]);
+      await admin.destroy();
+    }
+    db = createDb(database);
+    other = createDb(database); // a second connection (a second process on SQLite) that only reads
+    await db.schema.createTable('items', (t) => {
+      t.increments('id');
+      t.string('name').notNullable().unique();
+    });
+  });
+  afterEach(async () => {
+    await db.destroy();
+    await other.destroy();
+    await dropDatabase(env);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const names = async () => (await other('items').orderBy('name').select('name')).map((r) => r.name as string);
+
+  /** Inserts each name with its own statement, as a write that can fail midway would. */
+  const insertEach = async (trx: Parameters<Parameters<Db['transaction']>[0]>[0], items: string[]): Promise<ItemOutcome<string>[]> => {
+    for (const name of items) await query(trx, 'INSERT INTO items (name) VALUES (?)', [name]);
+    return items.map((name) => ({ ok: true, value: name }));
+  };
+
+  it('sends an item at an idle writer at once, and makes the items arriving meanwhile share the next transactions, at most maxItems each', async () => {
+    const sizes: number[] = [];
+    const writer = createBatchWriter({ db, maxItems: 8, write: insertEach, onCommit: (n) => sizes.push(n) });
+    const answers = await Promise.all(Array.from({ length: 21 }, (_, i) => writer.submit(`n${String(i).padStart(2, '0')}`)));
+    expect(answers).toEqual(Array.from({ length: 21 }, (_, i) => `n${String(i).padStart(2, '0')}`));
+    expect(sizes).toEqual([1, 8, 8, 4]);
+    expect(await names()).toHaveLength(21);
+  });
+
+  it('answers an item only once its transaction is committed: another connection already sees it', async () => {
+    const writer = createBatchWriter({ db, maxItems: 64, write: insertEach });
+    const seen = await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (name) => {
+        await writer.submit(name);
+        return (await names()).includes(name);
+      }),
+    );
+    expect(seen).toEqual([true, true, true, true]);
+  });
+
+  it('when one item breaks the shared transaction (a unique name taken), only that item fails; the others are written once', async () => {
+    await db('items').insert({ name: 'taken' });
+    const sizes: number[] = [];
+    const writer = createBatchWriter({ db, maxItems: 64, write: insertEach, onCommit: (n) => sizes.push(n) });
+    const results = await Promise.allSettled(['first', 'b', 'taken', 'c', 'd'].map((n) => writer.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/unique|UNIQUE/);
+    expect(await names()).toEqual(['b', 'c', 'd', 'first', 'taken']);
+    // 'first' alone, then b, taken, c, d together: that failed, so each was tried alone (taken failed again).
+    expect(sizes).toEqual([1, 1, 1, 1]);
+  });
+
+  it('an item the writer refuses gets its own error and nothing of it is written; its neighbours commit together', async () => {
+    const sizes: number[] = [];
+    const writer = createBatchWriter<string, string>({
+      db,
+      maxItems: 64,
+      onCommit: (n) => sizes.push(n),
+      write: async (trx, items) => {
+        const kept = items.filter((n) => !n.startsWith('bad'));
+        await insertRows(trx, 'items', ['name'], kept.map((n) => [n]));
+        return items.map((n) => (n.startsWith('bad') ? { ok: false, error: new Error(`refused ${n}`) } : { ok: true, value: n }));
+      },
+    });
+    const results = await Promise.allSettled(['x', 'y', 'bad-1', 'z'].map((n) => writer.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason.message).toBe('refused bad-1');
+    expect(await names()).toEqual(['x', 'y', 'z']);
+    expect(sizes).toEqual([1, 3]);
+  });
+
+  it('when the database refuses every write, every item fails and nothing is stored; the writer works again afterwards', async () => {
+    const undo = await refuseWrites(db, 'items', 'disk full', ['INSERT']);
+    const writer = createBatchWriter({ db, maxItems: 64, write: insertEach });
+    const results = await Promise.allSettled(['p', 'q', 'r'].map((n) => writer.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    await undo();
+    expect(await names()).toEqual([]);
+    await expect(Promise.all(['p', 'q'].map((n) => writer.submit(n)))).resolves.toEqual(['p', 'q']);
+    expect(await names()).toEqual(['p', 'q']);
+  });
+
+  it('multi-row inserts split any number of rows into chunks of 64, 32, … 1 and keep their order', async () => {
+    await db.transaction((trx) => insertRows(trx, 'items', ['name'], Array.from({ length: 203 }, (_, i) => [`r${String(i).padStart(3, '0')}`])));
+    const rows = await other('items').orderBy('id').select('name');
+    expect(rows.map((r) => r.name)).toEqual(Array.from({ length: 203 }, (_, i) => `r${String(i).padStart(3, '0')}`));
+  });
+});
