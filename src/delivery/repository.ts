@@ -1,5 +1,7 @@
-import { forClaim, type Db } from '../shared/db';
-import type { Ledger } from '../reports/ledger';
+import type { Knex } from 'knex';
+import { forClaim, isPostgres, type Db } from '../shared/db';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange } from '../reports/ledger';
+import { placeholders, query } from '../shared/statements';
 
 export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date; requestId?: string | null };
 
@@ -27,28 +29,51 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
   });
 }
 
+export type Finish = { row: OutboxRow; status: 'sent' | 'failed'; error: string | null; now: Date };
+
 /**
- * Ends a claimed send: the outbox row, the survey's status and its counters move together in one
- * transaction, and only while this claim still owns the row (pending, under the lease it was
- * claimed with); a reopen may have cancelled it meanwhile.
+ * Ends claimed sends in the caller's transaction: each outbox row, its survey's status and its
+ * counters move together, and only while the claim still owns the row (pending, under the lease
+ * it was claimed with); a reopen may have cancelled it meanwhile.
  */
-async function finish(db: Db, ledger: Ledger, row: OutboxRow, status: 'sent' | 'failed', error: string | null, now: Date): Promise<void> {
-  await db.transaction(async (trx) => {
-    const updated = await trx('outbox')
-      .where({ id: row.id, status: 'pending', locked_until: row.leaseUntil })
-      .update({ status, locked_until: null, last_error: error, updated_at: now });
-    if (updated === 0) return;
-    const before = await ledger.read(trx, row.surveyId);
-    await trx('surveys').where({ id: row.surveyId }).update({ status, last_error: error, updated_at: now, ...(status === 'sent' && { sent_at: now }) });
-    await ledger.record(trx, before, { ...before, status });
-  });
+export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[]): Promise<void> {
+  const owned: Finish[] = [];
+  for (const f of finishes) {
+    const updated = await query(
+      trx,
+      `UPDATE outbox SET status = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND locked_until = ? RETURNING id`,
+      [f.status, f.error, f.now, f.row.id, f.row.leaseUntil],
+    );
+    if (updated.length > 0) owned.push(f);
+  }
+  if (owned.length === 0) return;
+  const ids = owned.map((f) => f.row.surveyId);
+  const rows = await query(trx, `SELECT id, ${SURVEY_FACT_COLUMNS.join(', ')} FROM surveys WHERE id IN ${placeholders(ids.length)} ORDER BY id${isPostgres(trx) ? ' FOR UPDATE' : ''}`, ids);
+  const facts = new Map(rows.map((r) => [r.id as string, toFacts(r)]));
+  const changes: SurveyChange[] = [];
+  for (const f of owned) {
+    const before = facts.get(f.row.surveyId);
+    if (!before) throw new Error(`survey ${f.row.surveyId} not found`);
+    await query(trx, 'UPDATE surveys SET status = ?, last_error = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) WHERE id = ?', [
+      f.status,
+      f.error,
+      f.now,
+      f.status === 'sent' ? f.now : null,
+      f.row.surveyId,
+    ]);
+    const after = { ...before, status: f.status };
+    facts.set(f.row.surveyId, after);
+    changes.push({ before, after });
+  }
+  await ledger.recordMany(trx, changes);
 }
 
-export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) => finish(db, ledger, row, 'sent', null, now);
+export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) =>
+  db.transaction((trx) => finishSends(trx, ledger, [{ row, status: 'sent', error: null, now }]));
 
-export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) => finish(db, ledger, row, 'failed', error, now);
+export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) =>
+  db.transaction((trx) => finishSends(trx, ledger, [{ row, status: 'failed', error, now }]));
 
 export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: string, now: Date): Promise<void> {
   await db('outbox').where({ id: row.id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
 }
-

@@ -11,6 +11,7 @@ import { renderSurveyEmail, senderFor } from './render';
 import { brandFor } from '../surveys/questions';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
+import { createBatchWriter } from '../shared/batch';
 import type { Metrics } from '../shared/metrics';
 
 export type WorkerOptions = {
@@ -50,12 +51,21 @@ export function createDeliveryWorker(deps: WorkerDeps) {
   let stopping = false;
   let wakeRequested = false;
 
+  // Sends finishing together share one transaction (group commit, shared/batch.ts).
+  const finisher = createBatchWriter({
+    db,
+    maxItems: 64,
+    write: async (trx, finishes: repo.Finish[]) => {
+      await repo.finishSends(trx, deps.ledger, finishes);
+      return finishes.map(() => ({ ok: true as const, value: undefined }));
+    },
+  });
+  const finish = (row: repo.OutboxRow, status: 'sent' | 'failed', error: string | null) => finisher.submit({ row, status, error, now: clock.now() });
+
   async function deliver(row: repo.OutboxRow): Promise<void> {
     const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts, ...(row.requestId && { reqId: row.requestId }) });
-    const survey = await deps.surveys.getSurvey(row.surveyId);
-    if (!survey) throw new Error(`outbox row ${row.id} has no survey`);
-    const token = await deps.surveys.issueToken(survey.id);
-    const unsubscribeUrl = `${deps.publicUrl}/u/${await deps.surveys.issueUnsubscribeToken(survey.customerEmail)}`;
+    const { survey, token, unsubscribeToken } = await deps.surveys.prepareEmail(row.surveyId);
+    const unsubscribeUrl = `${deps.publicUrl}/u/${unsubscribeToken}`;
     const brand = brandFor(deps.definitions, survey.brand);
     const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl);
     deps.metrics?.sendAttempts.inc();
@@ -75,7 +85,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       deps.metrics?.sendFailures.inc({ kind: failure.temporary ? 'temporary' : 'permanent' });
       const now = clock.now();
       if (!failure.temporary || row.attempts >= options.maxAttempts) {
-        await repo.markFailed(db, deps.ledger, row, failure.message, now);
+        await finish(row, 'failed', failure.message);
         log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'survey delivery failed for good');
       } else {
         const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
@@ -85,25 +95,33 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       return;
     }
     deps.metrics?.sent.inc();
-    await repo.markSent(db, deps.ledger, row, clock.now());
+    await finish(row, 'sent', null);
     log.info('survey sent');
   }
 
-  /** Claims and sends batches until nothing is due. Returns how many rows it handled. */
+  /**
+   * Keeps up to DELIVERY_CONCURRENCY sends in flight until nothing is due: as soon as one ends,
+   * the freed place is filled (no waiting for the slowest of a batch). Returns how many rows it handled.
+   */
   async function drain(): Promise<number> {
     let handled = 0;
+    const inFlight = new Set<Promise<void>>();
     while (!stopping) {
+      const free = options.concurrency - inFlight.size;
       const now = clock.now();
-      const leaseUntil = new Date(now.getTime() + options.leaseSeconds * 1000);
-      const rows = await repo.claimDueOutboxRows(db, now, leaseUntil, options.concurrency);
-      if (rows.length === 0) break;
-      const results = await Promise.allSettled(rows.map(deliver));
-      for (const r of results) {
-        // The lease brings such a row back once it expires; nothing is lost.
-        if (r.status === 'rejected') logger.error({ err: r.reason }, 'delivery step failed; row returns after its lease');
+      const rows = free > 0 ? await repo.claimDueOutboxRows(db, now, new Date(now.getTime() + options.leaseSeconds * 1000), free) : [];
+      for (const row of rows) {
+        const send: Promise<void> = deliver(row)
+          // The lease brings such a row back once it expires; nothing is lost.
+          .catch((err) => logger.error({ err }, 'delivery step failed; row returns after its lease'))
+          .finally(() => inFlight.delete(send));
+        inFlight.add(send);
       }
       handled += rows.length;
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight); // a place is free again (or it was not full): claim what is due now
     }
+    await Promise.all(inFlight);
     return handled;
   }
 

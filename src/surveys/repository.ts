@@ -167,6 +167,18 @@ export async function findSurvey(db: Db, id: string): Promise<Survey | undefined
   return row && toSurvey(row);
 }
 
+/** Surveys by id, read in the caller's transaction. */
+export async function surveysById(trx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, Survey>> {
+  const rows = await query(trx, `SELECT * FROM surveys WHERE id IN ${placeholders(ids.length)}`, ids);
+  return new Map(rows.map((r) => [r.id as string, toSurvey(r)]));
+}
+
+/** Rating tokens [hash, survey id, created, expires] and unsubscribe tokens [hash, email, created]. */
+export async function insertTokens(trx: Knex.Transaction, rating: unknown[][], unsubscribe: unknown[][]): Promise<void> {
+  await insertRows(trx, 'survey_tokens', ['token_hash', 'survey_id', 'created_at', 'expires_at'], rating);
+  await insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email', 'created_at'], unsubscribe);
+}
+
 export async function insertToken(db: Db, surveyId: string, tokenHash: string, now: Date, expiresAt: Date) {
   await db('survey_tokens').insert({ token_hash: tokenHash, survey_id: surveyId, created_at: now, expires_at: expiresAt });
 }

@@ -38,6 +38,8 @@ export const SCHEDULE_BATCH_MAX = 64;
 
 type Closing = { ticket: TicketClosed; now: Date; requestId?: string };
 
+export type EmailParts = { survey: Survey; token: string; unsubscribeToken: string };
+
 export function createSurveyService(deps: SurveyServiceDeps) {
   const { db, clock } = deps;
   const messageIdDomain = new URL(deps.publicUrl).hostname;
@@ -83,6 +85,28 @@ export function createSurveyService(deps: SurveyServiceDeps) {
 
   const writer = createBatchWriter({ db, maxItems: SCHEDULE_BATCH_MAX, write: scheduleBatch, onCommit: deps.onBatch });
 
+  /** The surveys about to be emailed, each with a fresh rating token and unsubscribe token, stored in one transaction. */
+  async function prepareBatch(trx: Knex.Transaction, ids: string[]): Promise<ItemOutcome<EmailParts>[]> {
+    const surveys = await repo.surveysById(trx, ids);
+    const now = clock.now();
+    const expiresAt = addDays(now, deps.tokenTtlDays);
+    const ratingTokens: unknown[][] = [];
+    const unsubscribeTokens: unknown[][] = [];
+    const outcomes = ids.map((id): ItemOutcome<EmailParts> => {
+      const survey = surveys.get(id);
+      if (!survey) return { ok: false, error: new Error(`survey ${id} not found`) };
+      const token = mintToken();
+      const unsubscribeToken = mintToken();
+      ratingTokens.push([hashToken(token), id, now, expiresAt]);
+      unsubscribeTokens.push([hashToken(unsubscribeToken), normalEmail(survey.customerEmail), now]);
+      return { ok: true, value: { survey, token, unsubscribeToken } };
+    });
+    await repo.insertTokens(trx, ratingTokens, unsubscribeTokens);
+    return outcomes;
+  }
+
+  const preparer = createBatchWriter({ db, maxItems: SCHEDULE_BATCH_MAX, write: prepareBatch });
+
   return {
     /**
      * Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate".
@@ -113,6 +137,12 @@ export function createSurveyService(deps: SurveyServiceDeps) {
     },
 
     getSurvey: (id: string): Promise<Survey | undefined> => repo.findSurvey(db, id),
+
+    /**
+     * What the email of a survey needs: the survey, a fresh rating token and an unsubscribe token,
+     * stored before the email can go out (sends running together share the transaction).
+     */
+    prepareEmail: (surveyId: string): Promise<EmailParts> => preparer.submit(surveyId),
 
     /** A fresh rating token for one email; only its hash is kept. Earlier tokens stay valid. */
     async issueToken(surveyId: string): Promise<string> {

@@ -174,8 +174,8 @@ describe('agent_day_stats, agent_month_stats and agent_rollup, kept with every s
       const real = t!.services.ledger;
       const failingLedger: Ledger = {
         ...real,
-        async record(trx, before, after) {
-          await real.record(trx, before, after);
+        async recordMany(trx, changes) {
+          await real.recordMany(trx, changes);
           throw new Error('disk full after the counters were written');
         },
       };
