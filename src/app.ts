@@ -17,6 +17,8 @@ import type { Services } from './services';
 export function createApp(s: Services): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is fresh (pages say no-store; webhooks and the API are not cached): no ETag to hash per response.
+  app.disable('etag');
   app.set('trust proxy', s.config.trustProxy);
   app.use(requestContext(s.logger, s.metrics));
   app.use(securityHeaders());

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { bootApp, manualClock, PUBLIC_URL, type TestApp } from '../helpers/boot';
 import { DAY_MS, linkEvents, ratingEvents, surveyRow, surveyWithToken } from './fixtures';
+import { rebuildStats } from '../../src/reports/ledger';
 
 describe('recording a rating with POST /r/:token', () => {
   let t: TestApp;
@@ -273,6 +274,12 @@ describe('recording a rating with POST /r/:token', () => {
       expect(events[0].kind).toBe('rated');
       expect(events.slice(1).every((e) => e.kind === 'changed')).toBe(true);
       expect((await surveyRow(t, surveyId)).score).toBe(events[events.length - 1].score);
+      // The answers shared transactions (group commit); the counters are what a recompute gives.
+      const nonZero = (r: Record<string, unknown>) => Object.entries(r).some(([k, v]) => k !== 'period' && typeof v === 'number' && v !== 0);
+      const counters = async () => (await t.db('agent_rollup').orderBy(['period', 'agent_id', 'team']).select('*')).filter(nonZero);
+      const kept = await counters();
+      await rebuildStats(t.db, t.config.reportTz);
+      expect(await counters()).toEqual(kept);
     });
   });
 });
