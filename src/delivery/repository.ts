@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { forClaim, isPostgres, type Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange } from '../reports/ledger';
-import { placeholders, query } from '../shared/statements';
+import { inList, query, together } from '../shared/statements';
 
 export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date; requestId?: string | null };
 
@@ -37,35 +37,39 @@ export type Finish = { row: OutboxRow; status: 'sent' | 'failed'; error: string 
  * it was claimed with); a reopen may have cancelled it meanwhile.
  */
 export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[]): Promise<void> {
-  const owned: Finish[] = [];
-  for (const f of finishes) {
-    const updated = await query(
-      trx,
-      `UPDATE outbox SET status = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND locked_until = ? RETURNING id`,
-      [f.status, f.error, f.now, f.row.id, f.row.leaseUntil],
-    );
-    if (updated.length > 0) owned.push(f);
-  }
+  // One outbox row per survey, so every statement below touches rows no other one does: they go together.
+  const updated = await together(
+    finishes.map((f) =>
+      query(
+        trx,
+        `UPDATE outbox SET status = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND locked_until = ? RETURNING id`,
+        [f.status, f.error, f.now, f.row.id, f.row.leaseUntil],
+      ),
+    ),
+  );
+  const owned = finishes.filter((_f, i) => updated[i].length > 0);
   if (owned.length === 0) return;
   const ids = owned.map((f) => f.row.surveyId);
-  const rows = await query(trx, `SELECT id, ${SURVEY_FACT_COLUMNS.join(', ')} FROM surveys WHERE id IN ${placeholders(ids.length)} ORDER BY id${isPostgres(trx) ? ' FOR UPDATE' : ''}`, ids);
+  const among = inList(ids);
+  const rows = await query(trx, `SELECT id, ${SURVEY_FACT_COLUMNS.join(', ')} FROM surveys WHERE id IN ${among.sql} ORDER BY id${isPostgres(trx) ? ' FOR UPDATE' : ''}`, among.params);
   const facts = new Map(rows.map((r) => [r.id as string, toFacts(r)]));
-  const changes: SurveyChange[] = [];
-  for (const f of owned) {
+  const changes: SurveyChange[] = owned.map((f) => {
     const before = facts.get(f.row.surveyId);
     if (!before) throw new Error(`survey ${f.row.surveyId} not found`);
-    await query(trx, 'UPDATE surveys SET status = ?, last_error = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) WHERE id = ?', [
-      f.status,
-      f.error,
-      f.now,
-      f.status === 'sent' ? f.now : null,
-      f.row.surveyId,
-    ]);
-    const after = { ...before, status: f.status };
-    facts.set(f.row.surveyId, after);
-    changes.push({ before, after });
-  }
-  await ledger.recordMany(trx, changes);
+    return { before, after: { ...before, status: f.status } };
+  });
+  await together([
+    ...owned.map((f) =>
+      query(trx, 'UPDATE surveys SET status = ?, last_error = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) WHERE id = ?', [
+        f.status,
+        f.error,
+        f.now,
+        f.status === 'sent' ? f.now : null,
+        f.row.surveyId,
+      ]),
+    ),
+    ledger.recordMany(trx, changes),
+  ]);
 }
 
 export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) =>

@@ -3,7 +3,8 @@ import type { Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from '../reports/ledger';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
-import { insertRows, placeholders, query } from '../shared/statements';
+import { inList, insertRows, query, together } from '../shared/statements';
+import { AppError } from '../shared/errors';
 import type { RatingDecision, RatingState } from './rules';
 
 export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
@@ -24,14 +25,16 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
   return Number(row?.n ?? 0);
 }
 
-export type RatingRequest = { surveyId: string; now: Date; decide: (current: RatingState) => RatingDecision };
+/** An answer by the hash of its link's token; the survey is looked up with the write, in the same transaction. */
+export type RatingRequest = { tokenHash: string; now: Date; decide: (current: RatingState) => RatingDecision };
 
 /**
- * Reads the surveys' current ratings, lets each request's `decide` choose what changes, and writes
- * the events, the new current ratings, the counters and the rating webhooks, all in the caller's
- * transaction, so concurrent answers never interleave between a read and its write. Requests
- * apply in order, each seeing the ones before it (two answers to one survey in one batch count
- * in turn). A request whose decision refuses (a locked rating) writes nothing and gets its error.
+ * Finds the surveys of the requests' tokens with their current ratings, lets each request's
+ * `decide` choose what changes, and writes the events, the new current ratings, the counters and
+ * the rating webhooks, all in the caller's transaction, so concurrent answers never interleave
+ * between a read and its write. Requests apply in order, each seeing the ones before it (two
+ * answers to one survey in one batch count in turn). A request that is refused writes nothing and
+ * gets its error: an unknown token 404, an expired one 410, a locked rating its decision's error.
  */
 export async function recordRatings(
   trx: Knex.Transaction,
@@ -39,20 +42,26 @@ export async function recordRatings(
   hookUrls: readonly string[],
   requests: readonly RatingRequest[],
 ): Promise<ItemOutcome<RatingDecision>[]> {
-  const ids = [...new Set(requests.map((r) => r.surveyId))].sort();
+  const hashes = inList([...new Set(requests.map((r) => r.tokenHash))]);
+  const columns = ['id', 'first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS].map((c) => `s.${c}`).join(', ');
   const rows = await query<SurveyRow>(
     trx,
-    `SELECT id, first_rated_at, ticket_id, agent_name, ${SURVEY_FACT_COLUMNS.join(', ')} FROM surveys WHERE id IN ${placeholders(ids.length)} ORDER BY id${isPostgres(trx) ? ' FOR UPDATE' : ''}`,
-    ids,
+    `SELECT t.token_hash, t.expires_at AS token_expires_at, ${columns} FROM survey_tokens t JOIN surveys s ON s.id = t.survey_id
+     WHERE t.token_hash IN ${hashes.sql} ORDER BY s.id${isPostgres(trx) ? ' FOR UPDATE OF s' : ''}`,
+    hashes.params,
   );
+  const surveyOf = new Map(rows.map((r) => [r.token_hash as string, { id: r.id as string, expiresAt: toDate(r.token_expires_at) }]));
   const current = new Map(rows.map((r) => [r.id as string, r]));
   const events: unknown[][] = [];
   const hooks: unknown[][] = [];
   const changes: SurveyChange[] = [];
   const changed = new Map<string, SurveyRow>();
-  const outcomes = requests.map(({ surveyId, now, decide }): ItemOutcome<RatingDecision> => {
-    const row = current.get(surveyId);
-    if (!row) return { ok: false, error: new Error(`survey ${surveyId} not found`) };
+  const outcomes = requests.map(({ tokenHash, now, decide }): ItemOutcome<RatingDecision> => {
+    const found = surveyOf.get(tokenHash);
+    if (!found) return { ok: false, error: new AppError(404, 'not_found') };
+    if (found.expiresAt <= now) return { ok: false, error: new AppError(410, 'survey_closed') };
+    const surveyId = found.id;
+    const row = current.get(surveyId) as SurveyRow;
     let decision: RatingDecision;
     try {
       decision = decide({ score: (row.score as number) ?? null, comment: (row.comment as string) ?? null, firstRatedAt: toDate(row.first_rated_at, 'nullable') });
@@ -70,19 +79,22 @@ export async function recordRatings(
     for (const url of hookUrls) hooks.push([surveyId, url, body, 'pending', now, 0, now, now]);
     return { ok: true, value: decision };
   });
-  await insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events);
-  for (const [id, r] of changed) {
-    await query(trx, 'UPDATE surveys SET score = ?, comment = ?, first_rated_at = ?, rated_at = ?, updated_at = ? WHERE id = ?', [
-      r.score,
-      r.comment,
-      r.first_rated_at,
-      r.rated_at,
-      r.rated_at,
-      id,
-    ]);
-  }
-  await ledger.recordMany(trx, changes);
-  await insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks);
+  // Each survey's row is updated once, with its last state: all the writes go together (shared/statements.ts).
+  await together([
+    insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events),
+    ...[...changed].map(([id, r]) =>
+      query(trx, 'UPDATE surveys SET score = ?, comment = ?, first_rated_at = ?, rated_at = ?, updated_at = ? WHERE id = ?', [
+        r.score,
+        r.comment,
+        r.first_rated_at,
+        r.rated_at,
+        r.rated_at,
+        id,
+      ]),
+    ),
+    ledger.recordMany(trx, changes),
+    insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
+  ]);
   return outcomes;
 }
 

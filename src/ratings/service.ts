@@ -60,10 +60,12 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
       deps.metrics?.scannerHits.inc({ kind: 'decoy' });
     },
 
+    /** The token is resolved inside the write's transaction: one trip to the database, 404 or 410 as a page GET answers. */
     async recordRating(token: string, input: RatingInput) {
-      const survey = await openSurvey(token);
+      const tokenHash = surveys.tokenHashOf(token);
+      if (!tokenHash) throw new AppError(404, 'not_found');
       const now = clock.now();
-      const decision = await writer.submit({ surveyId: survey.id, now, decide: (current) => decideRating(current, input, now, deps.ratingChangeDays) });
+      const decision = await writer.submit({ tokenHash, now, decide: (current) => decideRating(current, input, now, deps.ratingChangeDays) });
       for (const event of decision.events) deps.metrics?.ratings.inc({ kind: EVENT_KIND[event.kind] });
       return decision.next;
     },

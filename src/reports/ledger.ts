@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import { isPostgres, toDate } from '../shared/db';
 import { localDay } from './period';
-import { insertRows } from '../shared/statements';
+import { insertRows, together } from '../shared/statements';
 import { deriveRollupSql, periodsOf, ROLLUP_TABLE } from './rollup';
 
 /** What reports need to know of one survey. */
@@ -149,10 +149,13 @@ export function createLedger(tz: string) {
         addTo(rollup, [period, who.agent_id, who.team].join('\u0000'), { period, agent_id: who.agent_id, team: who.team }, day, delta);
       }
     }
-    await insertRows(trx, 'agent_day_stats', DAY_COLUMNS, upsertRows(days, DAY_COLUMNS), DAY_UPSERT);
-    await insertRows(trx, 'agent_month_stats', MONTH_COLUMNS, upsertRows(months, MONTH_COLUMNS), MONTH_UPSERT);
-    await insertRows(trx, ROLLUP_TABLE, ROLLUP_COLUMNS, upsertRows(rollup, ROLLUP_COLUMNS), ROLLUP_UPSERT);
-    if (agents.size > 0) await rememberAgents(trx, agents);
+    // Four tables, each row written once: the statements go together (shared/statements.ts).
+    await together([
+      insertRows(trx, 'agent_day_stats', DAY_COLUMNS, upsertRows(days, DAY_COLUMNS), DAY_UPSERT),
+      insertRows(trx, 'agent_month_stats', MONTH_COLUMNS, upsertRows(months, MONTH_COLUMNS), MONTH_UPSERT),
+      insertRows(trx, ROLLUP_TABLE, ROLLUP_COLUMNS, upsertRows(rollup, ROLLUP_COLUMNS), ROLLUP_UPSERT),
+      agents.size > 0 ? rememberAgents(trx, agents) : undefined,
+    ]);
   }
 
   return {

@@ -68,13 +68,28 @@ const MAX_ROWS = 64;
  * prepared shapes, whatever the batch sizes.
  */
 export async function insertRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly unknown[][], suffix = ''): Promise<void> {
+  // Chunks one after another: rows get ascending ids in the order given (rating events are read back by id).
   for (let at = 0; at < rows.length; ) {
     let size = MAX_ROWS;
     while (size > rows.length - at) size /= 2;
-    const chunk = rows.slice(at, at + size);
-    await query(trx, insertSql(table, columns, size, suffix), chunk.flat());
+    await query(trx, insertSql(table, columns, size, suffix), rows.slice(at, at + size).flat());
     at += size;
   }
+}
+
+/**
+ * Independent statements of one transaction, sent together: each awaited statement costs a trip
+ * through the event loop (SQLite runs it on the thread pool, PostgreSQL on the wire), and under
+ * load those trips, not SQLite, are most of a transaction's time. Sent together they queue on the
+ * transaction's one connection and run back to back. Only for statements whose order does not
+ * matter (different tables, or rows no other of them touches). Waits for every one, so no
+ * statement is still running when a failure rolls the transaction back; throws the first failure
+ * in the order given (on PostgreSQL the order they ran in, so the cause, not "transaction aborted").
+ */
+export async function together<T extends readonly unknown[] | []>(work: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(work);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 const insertSqls = new Map<string, string>();
@@ -91,4 +106,19 @@ function insertSql(table: string, columns: readonly string[], rows: number, suff
 }
 
 /** `(?, ?, …)` for a list of `n` values in an IN clause. */
-export const placeholders = (n: number) => `(${Array(n).fill('?').join(', ')})`;
+const placeholders = (n: number) => `(${Array(n).fill('?').join(', ')})`;
+
+/**
+ * An IN list of `values`: its `(?, ?, …)` and its parameters, padded to a power of two by
+ * repeating the last value (the same set). A statement then has at most seven shapes to prepare
+ * (1, 2, 4, … 64 values) instead of one per batch size; a fresh shape costs a prepare, and under a
+ * changing load every size shows up.
+ */
+export function inList<T>(values: readonly T[]): { sql: string; params: T[] } {
+  if (values.length === 0) return { sql: '(NULL)', params: [] };
+  let size = 1;
+  while (size < values.length) size *= 2;
+  const params = [...values];
+  while (params.length < size) params.push(values[values.length - 1]);
+  return { sql: placeholders(size), params };
+}

@@ -4,7 +4,7 @@ import type { CustomerHistory, SuppressionReason } from './eligibility';
 import type { Ledger } from '../reports/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
 import { isPostgres, toDate } from '../shared/db';
-import { insertRows, placeholders, query } from '../shared/statements';
+import { inList, insertRows, query, together } from '../shared/statements';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 
 export type NewSurvey = {
@@ -27,6 +27,7 @@ export type NewSurvey = {
 export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surveys: readonly NewSurvey[]): Promise<void> {
   if (surveys.length === 0) return;
   const statusOf = (s: Pick<NewSurvey, 'reason'>): SurveyStatus => (s.reason ? 'suppressed' : 'scheduled');
+  // The surveys first (the outbox rows refer to them); then the counters and the outbox together.
   await insertRows(
     trx,
     'surveys',
@@ -57,7 +58,7 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
       s.now,
     ]),
   );
-  await ledger.recordMany(
+  const counted = ledger.recordMany(
     trx,
     surveys.map(({ ticket: t, ...s }) => ({
       before: null,
@@ -77,13 +78,13 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
     })),
   );
   const scheduled = surveys.filter((s) => !s.reason);
-  if (scheduled.length === 0) return;
-  await insertRows(
+  const queued = insertRows(
     trx,
     'outbox',
     ['survey_id', 'status', 'due_at', 'request_id', 'attempts', 'created_at', 'updated_at'],
     scheduled.map((s) => [s.id, 'pending', s.sendAfter, s.requestId ?? null, 0, s.now, s.now]),
   );
+  await together([counted, queued]);
 }
 
 const SURVEY_COLUMNS = [
@@ -125,31 +126,33 @@ export async function readCustomerHistory(trx: Knex.Transaction, emails: readonl
   // Two instances deciding for the same customer at once take turns (PostgreSQL; SQLite has one writer),
   // so the throttle sees the other's survey. The locks end with the transaction; taken in one order, they cannot deadlock.
   if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k', [[...emails].sort().map((e) => `customer:${e}`)]);
-  const among = placeholders(emails.length);
-  for (const row of await query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among}`, emails)) {
-    history.agents.add(row.email);
-  }
-  for (const row of await query<{ email: string }>(trx, `SELECT email FROM opt_outs WHERE email IN ${among}`, emails)) history.optedOut.add(row.email);
-  if (throttled) {
-    const recent = await query<{ email: string; at: unknown }>(
-      trx,
-      `SELECT lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
-       WHERE lower(customer_email) IN ${among} AND status IN ('scheduled', 'sent') AND created_at >= ? GROUP BY lower(customer_email)`,
-      [...emails, since],
-    );
-    for (const row of recent) history.lastSurveyed.set(row.email, toDate(row.at).getTime());
-  }
+  const among = inList(emails);
+  const [agents, optedOut, recent] = await together([
+    query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among.sql}`, among.params),
+    query<{ email: string }>(trx, `SELECT email FROM opt_outs WHERE email IN ${among.sql}`, among.params),
+    throttled
+      ? query<{ email: string; at: unknown }>(
+          trx,
+          `SELECT lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
+           WHERE lower(customer_email) IN ${among.sql} AND status IN ('scheduled', 'sent') AND created_at >= ? GROUP BY lower(customer_email)`,
+          [...among.params, since],
+        )
+      : [],
+  ]);
+  for (const row of agents) history.agents.add(row.email);
+  for (const row of optedOut) history.optedOut.add(row.email);
+  for (const row of recent) history.lastSurveyed.set(row.email, toDate(row.at).getTime());
   return history;
 }
 
 /** The live surveys (not cancelled by a reopen) of these tickets, by `ticketKey`. */
 export async function liveSurveysOf(trx: Knex.Transaction, tickets: readonly Pick<TicketClosed, 'source' | 'ticketId'>[]): Promise<Map<string, string>> {
-  const sources = [...new Set(tickets.map((t) => t.source))];
-  const ids = [...new Set(tickets.map((t) => t.ticketId))];
+  const sources = inList([...new Set(tickets.map((t) => t.source))]);
+  const ids = inList([...new Set(tickets.map((t) => t.ticketId))]);
   const rows = await query<{ id: string; source: string; ticket_id: string }>(
     trx,
-    `SELECT id, source, ticket_id FROM surveys WHERE source IN ${placeholders(sources.length)} AND ticket_id IN ${placeholders(ids.length)} AND status <> 'cancelled'`,
-    [...sources, ...ids],
+    `SELECT id, source, ticket_id FROM surveys WHERE source IN ${sources.sql} AND ticket_id IN ${ids.sql} AND status <> 'cancelled'`,
+    [...sources.params, ...ids.params],
   );
   return new Map(rows.map((r) => [ticketKey({ source: r.source, ticketId: r.ticket_id }), r.id as string]));
 }
@@ -169,14 +172,17 @@ export async function findSurvey(db: Db, id: string): Promise<Survey | undefined
 
 /** Surveys by id, read in the caller's transaction. */
 export async function surveysById(trx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, Survey>> {
-  const rows = await query(trx, `SELECT * FROM surveys WHERE id IN ${placeholders(ids.length)}`, ids);
+  const among = inList(ids);
+  const rows = await query(trx, `SELECT * FROM surveys WHERE id IN ${among.sql}`, among.params);
   return new Map(rows.map((r) => [r.id as string, toSurvey(r)]));
 }
 
 /** Rating tokens [hash, survey id, created, expires] and unsubscribe tokens [hash, email, created]. */
 export async function insertTokens(trx: Knex.Transaction, rating: unknown[][], unsubscribe: unknown[][]): Promise<void> {
-  await insertRows(trx, 'survey_tokens', ['token_hash', 'survey_id', 'created_at', 'expires_at'], rating);
-  await insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email', 'created_at'], unsubscribe);
+  await together([
+    insertRows(trx, 'survey_tokens', ['token_hash', 'survey_id', 'created_at', 'expires_at'], rating),
+    insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email', 'created_at'], unsubscribe),
+  ]);
 }
 
 export async function insertToken(db: Db, surveyId: string, tokenHash: string, now: Date, expiresAt: Date) {

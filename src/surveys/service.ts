@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../shared/errors';
 import { addDays, addMinutes, type Clock } from '../shared/clock';
 import type { Knex } from 'knex';
 import { createBatchWriter, type ItemOutcome } from '../shared/batch';
+import { together } from '../shared/statements';
 import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
@@ -51,10 +52,12 @@ export function createSurveyService(deps: SurveyServiceDeps) {
    */
   async function scheduleBatch(trx: Knex.Transaction, batch: Closing[]): Promise<ItemOutcome<ScheduleOutcome>[]> {
     const policy = deps.policy;
-    const live = await repo.liveSurveysOf(trx, batch.map((c) => c.ticket));
     const emails = [...new Set(batch.map((c) => normalEmail(c.ticket.customer.email)))];
     const earliest = Math.min(...batch.map((c) => c.now.getTime()));
-    const history = await repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0);
+    const [live, history] = await together([
+      repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),
+      repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0),
+    ]);
     const rows: repo.NewSurvey[] = [];
     const outcomes = batch.map(({ ticket, now, requestId }): ItemOutcome<ScheduleOutcome> => {
       const key = repo.ticketKey(ticket);
@@ -158,6 +161,9 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       await repo.insertUnsubscribeToken(db, hashToken(token), normalEmail(customerEmail), clock.now());
       return token;
     },
+
+    /** How a link's token is stored (its hash), or undefined for something that cannot be one of ours. */
+    tokenHashOf: (token: string): string | undefined => (looksLikeToken(token) ? hashToken(token) : undefined),
 
     async findByToken(token: string): Promise<{ survey: Survey; expired: boolean } | undefined> {
       if (!looksLikeToken(token)) return undefined;
