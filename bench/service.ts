@@ -23,7 +23,7 @@ import { table } from './lib/timing';
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const DURATION_S = env('BENCH_DURATION_S', 10);
 const WARMUP_S = env('BENCH_WARMUP_S', 2);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
 const EMAILS = env('BENCH_EMAILS', 1000);
 const DELIVERY_CONCURRENCY = env('BENCH_DELIVERY_CONCURRENCY', 5);
 const RATING_RATE = env('BENCH_RATING_RATE', 500);
@@ -46,23 +46,27 @@ async function main(dir: string, profileDir: string | undefined) {
   if (profileDir) say(`profiling the service with --cpu-prof into ${profileDir} (the profiler slows it a little)`);
   say();
 
-  const ratingsWanted = { paced: Math.round(RATING_RATE * RATING_S), max: RATINGS_MAX };
-  const surveysWanted = Math.max(EMAILS, ratingsWanted.paced + ratingsWanted.max);
+  // Every POST rates a survey nobody rated yet: a warm-up at the paced rate, the paced run, the run at full speed.
+  const ratingsWanted = { warm: Math.round(RATING_RATE * WARMUP_S), paced: Math.round(RATING_RATE * RATING_S), max: RATINGS_MAX };
+  const ratingsTotal = ratingsWanted.warm + ratingsWanted.paced + ratingsWanted.max;
+  const surveysWanted = Math.max(EMAILS, ratingsTotal);
   const profile = (phase: string) => profileDir && path.join(profileDir, phase);
   const sink = await startSink();
   const ingest = await measureIngest({ dir, sinkPort: sink.port, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, surveysWanted, profileDir: profile('ingest'), say });
   const delivery = await measureDelivery({ dir, sink, emails: Math.min(EMAILS, ingest.scheduled), concurrency: DELIVERY_CONCURRENCY, profileDir: profile('delivery'), say });
 
-  const more = Math.max(0, ratingsWanted.paced + ratingsWanted.max - delivery.service.tokens.length);
+  const more = Math.max(0, ratingsTotal - delivery.service.tokens.length);
   const prepared = await prepareRatedSurveys({ dir, sink, count: more, width: PREP_WIDTH, profileDir: profile('ratings'), say });
   let ratings: RatingFigures;
   try {
     const tokens = [...delivery.service.tokens, ...prepared.tokens];
     // Fewer surveys than wanted (a short ingest): both rating runs shrink in proportion.
-    const share = Math.min(1, tokens.length / (ratingsWanted.paced + ratingsWanted.max));
+    const share = Math.min(1, tokens.length / ratingsTotal);
+    const warmCount = Math.floor(ratingsWanted.warm * share);
     const pacedCount = Math.floor(ratingsWanted.paced * share);
     const { url, pid } = prepared.running;
-    ratings = await measureRatings({ dir, url, pid, tokens, rate: RATING_RATE, pacer: PACER, pacedCount, maxCount: tokens.length - pacedCount, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, say });
+    const maxCount = Math.min(ratingsWanted.max, tokens.length - warmCount - pacedCount);
+    ratings = await measureRatings({ dir, url, pid, tokens, rate: RATING_RATE, pacer: PACER, warmCount, pacedCount, maxCount, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, say });
   } finally {
     await prepared.running.stop();
   }

@@ -61,6 +61,7 @@ export function notes(f: Figures): string[] {
     ...anomalies('rating POST, max', ratings.max, 200),
     ...anomalies('rating page GET', ratings.page, 200),
     ...anomalies('rating page GET, warm-up', ratings.warmup, 200),
+    ...anomalies('rating POST, warm-up', ratings.postWarmup, 200),
     `ingest: ${count(svc.ok)} webhooks accepted in ${svc.seconds.toFixed(1)} s (ceiling ${count(ceil.ok)}); ${count(ingest.scheduled)} surveys scheduled in all`,
     `memory: service RSS ${mb(ingest.startBytes)} MB when ready, peak ${mb(ingest.peakBytes)} MB through warm-up and timed ingest`,
     `delivery: ${count(delivery.service.count)} emails in ${delivery.service.seconds.toFixed(1)} s from the service, ${delivery.ceiling.seconds.toFixed(1)} s from the bare pool, ` +

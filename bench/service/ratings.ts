@@ -3,9 +3,9 @@ import path from 'node:path';
 import { runLoad, type LoadResult } from './cannon';
 import { cpuDuring, type Cpu } from './usage';
 
-export type RatingFigures = { paced: LoadResult; max: LoadResult; maxCpu?: Cpu; page: LoadResult; warmup: LoadResult };
+export type RatingFigures = { paced: LoadResult; max: LoadResult; maxCpu?: Cpu; page: LoadResult; warmup: LoadResult; postWarmup: LoadResult };
 
-type Settings = { dir: string; url: string; pid: number; tokens: string[]; rate: number; pacer: 'open-loop' | 'autocannon'; pacedCount: number; maxCount: number; connections: number; durationS: number; warmupS: number; say: (line: string) => void };
+type Settings = { dir: string; url: string; pid: number; tokens: string[]; rate: number; pacer: 'open-loop' | 'autocannon'; warmCount: number; pacedCount: number; maxCount: number; connections: number; durationS: number; warmupS: number; say: (line: string) => void };
 
 function tokensFile(dir: string, name: string, tokens: string[]): string {
   const file = path.join(dir, `${name}.json`);
@@ -15,18 +15,22 @@ function tokensFile(dir: string, name: string, tokens: string[]): string {
 
 /**
  * Ratings on the running service, through its real routes, each POST on a survey nobody rated
- * yet (the tokens the sink found in the delivered emails): first at a steady `rate` per second,
- * then as fast as `connections` connections go; then GETs of the rating page (the links of the
+ * yet (the tokens the sink found in the delivered emails): an untimed warm-up and then a timed run
+ * at a steady `rate` per second, then as fast as `connections` connections go; then GETs of the rating page (the links of the
  * email), which never record a rating. An untimed run of page GETs warms the routes up first.
  */
 export async function measureRatings(s: Settings): Promise<RatingFigures> {
-  const paced = s.tokens.slice(0, s.pacedCount);
-  const max = s.tokens.slice(s.pacedCount, s.pacedCount + s.maxCount);
+  const warm = s.tokens.slice(0, s.warmCount);
+  const paced = s.tokens.slice(s.warmCount, s.warmCount + s.pacedCount);
+  const max = s.tokens.slice(s.warmCount + s.pacedCount, s.warmCount + s.pacedCount + s.maxCount);
   const pages = { kind: 'page' as const, tokensFile: tokensFile(s.dir, 'page-tokens', s.tokens) };
 
   const warmup = await runLoad({ url: s.url, target: pages, connections: s.connections, durationS: s.warmupS });
-  s.say(`rating: ${paced.length} POSTs at ${s.rate}/s (${s.pacer === 'autocannon' ? "autocannon's overallRate" : 'open loop, evenly spaced'}), each on a different survey`);
   const rate = s.pacer === 'autocannon' ? { overallRate: s.rate } : { pacedRate: s.rate };
+  // A running service has rated before: JIT-compiled code and prepared statements for the POST path.
+  s.say(`rating, not timed: ${warm.length} POSTs at ${s.rate}/s to warm the POST path up`);
+  const postWarmup = await runLoad({ url: s.url, target: { kind: 'rate', tokensFile: tokensFile(s.dir, 'warm-tokens', warm) }, connections: s.connections, amount: warm.length, ...rate });
+  s.say(`rating: ${paced.length} POSTs at ${s.rate}/s (${s.pacer === 'autocannon' ? "autocannon's overallRate" : 'open loop, evenly spaced'}), each on a different survey`);
   const pacedRun = await runLoad({ url: s.url, target: { kind: 'rate', tokensFile: tokensFile(s.dir, 'paced-tokens', paced) }, connections: s.connections, amount: paced.length, ...rate });
   s.say(`rating: ${max.length} POSTs as fast as ${s.connections} connections go, each on a different survey`);
   const { result: maxRun, cpu: maxCpu } = await cpuDuring(s.pid, () =>
@@ -34,5 +38,5 @@ export async function measureRatings(s: Settings): Promise<RatingFigures> {
   );
   s.say(`rating page: GET /r/:token/:score for ${s.durationS} s over ${s.tokens.length} surveys`);
   const page = await runLoad({ url: s.url, target: pages, connections: s.connections, durationS: s.durationS });
-  return { paced: pacedRun, max: maxRun, maxCpu, page, warmup };
+  return { paced: pacedRun, max: maxRun, maxCpu, page, warmup, postWarmup };
 }
