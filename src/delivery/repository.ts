@@ -39,7 +39,8 @@ export type Finish = { row: OutboxRow; status: 'sent' | 'failed'; error: string 
 export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[]): Promise<void> {
   // One outbox row per survey, so every statement below touches rows no other one does: they go together.
   const updated = await together(
-    finishes.map((f) =>
+    trx,
+    finishes.map((f) => () =>
       query(
         trx,
         `UPDATE outbox SET status = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND locked_until = ? RETURNING id`,
@@ -58,8 +59,8 @@ export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishe
     if (!before) throw new Error(`survey ${f.row.surveyId} not found`);
     return { before, after: { ...before, status: f.status } };
   });
-  await together([
-    ...owned.map((f) =>
+  await together(trx, [
+    ...owned.map((f) => () =>
       query(trx, 'UPDATE surveys SET status = ?, last_error = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) WHERE id = ?', [
         f.status,
         f.error,
@@ -68,7 +69,7 @@ export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishe
         f.row.surveyId,
       ]),
     ),
-    ledger.recordMany(trx, changes),
+    () => ledger.recordMany(trx, changes),
   ]);
 }
 

@@ -80,9 +80,9 @@ export async function recordRatings(
     return { ok: true, value: decision };
   });
   // Each survey's row is updated once, with its last state: all the writes go together (shared/statements.ts).
-  await together([
-    insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events),
-    ...[...changed].map(([id, r]) =>
+  await together(trx, [
+    () => insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events),
+    ...[...changed].map(([id, r]) => () =>
       query(trx, 'UPDATE surveys SET score = ?, comment = ?, first_rated_at = ?, rated_at = ?, updated_at = ? WHERE id = ?', [
         r.score,
         r.comment,
@@ -92,8 +92,8 @@ export async function recordRatings(
         id,
       ]),
     ),
-    ledger.recordMany(trx, changes),
-    insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
+    () => ledger.recordMany(trx, changes),
+    () => insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
   ]);
   return outcomes;
 }

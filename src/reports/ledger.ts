@@ -150,11 +150,11 @@ export function createLedger(tz: string) {
       }
     }
     // Four tables, each row written once: the statements go together (shared/statements.ts).
-    await together([
-      insertRows(trx, 'agent_day_stats', DAY_COLUMNS, upsertRows(days, DAY_COLUMNS), DAY_UPSERT),
-      insertRows(trx, 'agent_month_stats', MONTH_COLUMNS, upsertRows(months, MONTH_COLUMNS), MONTH_UPSERT),
-      insertRows(trx, ROLLUP_TABLE, ROLLUP_COLUMNS, upsertRows(rollup, ROLLUP_COLUMNS), ROLLUP_UPSERT),
-      agents.size > 0 ? rememberAgents(trx, agents) : undefined,
+    await together(trx, [
+      () => insertRows(trx, 'agent_day_stats', DAY_COLUMNS, upsertRows(days, DAY_COLUMNS), DAY_UPSERT),
+      () => insertRows(trx, 'agent_month_stats', MONTH_COLUMNS, upsertRows(months, MONTH_COLUMNS), MONTH_UPSERT),
+      () => insertRows(trx, ROLLUP_TABLE, ROLLUP_COLUMNS, upsertRows(rollup, ROLLUP_COLUMNS), ROLLUP_UPSERT),
+      () => (agents.size > 0 ? rememberAgents(trx, agents) : undefined),
     ]);
   }
 

@@ -78,18 +78,27 @@ export async function insertRows(trx: Knex.Transaction, table: string, columns: 
 }
 
 /**
- * Independent statements of one transaction, sent together: each awaited statement costs a trip
- * through the event loop (SQLite runs it on the thread pool, PostgreSQL on the wire), and under
- * load those trips, not SQLite, are most of a transaction's time. Sent together they queue on the
- * transaction's one connection and run back to back. Only for statements whose order does not
- * matter (different tables, or rows no other of them touches). Waits for every one, so no
- * statement is still running when a failure rolls the transaction back; throws the first failure
- * in the order given (on PostgreSQL the order they ran in, so the cause, not "transaction aborted").
+ * Independent statements of one transaction, sent together on SQLite: each awaited statement costs
+ * a trip through the event loop and the thread pool, and under load those trips, not SQLite, are
+ * most of a transaction's time. Sent together they queue on the transaction's one connection and
+ * run back to back. Only for statements whose order does not matter (different tables, or rows no
+ * other of them touches). Waits for every one, so no statement is still running when a failure
+ * rolls the transaction back, and throws the first failure. On PostgreSQL they run one after
+ * another (node-postgres deprecates overlapping queries on one connection).
  */
-export async function together<T extends readonly unknown[] | []>(work: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const settled = await Promise.allSettled(work);
+export async function together<T extends readonly (() => unknown)[] | []>(
+  trx: Knex.Transaction,
+  work: T,
+): Promise<{ -readonly [K in keyof T]: T[K] extends () => infer R ? Awaited<R> : never }> {
+  type Results = { -readonly [K in keyof T]: T[K] extends () => infer R ? Awaited<R> : never };
+  if (trx.client.config.client === 'pg') {
+    const results: unknown[] = [];
+    for (const run of work) results.push(await run());
+    return results as Results;
+  }
+  const settled = await Promise.allSettled(work.map((run) => run()));
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as Results;
 }
 
 const insertSqls = new Map<string, string>();

@@ -58,7 +58,7 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
       s.now,
     ]),
   );
-  const counted = ledger.recordMany(
+  const counted = () => ledger.recordMany(
     trx,
     surveys.map(({ ticket: t, ...s }) => ({
       before: null,
@@ -78,13 +78,13 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
     })),
   );
   const scheduled = surveys.filter((s) => !s.reason);
-  const queued = insertRows(
+  const queued = () => insertRows(
     trx,
     'outbox',
     ['survey_id', 'status', 'due_at', 'request_id', 'attempts', 'created_at', 'updated_at'],
     scheduled.map((s) => [s.id, 'pending', s.sendAfter, s.requestId ?? null, 0, s.now, s.now]),
   );
-  await together([counted, queued]);
+  await together(trx, [counted, queued]);
 }
 
 const SURVEY_COLUMNS = [
@@ -127,17 +127,18 @@ export async function readCustomerHistory(trx: Knex.Transaction, emails: readonl
   // so the throttle sees the other's survey. The locks end with the transaction; taken in one order, they cannot deadlock.
   if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k', [[...emails].sort().map((e) => `customer:${e}`)]);
   const among = inList(emails);
-  const [agents, optedOut, recent] = await together([
-    query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among.sql}`, among.params),
-    query<{ email: string }>(trx, `SELECT email FROM opt_outs WHERE email IN ${among.sql}`, among.params),
-    throttled
-      ? query<{ email: string; at: unknown }>(
-          trx,
-          `SELECT lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
-           WHERE lower(customer_email) IN ${among.sql} AND status IN ('scheduled', 'sent') AND created_at >= ? GROUP BY lower(customer_email)`,
-          [...among.params, since],
-        )
-      : [],
+  const [agents, optedOut, recent] = await together(trx, [
+    () => query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among.sql}`, among.params),
+    () => query<{ email: string }>(trx, `SELECT email FROM opt_outs WHERE email IN ${among.sql}`, among.params),
+    () =>
+      throttled
+        ? query<{ email: string; at: unknown }>(
+            trx,
+            `SELECT lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
+             WHERE lower(customer_email) IN ${among.sql} AND status IN ('scheduled', 'sent') AND created_at >= ? GROUP BY lower(customer_email)`,
+            [...among.params, since],
+          )
+        : [],
   ]);
   for (const row of agents) history.agents.add(row.email);
   for (const row of optedOut) history.optedOut.add(row.email);
@@ -179,9 +180,9 @@ export async function surveysById(trx: Knex.Transaction, ids: readonly string[])
 
 /** Rating tokens [hash, survey id, created, expires] and unsubscribe tokens [hash, email, created]. */
 export async function insertTokens(trx: Knex.Transaction, rating: unknown[][], unsubscribe: unknown[][]): Promise<void> {
-  await together([
-    insertRows(trx, 'survey_tokens', ['token_hash', 'survey_id', 'created_at', 'expires_at'], rating),
-    insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email', 'created_at'], unsubscribe),
+  await together(trx, [
+    () => insertRows(trx, 'survey_tokens', ['token_hash', 'survey_id', 'created_at', 'expires_at'], rating),
+    () => insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email', 'created_at'], unsubscribe),
   ]);
 }
 

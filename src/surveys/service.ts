@@ -54,9 +54,9 @@ export function createSurveyService(deps: SurveyServiceDeps) {
     const policy = deps.policy;
     const emails = [...new Set(batch.map((c) => normalEmail(c.ticket.customer.email)))];
     const earliest = Math.min(...batch.map((c) => c.now.getTime()));
-    const [live, history] = await together([
-      repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),
-      repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0),
+    const [live, history] = await together(trx, [
+      () => repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),
+      () => repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0),
     ]);
     const rows: repo.NewSurvey[] = [];
     const outcomes = batch.map(({ ticket, now, requestId }): ItemOutcome<ScheduleOutcome> => {

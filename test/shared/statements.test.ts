@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, type Db } from '../../src/shared/db';
+import { isUniqueViolation } from '../../src/shared/errors';
+import { inList, insertRows, query, together } from '../../src/shared/statements';
+import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
+import { loadConfig } from '../../src/config';
+
+describe('inList', () => {
+  it('pads a list to the next power of two with its last value, so a statement has few shapes', () => {
+    expect(inList(['a'])).toEqual({ sql: '(?)', params: ['a'] });
+    expect(inList(['a', 'b', 'c'])).toEqual({ sql: '(?, ?, ?, ?)', params: ['a', 'b', 'c', 'c'] });
+    expect(inList(Array.from({ length: 33 }, (_, i) => i)).params).toHaveLength(64);
+    expect(inList([]).sql).toBe('(NULL)');
+  });
+});
+
+/** On a real database (a SQLite file, or the PostgreSQL lane's schema). */
+describe('statements sent together in one transaction', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let db: Db;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-statements-'));
+    env = freshDatabaseEnv(dir);
+    const { database } = loadConfig({ NODE_ENV: 'test', ...env });
+    if (database.client === 'pg' && database.schema) {
+      const admin = createDb({ ...database, schema: undefined });
+      await admin.raw('CREATE SCHEMA ??', [database.schema]);
+      await admin.destroy();
+    }
+    db = createDb(database);
+    for (const table of ['left_side', 'right_side']) {
+      await db.schema.createTable(table, (t) => {
+        t.increments('id');
+        t.string('name').notNullable().unique();
+      });
+    }
+  });
+  afterEach(async () => {
+    await db.destroy();
+    await dropDatabase(env);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const count = async (table: string) => Number((await db(table).count<{ n: number }[]>({ n: '*' }))[0].n);
+
+  it('writes every statement, and an IN list finds exactly the rows it names', async () => {
+    await db.transaction((trx) =>
+      together(trx, [() => insertRows(trx, 'left_side', ['name'], [['a'], ['b'], ['c']]), () => insertRows(trx, 'right_side', ['name'], [['x'], ['y']])]),
+    );
+    const among = inList(['a', 'c', 'zz']);
+    const found = await db.transaction((trx) => query<{ name: string }>(trx, `SELECT name FROM left_side WHERE name IN ${among.sql} ORDER BY name`, among.params));
+    expect(found.map((r) => r.name)).toEqual(['a', 'c']);
+    expect(await count('right_side')).toBe(2);
+  });
+
+  it('when one statement fails, waits for the others, throws that failure, and the rollback leaves nothing of any', async () => {
+    await db('right_side').insert({ name: 'taken' });
+    const attempt = db.transaction((trx) =>
+      together(trx, [
+        () => insertRows(trx, 'left_side', ['name'], [['a'], ['b']]),
+        () => insertRows(trx, 'right_side', ['name'], [['taken']]),
+        () => insertRows(trx, 'left_side', ['name'], [['c']]),
+      ]),
+    );
+    const error = await attempt.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isUniqueViolation(error)).toBe(true);
+    expect(await count('left_side')).toBe(0);
+    expect(await count('right_side')).toBe(1);
+    // The connection is in a clean state: the next transaction commits.
+    await db.transaction((trx) => together(trx, [() => insertRows(trx, 'left_side', ['name'], [['d']])]));
+    expect(await count('left_side')).toBe(1);
+  });
+});
