@@ -1,20 +1,18 @@
 import { z } from 'zod';
 import type { TicketClosed } from '../surveys/types';
 
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
-/** One line of text: CR/LF and other control characters would end up in mail headers. */
-const line = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain line breaks or control characters');
+/**
+ * One line of text: CR/LF and other control characters would end up in mail headers. A string
+ * check, not a refine(): each refine or transform wraps the field in a ZodEffects whose parse
+ * allocates closures, and those were the largest allocation of a webhook (BENCHMARKS.md).
+ */
+const line = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARS, 'must not contain line breaks or control characters');
 
 const email = z.string().trim().max(320).email();
-/** Helpdesks often send null for empty fields: treat it as absent. */
-const optional = <T extends z.ZodTypeAny>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+/** Helpdesks often send null for empty fields: absent (toTicketClosed reads null as absent; no transform, see line()). */
+const optional = <T extends z.ZodTypeAny>(schema: T) => schema.nullish();
 
 export const ticketClosedSchema = z.object({
   ticket_id: line(128),
@@ -39,13 +37,13 @@ export function toTicketClosed(p: Omit<TicketClosedPayload, 'agent'> & { agent?:
     source,
     ticketId: p.ticket_id,
     closedAt: p.closed_at ? new Date(p.closed_at) : now,
-    customer: { email: p.customer.email, name: p.customer.name },
-    agent: p.agent ? { id: p.agent.id, name: p.agent.name, email: p.agent.email } : undefined,
-    team: p.team,
-    subject: p.subject,
+    customer: { email: p.customer.email, name: p.customer.name ?? undefined },
+    agent: p.agent ? { id: p.agent.id, name: p.agent.name ?? undefined, email: p.agent.email ?? undefined } : undefined,
+    team: p.team ?? undefined,
+    subject: p.subject ?? undefined,
     tags: p.tags ?? [],
-    locale: p.locale,
-    brand: p.brand,
-    threadMessageId: p.thread_message_id,
+    locale: p.locale ?? undefined,
+    brand: p.brand ?? undefined,
+    threadMessageId: p.thread_message_id ?? undefined,
   };
 }

@@ -58,7 +58,7 @@ export function tagList(value: unknown, separator: RegExp): unknown {
 /** A language tag, or undefined: a helpdesk that renders a language name ("English") must not cost the survey. */
 export const languageTag = (value: unknown) => {
   const parsed = ticketClosedSchema.shape.locale.safeParse(text(value));
-  return parsed.success ? parsed.data : undefined;
+  return parsed.success ? (parsed.data ?? undefined) : undefined;
 };
 
 /** Unix seconds to an ISO string, for vendors that send epoch timestamps. */
