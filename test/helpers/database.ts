@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
+import { loadConfig, type DatabaseConfig } from '../../src/config';
 
 /**
  * Which engine the suite runs on. `npm test` uses a SQLite file per test; `npm run test:pg`
@@ -18,6 +19,20 @@ export const itSqlite: jest.It = onPostgres ? it.skip : it;
 export function freshDatabaseEnv(dir: string): Record<string, string> {
   if (!PG_URL) return { DATABASE_URL: `sqlite:${path.join(dir, 'test.sqlite')}` };
   return { DATABASE_URL: PG_URL, DATABASE_SCHEMA: `t_${crypto.randomBytes(6).toString('hex')}` };
+}
+
+/** The database of `env` (from freshDatabaseEnv), empty, its PostgreSQL schema created: for tests that make their own tables. */
+export async function emptyDatabase(env: Record<string, string>): Promise<DatabaseConfig> {
+  const { database } = loadConfig({ NODE_ENV: 'test', ...env });
+  if (database.client === 'pg' && database.schema) {
+    const admin = knex({ client: 'pg', connection: database.url, pool: { min: 0, max: 1 } });
+    try {
+      await admin.raw('CREATE SCHEMA ??', [database.schema]);
+    } finally {
+      await admin.destroy();
+    }
+  }
+  return database;
 }
 
 /** Drops a test's PostgreSQL schema (SQLite files go with the test's folder). */

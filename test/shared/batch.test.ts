@@ -4,8 +4,7 @@ import path from 'node:path';
 import { createBatchWriter, type ItemOutcome } from '../../src/shared/batch';
 import { createDb, type Db } from '../../src/shared/db';
 import { insertRows, query } from '../../src/shared/statements';
-import { dropDatabase, freshDatabaseEnv, refuseWrites } from '../helpers/database';
-import { loadConfig } from '../../src/config';
+import { dropDatabase, emptyDatabase, freshDatabaseEnv, refuseWrites } from '../helpers/database';
 
 /** Group commit on a real database (a SQLite file, or the PostgreSQL lane's schema). */
 describe('createBatchWriter', () => {
@@ -17,12 +16,7 @@ describe('createBatchWriter', () => {
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-batch-'));
     env = freshDatabaseEnv(dir);
-    const { database } = loadConfig({ NODE_ENV: 'test', ...env });
-    if (database.client === 'pg' && database.schema) {
-      const admin = createDb({ ...database, schema: undefined });
-      await admin.raw('CREATE SCHEMA ??', [database.schema]);
-      await admin.destroy();
-    }
+    const database = await emptyDatabase(env);
     db = createDb(database);
     other = createDb(database); // a second connection (a second process on SQLite) that only reads
     await db.schema.createTable('items', (t) => {

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { createDb, type Db } from '../../src/shared/db';
 import { isUniqueViolation } from '../../src/shared/errors';
 import { inList, insertRows, query, together } from '../../src/shared/statements';
-import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
-import { loadConfig } from '../../src/config';
+import { dropDatabase, emptyDatabase, freshDatabaseEnv } from '../helpers/database';
 
 describe('inList', () => {
   it('pads a list to the next power of two with its last value, so a statement has few shapes', () => {
@@ -25,12 +24,7 @@ describe('statements sent together in one transaction', () => {
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-statements-'));
     env = freshDatabaseEnv(dir);
-    const { database } = loadConfig({ NODE_ENV: 'test', ...env });
-    if (database.client === 'pg' && database.schema) {
-      const admin = createDb({ ...database, schema: undefined });
-      await admin.raw('CREATE SCHEMA ??', [database.schema]);
-      await admin.destroy();
-    }
+    const database = await emptyDatabase(env);
     db = createDb(database);
     for (const table of ['left_side', 'right_side']) {
       await db.schema.createTable(table, (t) => {
