@@ -96,7 +96,8 @@ export async function together<T extends readonly (() => unknown)[] | []>(
     for (const run of work) results.push(await run());
     return results as Results;
   }
-  const settled = await Promise.allSettled(work.map((run) => run()));
+  // A thunk that throws at once becomes a rejection like the others, so the ones already sent are still awaited.
+  const settled = await Promise.allSettled(work.map((run) => new Promise((resolve) => resolve(run()))));
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as Results;
 }
