@@ -15,9 +15,10 @@ function tokensFile(dir: string, name: string, tokens: string[]): string {
 
 /**
  * Ratings on the running service, through its real routes, each POST on a survey nobody rated
- * yet (the tokens the sink found in the delivered emails): an untimed warm-up and then a timed run
- * at a steady `rate` per second, then as fast as `connections` connections go; then GETs of the rating page (the links of the
- * email), which never record a rating. An untimed run of page GETs warms the routes up first.
+ * yet (the tokens the sink found in the delivered emails): an untimed warm-up and then a timed
+ * run at a steady `rate` per second, then as fast as `connections` connections go; then GETs of
+ * the rating page (the links of the email), which never record a rating. An untimed run of page
+ * GETs warms the routes up first.
  */
 export async function measureRatings(s: Settings): Promise<RatingFigures> {
   const warm = s.tokens.slice(0, s.warmCount);

@@ -4,8 +4,7 @@ import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type Surv
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
-import { AppError } from '../shared/errors';
-import type { RatingDecision, RatingState } from './rules';
+import { linkRefusal, type RatingDecision, type RatingState } from './rules';
 
 export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
 export type RatingEventKind = 'rated' | 'changed' | 'commented';
@@ -25,6 +24,9 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
   return Number(row?.n ?? 0);
 }
 
+/** What a rating decides on: the survey's id, current rating and facts (for counters and webhooks), read beside its token. */
+const RATED_SURVEY_COLUMNS = ['id', 'first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS].map((c) => `s.${c}`).join(', ');
+
 /** An answer by the hash of its link's token; the survey is looked up with the write, in the same transaction. */
 export type RatingRequest = { tokenHash: string; now: Date; decide: (current: RatingState) => RatingDecision };
 
@@ -43,10 +45,9 @@ export async function recordRatings(
   requests: readonly RatingRequest[],
 ): Promise<ItemOutcome<RatingDecision>[]> {
   const hashes = inList([...new Set(requests.map((r) => r.tokenHash))]);
-  const columns = ['id', 'first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS].map((c) => `s.${c}`).join(', ');
   const rows = await query<SurveyRow>(
     trx,
-    `SELECT t.token_hash, t.expires_at AS token_expires_at, ${columns} FROM survey_tokens t JOIN surveys s ON s.id = t.survey_id
+    `SELECT t.token_hash, t.expires_at AS token_expires_at, ${RATED_SURVEY_COLUMNS} FROM survey_tokens t JOIN surveys s ON s.id = t.survey_id
      WHERE t.token_hash IN ${hashes.sql} ORDER BY s.id${isPostgres(trx) ? ' FOR UPDATE OF s' : ''}`,
     hashes.params,
   );
@@ -58,8 +59,8 @@ export async function recordRatings(
   const changed = new Map<string, SurveyRow>();
   const outcomes = requests.map(({ tokenHash, now, decide }): ItemOutcome<RatingDecision> => {
     const found = surveyOf.get(tokenHash);
-    if (!found) return { ok: false, error: new AppError(404, 'not_found') };
-    if (found.expiresAt <= now) return { ok: false, error: new AppError(410, 'survey_closed') };
+    const refusal = linkRefusal(found && { expired: found.expiresAt <= now });
+    if (refusal || !found) return { ok: false, error: refusal };
     const surveyId = found.id;
     const row = current.get(surveyId) as SurveyRow;
     let decision: RatingDecision;

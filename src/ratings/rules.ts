@@ -32,6 +32,13 @@ export function decideRating(current: RatingState, input: RatingInput, now: Date
 }
 
 /** Answers may change until RATING_CHANGE_DAYS after the first rating. */
+/** Why a rating link cannot be used: unknown (404) or past its expiry (410); undefined when it can. */
+export function linkRefusal(link: { expired: boolean } | undefined): AppError | undefined {
+  if (!link) return new AppError(404, 'not_found');
+  if (link.expired) return new AppError(410, 'survey_closed');
+  return undefined;
+}
+
 export function changeWindowOpen(firstRatedAt: Date | null, now: Date, changeDays: number): boolean {
   return firstRatedAt === null || now <= addDays(firstRatedAt, changeDays);
 }

@@ -5,7 +5,7 @@ import type { Clock } from '../shared/clock';
 import type { SurveyService } from '../surveys/service';
 import type { Survey } from '../surveys/types';
 import * as repo from './repository';
-import { changeWindowOpen, decideRating, type RatingInput } from './rules';
+import { changeWindowOpen, decideRating, linkRefusal, type RatingInput } from './rules';
 import type { Metrics } from '../shared/metrics';
 import { createBatchWriter } from '../shared/batch';
 
@@ -31,8 +31,8 @@ export function createRatingService(deps: { db: Db; ledger: Ledger; clock: Clock
 
   async function openSurvey(token: string): Promise<Survey> {
     const found = await surveys.findByToken(token);
-    if (!found) throw new AppError(404, 'not_found');
-    if (found.expired) throw new AppError(410, 'survey_closed');
+    const refusal = linkRefusal(found);
+    if (refusal || !found) throw refusal;
     return found.survey;
   }
 

@@ -108,6 +108,9 @@ export function createSurveyService(deps: SurveyServiceDeps) {
     return outcomes;
   }
 
+  /** How a link's token is stored (its hash), or undefined for something that cannot be one of ours. */
+  const tokenHashOf = (token: string): string | undefined => (looksLikeToken(token) ? hashToken(token) : undefined);
+
   const preparer = createBatchWriter({ db, maxItems: SCHEDULE_BATCH_MAX, write: prepareBatch });
 
   return {
@@ -162,12 +165,12 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       return token;
     },
 
-    /** How a link's token is stored (its hash), or undefined for something that cannot be one of ours. */
-    tokenHashOf: (token: string): string | undefined => (looksLikeToken(token) ? hashToken(token) : undefined),
+    tokenHashOf,
 
     async findByToken(token: string): Promise<{ survey: Survey; expired: boolean } | undefined> {
-      if (!looksLikeToken(token)) return undefined;
-      const found = await repo.findByTokenHash(db, hashToken(token));
+      const tokenHash = tokenHashOf(token);
+      if (!tokenHash) return undefined;
+      const found = await repo.findByTokenHash(db, tokenHash);
       return found && { survey: found.survey, expired: found.expiresAt <= clock.now() };
     },
   };
