@@ -41,6 +41,7 @@ const envSchema = z
     SURVEY_DELAY_MINUTES: intFrom(0, 60 * 24 * 30).default(0),
     TOKEN_TTL_DAYS: intFrom(1, 365).default(28),
     RATING_CHANGE_DAYS: intFrom(0, 365).default(14),
+    RATING_HOLD_SECONDS: intFrom(5, 3600).default(60),
     DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
     DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
@@ -99,6 +100,8 @@ export type Config = Readonly<{
   surveyDelayMinutes: number;
   tokenTtlDays: number;
   ratingChangeDays: number;
+  /** How long a rating the page posted by itself waits for mail-scanner signals before it counts (also the window they are looked for in). */
+  ratingHoldSeconds: number;
   reportsToken: string;
   usingDevReportsToken: boolean;
   /** Per-helpdesk secrets; an adapter without one is off. */
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
     ratingChangeDays: e.RATING_CHANGE_DAYS,
+    ratingHoldSeconds: e.RATING_HOLD_SECONDS,
     reportsToken: e.REPORTS_TOKEN ?? DEV_REPORTS_TOKEN,
     usingDevReportsToken: !e.REPORTS_TOKEN,
     helpdesks: Object.freeze({

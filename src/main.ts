@@ -53,6 +53,7 @@ async function main() {
     }
   });
   services.worker.start();
+  services.ratings.startDeciding();
   if (config.ratingWebhooks.urls.length) services.hooks.start();
   const stopRetention = startRetention({ db, ledger: services.ledger, clock: systemClock, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), shutdown(signal, server, services, logger)));
@@ -67,7 +68,7 @@ async function shutdown(signal: string, server: Server, services: Services, logg
   }, SHUTDOWN_BOUND_MS).unref();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await Promise.all([closed, services.worker.stop(), services.hooks.stop()]);
+  await Promise.all([closed, services.worker.stop(), services.hooks.stop(), services.ratings.stopDeciding()]);
   services.mailer.close();
   await services.db.destroy();
   logger.info('stopped');

@@ -36,7 +36,17 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     onScheduled: () => wakeWorker(),
     onBatch: (size) => metrics.writeBatchSize.observe({ kind: 'schedule' }, size),
   });
-  const ratings = createRatingService({ db, ledger, hookUrls: config.ratingWebhooks.urls, clock, surveys, ratingChangeDays: config.ratingChangeDays, metrics });
+  const ratings = createRatingService({
+    db,
+    ledger,
+    hookUrls: config.ratingWebhooks.urls,
+    clock,
+    surveys,
+    ratingChangeDays: config.ratingChangeDays,
+    holdSeconds: config.ratingHoldSeconds,
+    metrics,
+    logger: logger.child({ component: 'ratings' }),
+  });
   const worker = createDeliveryWorker({
     db,
     ledger,

@@ -1,6 +1,7 @@
 import type { Db } from '../shared/db';
 import { toDate } from '../shared/db';
 import { ratingHistory } from '../ratings/repository';
+import { attemptsOf } from '../ratings/attempts';
 
 export type SurveyFilter = { ticketId?: string; status?: string; agentId?: string; from?: Date; to?: Date };
 export type Cursor = { closedAt: number; id: string };
@@ -55,10 +56,24 @@ export async function surveyDetail(db: Db, id: string) {
   if (!row) return undefined;
   const outbox = await db('outbox').where({ survey_id: id }).first('status', 'attempts', 'due_at', 'last_error');
   const history = await ratingHistory(db, id);
+  const attempts = await attemptsOf(db, id);
+  const opens = await db('link_events').where({ survey_id: id }).orderBy('id').select('kind', 'score', 'created_at');
   return {
     ...surveyItem(row),
     last_error: row.last_error ?? null,
     delivery: outbox ? { status: outbox.status, attempts: outbox.attempts, due_at: iso(outbox.due_at), last_error: outbox.last_error ?? null } : null,
     rating_history: history.map((h) => ({ kind: h.kind, score: h.score ?? null, comment: h.comment ?? null, at: iso(h.created_at) })),
+    // Every rating POST and what the scanner rules made of it, beside the link opens they read.
+    rating_attempts: attempts.map((a) => ({
+      source: a.source,
+      score: a.score ?? null,
+      status: a.status,
+      reason: a.reason ?? null,
+      visible_ms: a.visible_ms ?? null,
+      interacted: a.interacted === null || a.interacted === undefined ? null : Boolean(a.interacted),
+      at: iso(a.created_at),
+      decided_at: iso(a.decided_at),
+    })),
+    link_events: opens.map((e) => ({ kind: e.kind, score: e.score ?? null, at: iso(e.created_at) })),
   };
 }

@@ -5,6 +5,8 @@ import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
 import { linkRefusal, type RatingDecision, type RatingState } from './rules';
+import { ATTEMPT_COLUMNS, stillPending, supersedePending } from './attempts';
+import { AppError } from '../shared/errors';
 
 export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
 export type RatingEventKind = 'rated' | 'changed' | 'commented';
@@ -27,8 +29,13 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
 /** What a rating decides on: the survey's id, current rating and facts (for counters and webhooks), read beside its token. */
 const RATED_SURVEY_COLUMNS = ['id', 'first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS].map((c) => `s.${c}`).join(', ');
 
-/** An answer by the hash of its link's token; the survey is looked up with the write, in the same transaction. */
-export type RatingRequest = { tokenHash: string; now: Date; decide: (current: RatingState) => RatingDecision };
+/**
+ * An answer by the hash of its link's token; the survey is looked up with the write, in the same
+ * transaction. `form`: the customer's own submit, written as a counted attempt, and it settles the
+ * survey's pending ones. `held`: a pending attempt (rating_attempts) that passed the scanner rules;
+ * refused with 409 already_decided when something settled it first.
+ */
+export type RatingRequest = { tokenHash: string; now: Date; decide: (current: RatingState) => RatingDecision; attempt: { kind: 'form' } | { kind: 'held'; id: number } };
 
 /**
  * Finds the surveys of the requests' tokens with their current ratings, lets each request's
@@ -52,16 +59,22 @@ export async function recordRatings(
     hashes.params,
   );
   const surveyOf = new Map(rows.map((r) => [r.token_hash as string, { id: r.id as string, expiresAt: toDate(r.token_expires_at) }]));
+  // Read after the surveys' rows are locked: a held attempt settled meanwhile is seen settled.
+  const pending = await stillPending(trx, requests.flatMap((r) => (r.attempt.kind === 'held' ? [r.attempt.id] : [])));
+  const settledBy = new Set<string>(); // surveys whose rating this batch decided: their other pending attempts are settled
+  const attempts: unknown[][] = [];
+  const counted: number[] = [];
   const current = new Map(rows.map((r) => [r.id as string, r]));
   const events: unknown[][] = [];
   const hooks: unknown[][] = [];
   const changes: SurveyChange[] = [];
   const changed = new Map<string, SurveyRow>();
-  const outcomes = requests.map(({ tokenHash, now, decide }): ItemOutcome<RatingDecision> => {
+  const outcomes = requests.map(({ tokenHash, now, decide, attempt }): ItemOutcome<RatingDecision> => {
     const found = surveyOf.get(tokenHash);
     const refusal = linkRefusal(found && { expired: found.expiresAt <= now });
     if (refusal || !found) return { ok: false, error: refusal };
     const surveyId = found.id;
+    if (attempt.kind === 'held' && (!pending.has(attempt.id) || settledBy.has(surveyId))) return { ok: false, error: new AppError(409, 'already_decided') };
     const row = current.get(surveyId) as SurveyRow;
     let decision: RatingDecision;
     try {
@@ -69,6 +82,11 @@ export async function recordRatings(
     } catch (error) {
       return { ok: false, error };
     }
+    settledBy.add(surveyId);
+    if (attempt.kind === 'form') {
+      const [status, reason] = decision.events.length ? ['counted', 'customer_action'] : ['ignored', 'unchanged'];
+      attempts.push([surveyId, tokenHash, 'form', decision.next.score, status, reason, null, null, now, null, now]);
+    } else counted.push(attempt.id);
     if (decision.events.length === 0) return { ok: true, value: decision };
     const before = toFacts(row);
     const next = { ...row, score: decision.next.score, comment: decision.next.comment, first_rated_at: decision.next.firstRatedAt, rated_at: now };
@@ -95,7 +113,11 @@ export async function recordRatings(
     ),
     () => ledger.recordMany(trx, changes),
     () => insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
+    () => insertRows(trx, 'rating_attempts', ATTEMPT_COLUMNS, attempts),
   ]);
+  const now = requests[0]?.now ?? new Date();
+  await supersedePending(trx, [...settledBy], counted, now);
+  if (counted.length) await trx('rating_attempts').whereIn('id', counted).update({ status: 'counted', reason: 'no_scanner_signal', decided_at: now });
   return outcomes;
 }
 

@@ -21,6 +21,12 @@ const ratingBody = z
   })
   .refine((b) => b.score !== undefined || b.comment !== undefined, 'send a score, a comment, or both');
 
+/** What the rating page sends when it posts by itself: how long it was visible, and whether a person touched it. */
+const pageSignals = z.object({
+  visible_ms: z.number().int().min(0).max(86_400_000).nullable().optional(),
+  interacted: z.boolean().nullable().optional(),
+});
+
 const scoreParam = z.string().regex(/^[1-5]$/).transform(Number);
 
 const scoreList = (survey: Survey, selected?: number | null) =>
@@ -53,9 +59,11 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     next();
   });
 
-  const showState = (res: Response, token: string, survey: Survey) => {
+  /** The survey as it stands: the question, or thanks with the counted (or waiting) score. */
+  const showState = async (res: Response, token: string, survey: Survey) => {
     const { wording } = survey;
-    if (survey.score === null) {
+    const shown = survey.score ?? (await ratings.pendingScore(survey));
+    if (shown === null) {
       res.send(views.page('rate', { ...frame(survey, definitions), title: wording.question, question: wording.question, action: base(token), scores: scoreList(survey) }));
       return;
     }
@@ -65,11 +73,11 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
         title: wording.thanks,
         thanks: wording.thanks,
         commentPrompt: wording.comment_prompt,
-        current: { score: survey.score, label: wording.labels[survey.score as 1] },
+        current: { score: shown, label: wording.labels[shown as 1] },
         comment: survey.comment,
         canChange: ratings.canChange(survey),
         action: base(token),
-        scores: scoreList(survey, survey.score),
+        scores: scoreList(survey, shown),
       }),
     );
   };
@@ -85,8 +93,9 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     const { token } = req.params;
     // HEAD is a link check, not a look: it is answered but not counted as a view.
     const survey = req.method === 'HEAD' ? await ratings.openSurvey(token) : await ratings.viewScore(token, score.data);
-    if (survey.score !== null && !ratings.canChange(survey)) {
-      showState(res, token, survey); // the answer is final: nothing for the page to post
+    if (survey.score !== null) {
+      // A rating counts already: opening a link again (a re-scan, a forwarded email) changes nothing; the page offers a deliberate change.
+      await showState(res, token, survey);
       return;
     }
     res.send(
@@ -103,7 +112,7 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
   });
 
   router.get('/r/:token', async (req, res) => {
-    showState(res, req.params.token, await ratings.openSurvey(req.params.token));
+    await showState(res, req.params.token, await ratings.openSurvey(req.params.token));
   });
 
   router.post(
@@ -114,6 +123,15 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     express.json({ limit: '64kb' }),
     async (req, res) => {
       const token = String(req.params.token);
+      const page = req.is('application/json') && req.body && typeof req.body === 'object' && 'page' in req.body ? pageSignals.safeParse(req.body.page) : undefined;
+      if (page) {
+        // Posted by the page itself, not by a person's act: it waits for the scanner rules.
+        const score = z.object({ score: z.number().int().min(1).max(5) }).safeParse(req.body);
+        if (!score.success || !page.success) throw new AppError(400, 'invalid_rating', 'Choose a rating from 1 to 5.', zodDetails((score.error ?? page.error)!));
+        const held = await ratings.holdRating(token, score.data.score, { visibleMs: page.data.visible_ms ?? null, interacted: page.data.interacted ?? null });
+        res.status(held.status === 'pending' ? 202 : 200).json(held);
+        return;
+      }
       const body = ratingBody.safeParse(req.body ?? {});
       if (!body.success) {
         const commentFault = body.error.issues.some((i) => i.path[0] === 'comment');

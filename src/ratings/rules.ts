@@ -31,7 +31,6 @@ export function decideRating(current: RatingState, input: RatingInput, now: Date
   return { events, next: { score, comment, firstRatedAt } };
 }
 
-/** Answers may change until RATING_CHANGE_DAYS after the first rating. */
 /** Why a rating link cannot be used: unknown (404) or past its expiry (410); undefined when it can. */
 export function linkRefusal(link: { expired: boolean } | undefined): AppError | undefined {
   if (!link) return new AppError(404, 'not_found');
@@ -39,6 +38,27 @@ export function linkRefusal(link: { expired: boolean } | undefined): AppError | 
   return undefined;
 }
 
+/** Answers may change until RATING_CHANGE_DAYS after the first rating. */
 export function changeWindowOpen(firstRatedAt: Date | null, now: Date, changeDays: number): boolean {
   return firstRatedAt === null || now <= addDays(firstRatedAt, changeDays);
+}
+
+/** Different scores of one email opened around a rating that make it a scanner's sweep: people open one, or two when they change their mind. */
+export const BURST_MIN_SCORES = 3;
+
+export type LinkOpen = { kind: string; score: number | null; at: Date };
+export type ScannerVerdict = { discard: false } | { discard: true; reason: 'scanner_burst' | 'scanner_decoy' };
+
+/**
+ * Whether a rating the page posted by itself at `at` is a mail scanner's: the decoy link (which
+ * no person sees) was hit, or BURST_MIN_SCORES or more different scores of the email were opened,
+ * within `windowMs` before or after it. A scanner pass long before or after a person's click is
+ * outside the window, so it never blocks the person.
+ */
+export function scannerVerdict(opens: readonly LinkOpen[], at: Date, windowMs: number): ScannerVerdict {
+  const near = opens.filter((o) => Math.abs(o.at.getTime() - at.getTime()) <= windowMs);
+  if (near.some((o) => o.kind === 'scanner_decoy')) return { discard: true, reason: 'scanner_decoy' };
+  const scores = new Set(near.filter((o) => o.kind === 'view' && o.score !== null).map((o) => o.score));
+  if (scores.size >= BURST_MIN_SCORES) return { discard: true, reason: 'scanner_burst' };
+  return { discard: false };
 }

@@ -153,3 +153,23 @@ export async function ratingsPage(
     })),
   };
 }
+
+/**
+ * Scanner activity: per agent, the surveys (closed_at in [start, end)) with a rating that the
+ * mail-scanner rules discarded. Such ratings never count; this shows where scanners are at work.
+ */
+export async function scannerDiscardsByAgent(trx: Knex.Transaction, scope: Scope, bounds: { start: Date; end: Date }): Promise<Map<string, number>> {
+  const q = trx('rating_attempts as a')
+    .join('surveys as s', 's.id', 'a.survey_id')
+    .where('a.status', 'discarded')
+    .whereIn('a.reason', ['scanner_burst', 'scanner_decoy'])
+    .andWhere('s.closed_at', '>=', bounds.start)
+    .andWhere('s.closed_at', '<', bounds.end);
+  if (scope.agentId !== undefined) q.andWhere('s.agent_id', scope.agentId);
+  if (scope.team !== undefined) q.andWhere('s.team', scope.team);
+  if (scope.brand !== undefined) q.andWhere('s.brand', scope.brand);
+  if (scope.question !== undefined) q.andWhere('s.question_id', scope.question);
+  if (scope.variant !== undefined) q.andWhere('s.variant', scope.variant);
+  const rows = await q.groupBy('s.agent_id').select('s.agent_id').countDistinct<{ agent_id: string | null; n: number | string }[]>({ n: 'a.survey_id' });
+  return new Map(rows.map((r) => [r.agent_id ?? '', Number(r.n)]));
+}

@@ -59,7 +59,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (q.format === 'json') return void res.json(report);
     if (q.format === 'csv') {
       const rows = report.agents.map((a) => ({ agent_id: a.agent_id, agent_name: a.agent_name, team: a.team, ...flat(a) }));
-      return void sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS], rows);
+      return void sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS, 'scanner_discarded'], rows);
     }
     const sortLink = (key: string) => link('/reports/agents', { ...q.raw, sort: key, dir: q.sort.key === key && q.sort.dir === 'desc' ? 'asc' : 'desc' });
     res.send(

@@ -10,7 +10,8 @@ import { findQuestion } from '../surveys/questions';
 import { REPORTS, timed, type Metrics } from '../shared/metrics';
 import type { Knex } from 'knex';
 
-export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null } & Summary;
+/** `scanner_discarded`: surveys whose rating links a mail scanner used; those ratings never count. */
+export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null; scanner_discarded: number } & Summary;
 
 export type SortKey = 'agent_name' | 'team' | 'surveys_sent' | 'responses' | 'response_rate' | 'csat' | 'csat_ci_low' | 'avg_score' | 'comments';
 
@@ -55,13 +56,16 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
       byAgent.set(p.agentId, agent);
     }
     const names = await repo.agentNames(trx, [...byAgent.keys()].filter(Boolean));
+    const scanner = await repo.scannerDiscardsByAgent(trx, scope, { start: startOfDay(scope.from, tz), end: startOfDay(addDaysTo(scope.to, 1), tz) });
     const rows: AgentRow[] = [...byAgent].map(([id, a]) => ({
       agent_id: id || null,
       agent_name: id ? names.get(id) ?? null : null,
       team: a.team || null,
       ...summarize(a.counts, minSample),
+      scanner_discarded: scanner.get(id) ?? 0,
     }));
-    return { overall: summarize(overall, minSample), rows };
+    const scannerTotal = [...scanner.values()].reduce((sum, n) => sum + n, 0);
+    return { overall: { ...summarize(overall, minSample), scanner_discarded: scannerTotal }, rows };
   }
 
   async function trendBuckets(trx: Parameters<typeof repo.countsByDay>[0], scope: repo.Scope, interval: Interval) {

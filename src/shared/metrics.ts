@@ -30,6 +30,11 @@ export function createMetrics() {
     sent: make.counter('closeloop_emails_sent_total', 'Survey emails accepted by the mail transport.'),
     sendFailures: make.counter('closeloop_send_failures_total', 'Failed sends: temporary ones are retried, permanent ones fail the survey.', ['kind']),
     ratings: make.counter('closeloop_ratings_total', 'Ratings recorded: first score, changed score, comment added or changed.', ['kind']),
+    ratingAttempts: make.counter(
+      'closeloop_rating_attempts_total',
+      'Rating POSTs by source (page: posted by the page itself; form: the customer\'s own submit) and outcome (pending, counted, discarded, ignored).',
+      ['source', 'outcome'],
+    ),
     scannerHits: make.counter('closeloop_scanner_hits_total', 'Rating-link requests that look like a mail scanner, not a person.', ['kind']),
     httpDuration: make.histogram(
       'closeloop_http_request_duration_seconds',

@@ -76,6 +76,7 @@ export async function bootApp(env: Record<string, string> = {}, clock: Clock = {
     postWebhook,
     count,
     async close() {
+      await services.ratings.stopDeciding();
       await services.worker.stop();
       await services.hooks.stop();
       services.mailer.close();

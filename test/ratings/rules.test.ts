@@ -1,4 +1,4 @@
-import { changeWindowOpen, decideRating, type RatingState } from '../../src/ratings/rules';
+import { changeWindowOpen, decideRating, scannerVerdict, type RatingState } from '../../src/ratings/rules';
 import { AppError } from '../../src/shared/errors';
 
 const DAY_MS = 86_400_000;
@@ -99,5 +99,26 @@ describe('changeWindowOpen', () => {
   it('when the window is zero days, then it closes right after the first rating', () => {
     expect(changeWindowOpen(t0, t0, 0)).toBe(true);
     expect(changeWindowOpen(t0, at(1), 0)).toBe(false);
+  });
+});
+
+describe('scannerVerdict', () => {
+  const at = new Date('2026-11-20T10:00:00Z');
+  const t = (s: number) => new Date(at.getTime() + s * 1000);
+  const view = (score: number, s: number) => ({ kind: 'view', score, at: t(s) });
+
+  it('when one or two scores were opened around the post, then it is not a scanner (a person changing their mind)', () => {
+    expect(scannerVerdict([view(3, -1)], at, 60_000)).toEqual({ discard: false });
+    expect(scannerVerdict([view(3, -20), view(4, -1), view(4, 30)], at, 60_000)).toEqual({ discard: false });
+  });
+
+  it('when three different scores were opened within the window, before or after, then it is a burst; outside it they do not count', () => {
+    expect(scannerVerdict([view(1, -60), view(2, 0), view(3, 60)], at, 60_000)).toEqual({ discard: true, reason: 'scanner_burst' });
+    expect(scannerVerdict([view(1, -61), view(2, 0), view(3, 61)], at, 60_000)).toEqual({ discard: false });
+  });
+
+  it('when the decoy was hit within the window, then it is a scanner; an hour earlier, it is not', () => {
+    expect(scannerVerdict([view(4, 0), { kind: 'scanner_decoy', score: null, at: t(-30) }], at, 60_000)).toEqual({ discard: true, reason: 'scanner_decoy' });
+    expect(scannerVerdict([view(4, 0), { kind: 'scanner_decoy', score: null, at: t(-3600) }], at, 60_000)).toEqual({ discard: false });
   });
 });
