@@ -1,7 +1,10 @@
 /**
- * End to end, as people would: a helpdesk webhook, the survey email at a real SMTP server, the
- * customer's browser on the "4" link, a comment and a change to 5, then a support lead's browser
- * on the dashboard and the drill-down. The service runs as a real process (dist/, so build first),
+ * End to end, as people and mail scanners would: a helpdesk webhook, the survey email at a real
+ * SMTP server, the customer's browser on the "4" link (it counts after the hold, with no second
+ * click), a comment and a change to 5, then a support lead's browser on the dashboard and the
+ * drill-down. And a scanner's headless browser opening every link of an email, scripts running,
+ * in parallel and one after another: no rating counts, no rating webhook goes out, and the person
+ * who clicks later still counts. The service runs as a real process (dist/, so build first),
  * on SQLite or, under scripts/test-pg.mjs, PostgreSQL.
  *
  * The browser is Debian's chromium at /usr/bin/chromium, driven by playwright-core; no browser is
@@ -12,6 +15,8 @@
  * Screenshots go to test-artifacts/ (git-ignored).
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
@@ -24,6 +29,10 @@ import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium, mustRun, startService
 const REPORTS_TOKEN = 'e2e-reports-token-0123456789';
 const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
 const COMMENT = 'Quick refund, and Ada explained every step. Thank you!';
+/** RATING_HOLD_SECONDS for this run: long enough for a scanner's sweep on a busy machine, short enough to wait for. */
+const HOLD_SECONDS = 20;
+/** A pending rating is decided within the hold plus one pass of the hold loop (a quarter of the hold here). */
+const DECIDED_WITHIN_MS = (HOLD_SECONDS * 1.25 + 10) * 1000;
 
 const run = hasChromium || mustRun;
 if (!run) console.warn(`Skipping the browser end-to-end tests: ${CHROMIUM} is missing (apt-get install chromium; CI=true makes this a failure).`);
@@ -36,6 +45,12 @@ function watch(page: Page): string[] {
   page.on('pageerror', (e) => said.push(`pageerror: ${e.message}`));
   return said;
 }
+
+/** What the run measured (how long a person's rating waited, how much of a sweep was discarded), written to test-artifacts/. */
+const measured: Record<string, unknown> = {};
+afterAll(() => {
+  if (Object.keys(measured).length) fs.writeFileSync(path.join(ARTIFACTS, 'scanner-measurements.json'), `${JSON.stringify(measured, null, 2)}\n`);
+});
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 
@@ -50,6 +65,9 @@ describeE2e('a customer and a support lead in a real browser', () => {
   let smtp: SmtpTestServer;
   let svc: ServiceProcess | undefined;
   let browser: Browser | undefined;
+  let receiver: http.Server | undefined;
+  /** Rating webhooks as the receiver got them. */
+  const hooksReceived: Array<{ ticket_id: string; score: number }> = [];
 
   beforeAll(async () => {
     browser = await launchChromium(); // first: under CI=true a missing chromium is the failure to report
@@ -57,11 +75,27 @@ describeE2e('a customer and a support lead in a real browser', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-e2e-'));
     dbEnv = freshDatabaseEnv(dir);
     smtp = await startSmtpServer();
-    svc = await startService({ ...dbEnv, SMTP_URL: smtp.url, REPORTS_TOKEN, WEBHOOK_SECRET, DELIVERY_POLL_MS: '50' });
+    receiver = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => (hooksReceived.push(JSON.parse(raw)), res.writeHead(204).end()));
+    });
+    await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
+    svc = await startService({
+      ...dbEnv,
+      SMTP_URL: smtp.url,
+      REPORTS_TOKEN,
+      WEBHOOK_SECRET,
+      DELIVERY_POLL_MS: '50',
+      RATING_HOLD_SECONDS: String(HOLD_SECONDS),
+      RATING_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/csat`,
+      RATING_WEBHOOK_SECRET: 'e2e-rating-hook-secret-0123456789',
+    });
   }, 30_000);
 
   afterAll(async () => {
     await browser?.close();
+    await new Promise((resolve) => (receiver ? receiver.close(resolve) : resolve(undefined)));
     await svc?.stop();
     await smtp?.close();
     if (dbEnv) await dropDatabase(dbEnv);
@@ -87,6 +121,39 @@ describeE2e('a customer and a support lead in a real browser', () => {
     return (await res.json()) as { agents: Array<Record<string, unknown>> };
   };
   const ratingEvents = (surveyId: string) => svc!.db('rating_events').where({ survey_id: surveyId }).orderBy('id').select('kind', 'score', 'comment');
+  const attempts = (surveyId: string) => svc!.db('rating_attempts').where({ survey_id: surveyId }).orderBy('id').select('source', 'score', 'status', 'reason');
+  /** Waits until the hold loop decided every rating the pages of this survey posted. */
+  const allDecided = (surveyId: string) =>
+    waitFor(async () => {
+      const all = await attempts(surveyId);
+      return all.length > 0 && all.every((a) => a.status !== 'pending');
+    }, DECIDED_WITHIN_MS);
+  /** A person's click: the page at once, the rating counted without a second click once the hold is over. Returns how long it waited. */
+  async function personClicks(page: Page, link: string, surveyId: string) {
+    const clickedAt = Date.now();
+    await page.goto(link);
+    await page.waitForURL(link.slice(0, -2), { timeout: 10_000 });
+    const thanksAfterMs = Date.now() - clickedAt;
+    await waitFor(async () => (await svc!.db('surveys').where({ id: surveyId }).first()).score !== null, DECIDED_WITHIN_MS);
+    return { thanksAfterMs, countedAfterMs: Date.now() - clickedAt };
+  }
+  /** What a scanning gateway's headless browser does with an email: open every link, scripts on, pages visible. */
+  async function scannerOpens(links: string[], how: 'parallel' | 'sequential', name: string) {
+    const scanner = await browser!.newContext({ userAgent: 'Mozilla/5.0 (compatible; LinkScanner/1.0)' });
+    const visit = async (link: string, i: number) => {
+      const page = await scanner.newPage();
+      await page.goto(link);
+      await page.waitForLoadState('networkidle');
+      if (i === 3) await shot(page, `${name}.png`);
+    };
+    const startedAt = Date.now();
+    if (how === 'parallel') await Promise.all(links.map(visit));
+    else for (const [i, link] of links.entries()) await visit(link, i);
+    const tookMs = Date.now() - startedAt;
+    await scanner.close();
+    return tookMs;
+  }
+  const decoyLink = (mail: ParsedMail) => String(mail.html).match(/href="([^"]+\/check)"/)![1];
 
   it('when the customer opens the "4" link from the email, then it is recorded without a second click, and a comment and a change to 5 show on the lead\'s dashboard and drill-down', async () => {
     const s = svc!;
@@ -103,19 +170,28 @@ describeE2e('a customer and a support lead in a real browser', () => {
     const said = watch(page);
     const posts: string[] = [];
     page.on('request', (r) => r.method() === 'POST' && posts.push(r.url()));
+    const clickedAt = Date.now();
     const opened = await page.goto(four);
     expect(opened?.status()).toBe(200);
     const csp = await opened?.headerValue('content-security-policy');
-    const recorded = await page.waitForURL(thanksUrl, { timeout: 5_000 }).then(() => true, () => false);
+    const thanked = await page.waitForURL(thanksUrl, { timeout: 10_000 }).then(() => true, () => false);
+    const thanksAfterMs = Date.now() - clickedAt;
     await shot(page, 'rating-page-1-after-opening-link-4.png');
-    if (!recorded) {
+    if (!thanked) {
       const shown = await page.locator('main').innerText().catch(() => '(no page)');
-      throw new Error(`the rating page did not record "4" by itself.\nPage shows:\n${shown}\nBrowser said:\n${said.join('\n') || '(nothing)'}\nContent-Security-Policy: ${csp}\nDatabase score: ${(await s.db('surveys').where({ id: survey.id }).first()).score}`);
+      throw new Error(`the rating page did not post "4" by itself.\nPage shows:\n${shown}\nBrowser said:\n${said.join('\n') || '(nothing)'}\nContent-Security-Policy: ${csp}`);
     }
     expect(posts).toEqual([thanksUrl]);
-    expect(await ratingEvents(survey.id)).toEqual([{ kind: 'rated', score: 4, comment: null }]);
+    // The person sees the thank-you page at once; the rating waits the hold, then counts with no second click.
     expect(await page.locator('main strong').innerText()).toBe('4 – Satisfied');
     expect(await page.locator('h1').innerText()).toBe('Thank you! Your rating has been recorded.');
+    expect(await attempts(survey.id)).toEqual([{ source: 'page', score: 4, status: 'pending', reason: null }]);
+    await waitFor(async () => (await s.db('surveys').where({ id: survey.id }).first()).score === 4, DECIDED_WITHIN_MS);
+    const countedAfterMs = Date.now() - clickedAt;
+    expect(await ratingEvents(survey.id)).toEqual([{ kind: 'rated', score: 4, comment: null }]);
+    expect(await attempts(survey.id)).toEqual([{ source: 'page', score: 4, status: 'counted', reason: 'no_scanner_signal' }]);
+    await waitFor(() => hooksReceived.some((h) => h.ticket_id === 'E2E-1'));
+    measured.person = { hold_seconds: HOLD_SECONDS, thanks_after_ms: thanksAfterMs, counted_after_ms: countedAfterMs };
 
     // A comment, then a change of mind.
     await page.fill('#comment', COMMENT);
@@ -156,7 +232,7 @@ describeE2e('a customer and a support lead in a real browser', () => {
     await shot(dash, 'dashboard-2-agent-drill-down.png');
     expect(dashSaid.filter((line) => /Content Security Policy|pageerror/i.test(line))).toEqual([]);
     await lead.close();
-  }, 30_000);
+  }, 90_000);
 
   it('when a plain HTTP client only GETs all five links of an email, then no rating is recorded', async () => {
     const { mail, survey } = await closeTicket('E2E-2', { email: 'bob@example.com', name: 'Bob' }, { id: 'a-9', name: 'Grace Hopper' });
@@ -176,4 +252,41 @@ describeE2e('a customer and a support lead in a real browser', () => {
     const grace = (await agentsJson()).agents.find((a) => a.agent_id === 'a-9');
     expect(grace).toMatchObject({ surveys_sent: 1, responses: 0, csat: null, comments: 0 });
   }, 20_000);
+
+  it.each([
+    ['parallel', 'E2E-3'],
+    ['sequential', 'E2E-4'],
+  ] as const)('when a scanner\'s headless browser opens every link of an email (%s, scripts running), then no rating counts, no webhook goes out, the report shows scanner activity, and the person who clicks later counts', async (how, ticketId) => {
+    const s = svc!;
+    const { mail, survey } = await closeTicket(ticketId, { email: `${how}@example.com`, name: 'Cy' }, { id: `a-${how}`, name: `Scanned ${how}` });
+    const links = [...ratingLinks(mail), decoyLink(mail)];
+    expect(links).toHaveLength(6);
+    const sweepMs = await scannerOpens(links, how, `scanner-${how}-page-4`);
+    await allDecided(survey.id);
+
+    const decided = await attempts(survey.id);
+    expect(decided.length).toBeGreaterThanOrEqual(5); // every score page posted by itself
+    expect(decided.filter((a) => a.status === 'counted')).toEqual([]);
+    // The decoy near it, or three or more scores opened around it (a sequential sweep's first pages may be too far from the decoy).
+    expect(decided.every((a) => a.status === 'discarded' && ['scanner_decoy', 'scanner_burst'].includes(a.reason))).toBe(true);
+    expect((await s.db('surveys').where({ id: survey.id }).first()).score).toBeNull();
+    expect(await ratingEvents(survey.id)).toEqual([]);
+    expect(hooksReceived.filter((h) => h.ticket_id === ticketId)).toEqual([]);
+    expect((await agentsJson()).agents.find((a) => a.agent_id === `a-${how}`)).toMatchObject({ surveys_sent: 1, responses: 0, scanner_discarded: 1 });
+    measured[`scanner_${how}`] = { links: links.length, sweep_ms: sweepMs, page_posts: decided.length, discarded: decided.filter((a) => a.status === 'discarded').length };
+
+    // The customer reads the email after the scanner's window: one click, and it counts.
+    const windowEnds = Math.max(...(await s.db('link_events').where({ survey_id: survey.id }).pluck('created_at')).map((at) => new Date(at).getTime())) + HOLD_SECONDS * 1000;
+    await waitFor(() => Date.now() > windowEnds, HOLD_SECONDS * 1000 + 5_000);
+    const person = await browser!.newContext();
+    const page = await person.newPage();
+    const timing = await personClicks(page, ratingLinks(mail)[1], survey.id);
+    await shot(page, `scanner-${how}-then-person-rated-2.png`);
+    await person.close();
+    expect((await s.db('surveys').where({ id: survey.id }).first()).score).toBe(2);
+    await waitFor(() => hooksReceived.some((h) => h.ticket_id === ticketId));
+    expect(hooksReceived.filter((h) => h.ticket_id === ticketId).map((h) => h.score)).toEqual([2]);
+    expect((await agentsJson()).agents.find((a) => a.agent_id === `a-${how}`)).toMatchObject({ responses: 1, scanner_discarded: 1, distribution: { '2': 1 } });
+    measured[`person_after_scanner_${how}`] = { counted_after_ms: timing.countedAfterMs };
+  }, 120_000);
 });
