@@ -9,9 +9,20 @@ import type { Metrics } from './metrics';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** Tokens live in rating (/r) and unsubscribe (/u) URLs, emails in erasure URLs; logs get the route's shape instead. */
-const loggablePath = (path: string) =>
-  path.replace(/^\/([ru])\/[^/]+/, '/$1/:token').replace(/^\/api\/customers\/[^/]+/, '/api/customers/:email');
+/**
+ * Tokens live in rating (/r) and unsubscribe (/u) URLs, emails in erasure URLs: a log gets the
+ * matched route's pattern, and an unmatched path with every segment that could be a token or an
+ * email masked (routes match in any case, with or without a trailing slash, so a fixed prefix would not do).
+ */
+export function loggablePath(path: string, routePattern?: string): string {
+  if (routePattern) return routePattern;
+  return path
+    .split('/')
+    .map((segment) => (/^[A-Za-z0-9_-]{16,}$/.test(segment) || /@|%40/i.test(segment) || segment.length > 64 ? ':redacted' : segment))
+    .join('/')
+    .replace(/^\/([ru])\/[^/]+/i, '/$1/:token')
+    .replace(/^\/api\/customers\/[^/]+/i, '/api/customers/:email');
+}
 
 /** A request id (the caller's if it is sane) echoed in X-Request-Id, and one log line per request. */
 export function requestContext(logger: Logger, metrics?: Metrics): RequestHandler {
@@ -24,7 +35,8 @@ export function requestContext(logger: Logger, metrics?: Metrics): RequestHandle
     res.setHeader('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      res.locals.log.info({ method: req.method, path: loggablePath(req.path), status: res.statusCode, ms }, 'request');
+      const pattern: unknown = req.route?.path;
+      res.locals.log.info({ method: req.method, path: loggablePath(req.path, typeof pattern === 'string' ? req.baseUrl + pattern : undefined), status: res.statusCode, ms }, 'request');
       // The route's pattern as we wrote it (never the URL: tokens and emails live in URLs), or "unmatched".
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       const method = HTTP_METHODS.has(req.method) ? req.method : 'OTHER';
