@@ -23,10 +23,12 @@ export function createApp(s: Services): express.Express {
   app.use(requestContext(s.logger, s.metrics));
   app.use(securityHeaders());
   app.use(opsRoutes({ db: s.db, metrics: s.metrics, metricsToken: s.config.metricsToken }));
-  app.use('/webhooks', webhookMetrics(s.metrics), webhookFailureLimit(s.config.rateLimits));
+  const failureLimit = webhookFailureLimit(s.config.rateLimits);
+  app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
   app.use(['/r', '/u'], publicRateLimit(s.config.rateLimits));
   app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret }));
   app.use(adapterRoutes({ surveys: s.surveys, clock: s.clock, secrets: s.config.helpdesks }));
+  app.use('/webhooks', failureLimit.gate);
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
   app.use(apiRoutes({ db: s.db, ledger: s.ledger, clock: s.clock, token: s.config.adminToken }));
   app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views }));

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from './errors';
@@ -73,25 +73,40 @@ export const publicRateLimit = (limits: RateLimits) =>
   rateLimit({ windowMs: 60_000, limit: limits.publicPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, handler: tooMany('rate_limited') });
 
 /**
- * Webhooks, per client address, counting only the ones refused for their signature or credential
- * (401/403), once refused: a helpdesk sending bursts of valid webhooks is never slowed, someone
- * guessing secrets is, after WEBHOOK_AUTH_FAILURES_PER_MINUTE failures, for the rest of that minute.
+ * Refused webhooks, per client address and endpoint (401/403 only, counted once answered). Past
+ * WEBHOOK_AUTH_FAILURES_PER_MINUTE in a minute, further refusals from there answer 429, but a
+ * correctly signed webhook is still accepted: helpdesks send from shared addresses, and a stranger
+ * failing from the same one must not lock the helpdesk out. `track` goes before the webhook routes,
+ * `gate` (an error handler) after them; expired entries are swept on a timer.
  */
-export function webhookFailureLimit(limits: RateLimits, now: () => number = Date.now): RequestHandler {
+export function webhookFailureLimit(limits: RateLimits, now: () => number = Date.now): { track: RequestHandler; gate: ErrorRequestHandler } {
   const failures = new Map<string, { count: number; until: number }>();
-  return (req, res, next) => {
-    const key = req.ip ?? 'unknown';
+  const sweep = setInterval(() => {
+    for (const [k, v] of failures) if (v.until <= now()) failures.delete(k);
+  }, 60_000);
+  sweep.unref();
+  const over = (key: string) => {
     const seen = failures.get(key);
-    if (seen && seen.until <= now()) failures.delete(key);
-    if ((failures.get(key)?.count ?? 0) >= limits.webhookFailuresPerMinute) return next(new AppError(429, 'rate_limited', 'Too many refused webhooks; try again in a minute.'));
+    return seen !== undefined && seen.until > now() && seen.count >= limits.webhookFailuresPerMinute;
+  };
+  const track: RequestHandler = (req, res, next) => {
+    const key = `${req.ip ?? 'unknown'} ${req.baseUrl}${req.path.toLowerCase().replace(/\/+$/, '')}`;
+    res.locals.webhookFailureKey = key;
     res.on('finish', () => {
       if (res.statusCode !== 401 && res.statusCode !== 403) return;
-      const entry = failures.get(key) ?? { count: 0, until: now() + 60_000 };
+      const seen = failures.get(key);
+      const entry = seen && seen.until > now() ? seen : { count: 0, until: now() + 60_000 };
       entry.count += 1;
       failures.set(key, entry);
-      // Many addresses failing once each: drop the expired ones so the map stays small.
-      if (failures.size > 10_000) for (const [k, v] of failures) if (v.until <= now()) failures.delete(k);
     });
     next();
   };
+  const gate: ErrorRequestHandler = (err, _req, res, next) => {
+    const refused = err instanceof AppError && (err.status === 401 || err.status === 403);
+    if (refused && typeof res.locals.webhookFailureKey === 'string' && over(res.locals.webhookFailureKey)) {
+      return next(new AppError(429, 'rate_limited', 'Too many refused webhooks; try again in a minute.'));
+    }
+    next(err);
+  };
+  return { track, gate };
 }
