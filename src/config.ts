@@ -4,10 +4,14 @@ import { projectRoot } from './shared/views';
 import type { EligibilityPolicy } from './surveys/eligibility';
 import { isTimeZone } from './reports/period';
 
-/** Used only outside production, and announced loudly at start so nobody ships it. */
-export const DEV_WEBHOOK_SECRET = 'closeloop-dev-secret-do-not-use-in-production';
-export const DEV_REPORTS_TOKEN = 'closeloop-dev-reports-token-do-not-use-in-production';
-export const DEV_ADMIN_TOKEN = 'closeloop-dev-admin-token-do-not-use-in-production';
+import { ephemeralCredentials, PUBLISHED_EXAMPLES, type LocalCredentials } from './credentials';
+
+/** A secret that is no example anyone has read: the strings once printed in the README are refused. */
+const secret = (min: number) =>
+  z
+    .string()
+    .min(min, `must be at least ${min} characters`)
+    .refine((v) => !PUBLISHED_EXAMPLES.includes(v), 'is a published example value; choose your own (e.g. openssl rand -base64 32)');
 
 const items = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 /** A comma-separated list, trimmed and lowercased, empty items dropped. */
@@ -37,7 +41,7 @@ const envSchema = z
       .optional(),
     MAIL_DIR: z.string().min(1).default('./data/outbox'),
     MAIL_FROM: z.string().min(3).default('Closeloop <surveys@localhost>'),
-    WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    WEBHOOK_SECRET: secret(16).optional(),
     SURVEY_DELAY_MINUTES: intFrom(0, 60 * 24 * 30).default(0),
     TOKEN_TTL_DAYS: intFrom(1, 365).default(28),
     RATING_CHANGE_DAYS: intFrom(0, 365).default(14),
@@ -47,16 +51,16 @@ const envSchema = z
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
     DELIVERY_CONCURRENCY: intFrom(1, 100).default(5),
     DELIVERY_LEASE_SECONDS: intFrom(5, 86_400).default(300),
-    REPORTS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    REPORTS_TOKEN: secret(16).optional(),
     ZENDESK_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
     HELPSCOUT_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').max(40, 'Help Scout allows at most 40 characters').optional(),
     FRESHDESK_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     INTERCOM_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
-    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    ADMIN_TOKEN: secret(16).optional(),
     RATING_WEBHOOK_URL: caseList
       .refine((l) => l.every((u) => /^https?:\/\/[^\s,]+$/.test(u)), 'must be http(s) URLs, comma-separated')
       .default(''),
-    RATING_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    RATING_WEBHOOK_SECRET: secret(16).optional(),
     RETENTION_DAYS: intFrom(0, 36_500).default(0),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
@@ -68,7 +72,8 @@ const envSchema = z
     TEMPLATES_DIR: z.string().min(1).optional(),
     RATE_LIMIT_PER_MINUTE: intFrom(1, 1_000_000).default(120),
     WEBHOOK_AUTH_FAILURES_PER_MINUTE: intFrom(1, 1_000_000).default(20),
-    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_TOKEN: secret(16).optional(),
+    LOCAL_CREDENTIALS_FILE: z.string().min(1).optional(),
     TRUST_PROXY: z.string().regex(/^[0-9A-Za-z.:/, ]+$/, 'must be a hop count or comma-separated addresses/subnets (loopback, 10.0.0.0/8)').default('loopback'),
   })
   .superRefine((env, ctx) => {
@@ -96,6 +101,7 @@ export type Config = Readonly<{
   mailDir: string;
   mailFrom: string;
   webhookSecret: string;
+  /** true when the secret was not configured and this install's generated one is used (LOCAL_CREDENTIALS_FILE); the same for the two below. */
   usingDevSecret: boolean;
   surveyDelayMinutes: number;
   tokenTtlDays: number;
@@ -119,6 +125,7 @@ export type Config = Readonly<{
   rateLimits: Readonly<{ publicPerMinute: number; webhookFailuresPerMinute: number }>;
   /** Unset: /metrics is open (keep it off the public internet); set: Bearer token required. */
   metricsToken?: string;
+  localCredentialsFile: string;
   /** express's "trust proxy": which proxies' X-Forwarded-For to believe for the client address (rate limits, logs). */
   trustProxy: string | number;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
@@ -135,7 +142,11 @@ export type DatabaseConfig =
 export class ConfigError extends Error {}
 
 /** Parses env once at boot; any invalid variable stops the process with its name. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * `localCredentials` supplies the secrets left unset outside production (main.ts: the install's
+ * generated file, see credentials.ts); without it they are random for this process only.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredentials: (file: string) => LocalCredentials = ephemeralCredentials): Config {
   const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = envSchema.safeParse(blankAsUnset);
   if (!parsed.success) {
@@ -143,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const generated = !e.WEBHOOK_SECRET || !e.REPORTS_TOKEN || !e.ADMIN_TOKEN;
+  // Beside the SQLite file (the install's data folder), else ./data.
+  const credentialsFile = e.LOCAL_CREDENTIALS_FILE ?? path.join(e.DATABASE_URL.startsWith('sqlite:') && e.DATABASE_URL !== 'sqlite::memory:' ? path.dirname(e.DATABASE_URL.slice('sqlite:'.length)) : './data', 'credentials.json');
+  const local = generated ? localCredentials(credentialsFile) : undefined;
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -163,13 +178,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL,
     mailDir: e.MAIL_DIR,
     mailFrom: e.MAIL_FROM,
-    webhookSecret: e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
+    webhookSecret: e.WEBHOOK_SECRET ?? (local as LocalCredentials).webhookSecret,
     usingDevSecret: !e.WEBHOOK_SECRET,
     surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
     ratingChangeDays: e.RATING_CHANGE_DAYS,
     ratingHoldSeconds: e.RATING_HOLD_SECONDS,
-    reportsToken: e.REPORTS_TOKEN ?? DEV_REPORTS_TOKEN,
+    reportsToken: e.REPORTS_TOKEN ?? (local as LocalCredentials).reportsToken,
     usingDevReportsToken: !e.REPORTS_TOKEN,
     helpdesks: Object.freeze({
       zendesk: e.ZENDESK_WEBHOOK_SECRET,
@@ -177,7 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       freshdesk: e.FRESHDESK_WEBHOOK_TOKEN,
       intercom: e.INTERCOM_CLIENT_SECRET,
     }),
-    adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    adminToken: e.ADMIN_TOKEN ?? (local as LocalCredentials).adminToken,
     usingDevAdminToken: !e.ADMIN_TOKEN,
     retentionDays: e.RETENTION_DAYS,
     ratingWebhooks: Object.freeze({ urls: Object.freeze(e.RATING_WEBHOOK_URL), secret: e.RATING_WEBHOOK_SECRET ?? '' }),
@@ -193,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     templatesDir: path.resolve(e.TEMPLATES_DIR ?? path.join(projectRoot(), 'templates')),
     rateLimits: Object.freeze({ publicPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookFailuresPerMinute: e.WEBHOOK_AUTH_FAILURES_PER_MINUTE }),
     metricsToken: e.METRICS_TOKEN,
+    localCredentialsFile: credentialsFile,
     trustProxy: /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
     delivery: Object.freeze({
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,

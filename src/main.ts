@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config';
+import { loadOrCreateCredentials } from './credentials';
 import { DefinitionsError } from './surveys/definitions';
 import { createDb, describeDatabase, migrateLatest, withStartupLock } from './shared/db';
 import { createLogger, type Logger } from './shared/logger';
@@ -13,8 +14,15 @@ const SHUTDOWN_BOUND_MS = 15_000;
 
 async function main() {
   let config;
+  let credentials: ReturnType<typeof loadOrCreateCredentials> | undefined;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, (file) => {
+      try {
+        return (credentials = loadOrCreateCredentials(file)).credentials;
+      } catch (err) {
+        throw new ConfigError(`LOCAL_CREDENTIALS_FILE: ${(err as Error).message}`);
+      }
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -33,22 +41,14 @@ async function main() {
   const services = createServices({ config, db, logger, clock: systemClock });
   const server = createApp(services).listen(config.port, () => {
     logger.info({ url: config.publicUrl, port: config.port, database: describeDatabase(config.database), mail: services.mailer.describe() }, 'Closeloop is listening');
-    if (config.usingDevSecret) {
+    if (credentials) {
+      // Never the values: where they are. A new install says so once, later starts remind.
+      const unset = [config.usingDevSecret && 'WEBHOOK_SECRET', config.usingDevReportsToken && 'REPORTS_TOKEN', config.usingDevAdminToken && 'ADMIN_TOKEN'].filter(Boolean);
       logger.warn(
-        { webhookSecret: config.webhookSecret },
-        '!!! WEBHOOK_SECRET is not set: using the public development secret. Anyone can send webhooks. Set WEBHOOK_SECRET before real use. !!!',
-      );
-    }
-    if (config.usingDevAdminToken) {
-      logger.warn(
-        { adminToken: config.adminToken },
-        '!!! ADMIN_TOKEN is not set: using the public development token. Anyone can use the admin API. Set ADMIN_TOKEN before real use. !!!',
-      );
-    }
-    if (config.usingDevReportsToken) {
-      logger.warn(
-        { reportsToken: config.reportsToken },
-        '!!! REPORTS_TOKEN is not set: using the public development token. Anyone can read reports. Set REPORTS_TOKEN before real use. !!!',
+        { file: credentials.file, unset },
+        credentials.created
+          ? `credentials for this install were generated into ${credentials.file} (readable by its owner only): read them there; set the variables to use your own`
+          : `using this install's generated credentials from ${credentials.file} for the unset variables`,
       );
     }
   });

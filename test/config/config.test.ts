@@ -1,4 +1,8 @@
-import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from '../../src/config';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+import { loadOrCreateCredentials, PUBLISHED_EXAMPLES } from '../../src/credentials';
 
 describe('loadConfig', () => {
   it('when nothing is set, then the embedded defaults apply', () => {
@@ -9,13 +13,23 @@ describe('loadConfig', () => {
       database: { client: 'sqlite', path: './data/closeloop.sqlite' },
       smtpUrl: undefined,
       mailDir: './data/outbox',
-      webhookSecret: DEV_WEBHOOK_SECRET,
       usingDevSecret: true,
       surveyDelayMinutes: 0,
       tokenTtlDays: 28,
       ratingChangeDays: 14,
     });
     expect(Object.isFrozen(c)).toBe(true);
+    // Unset secrets are made for this process (main.ts: for this install), never a published string.
+    expect(c.webhookSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Set([c.webhookSecret, c.reportsToken, c.adminToken]).size).toBe(3);
+    expect(loadConfig({}).webhookSecret).not.toBe(c.webhookSecret);
+    expect(c.localCredentialsFile).toBe(path.join('data', 'credentials.json'));
+  });
+
+  it('when a secret is one of the strings the README once printed, then it is refused in every environment', () => {
+    for (const name of ['WEBHOOK_SECRET', 'REPORTS_TOKEN', 'ADMIN_TOKEN']) {
+      for (const value of PUBLISHED_EXAMPLES) expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: is a published example value`));
+    }
   });
 
   it('when PORT is set and PUBLIC_URL is not, then links use that port; a trailing slash is dropped', () => {
@@ -91,5 +105,32 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     expect([c.reportTz, c.minSample, c.usingDevReportsToken]).toEqual(['UTC', 10, true]);
     expect(loadConfig({ REPORT_TZ: 'Europe/Berlin' }).reportTz).toBe('Europe/Berlin');
+  });
+});
+
+describe('credentials generated for this install', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-cred-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('when the file does not exist, then it is created readable by its owner only, and later starts read the same values', () => {
+    const file = path.join(dir, 'data', 'credentials.json');
+    const first = loadOrCreateCredentials(file);
+    expect(first.created).toBe(true);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const again = loadOrCreateCredentials(file);
+    expect([again.created, again.credentials]).toEqual([false, first.credentials]);
+    const c = loadConfig({ DATABASE_URL: `sqlite:${dir}/data/closeloop.sqlite` }, (f) => loadOrCreateCredentials(f).credentials);
+    expect([c.webhookSecret, c.reportsToken, c.adminToken]).toEqual([first.credentials.webhookSecret, first.credentials.reportsToken, first.credentials.adminToken]);
+  });
+
+  it('when the file was widened or holds something else, then it is narrowed again, or refused', () => {
+    const file = path.join(dir, 'credentials.json');
+    loadOrCreateCredentials(file);
+    fs.chmodSync(file, 0o644);
+    loadOrCreateCredentials(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    fs.writeFileSync(file, JSON.stringify({ webhook_secret: PUBLISHED_EXAMPLES[0], reports_token: 'x', admin_token: 'y' }));
+    expect(() => loadOrCreateCredentials(file)).toThrow(/does not hold this install's credentials/);
   });
 });

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { signBody } from '../../src/webhooks/signature';
-import { DEV_WEBHOOK_SECRET } from '../../src/config';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { ticketPayload } from '../helpers/boot';
 import { waitFor } from '../helpers/wait';
@@ -37,21 +36,26 @@ describe('the service as a process', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('when started on defaults, then it migrates, logs URL, mail target and dev secret, serves a webhook and stops cleanly on SIGTERM', async () => {
+  it('when started on defaults, then it migrates, generates this install\'s credentials beside the database (owner-only), says where without printing them, serves a webhook signed with them and stops cleanly on SIGTERM', async () => {
     const port = freePort();
     const svc = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/db/closeloop.sqlite`, SMTP_URL: smtp.url });
     child = svc.child;
     await waitFor(() => svc.output.stdout.includes('Closeloop is listening'), 15_000);
     expect(svc.output.stdout).toContain(`"url":"http://localhost:${port}"`);
     expect(svc.output.stdout).toContain(`SMTP 127.0.0.1:${smtp.port}`);
-    expect(svc.output.stdout).toContain(DEV_WEBHOOK_SECRET);
     expect(fs.existsSync(`${dir}/db/closeloop.sqlite`)).toBe(true);
+    const file = `${dir}/db/credentials.json`;
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const credentials = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(svc.output.stdout).toContain(`generated into ${file}`);
+    for (const value of Object.values(credentials)) expect(svc.output.stdout).not.toContain(value as string);
+    const secret = credentials.webhook_secret as string;
 
     const body = JSON.stringify(ticketPayload());
     const ts = String(Math.floor(Date.now() / 1000));
     const res = await fetch(`http://127.0.0.1:${port}/webhooks/ticket-closed`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Closeloop-Timestamp': ts, 'X-Closeloop-Signature': signBody(DEV_WEBHOOK_SECRET, ts, body) },
+      headers: { 'Content-Type': 'application/json', 'X-Closeloop-Timestamp': ts, 'X-Closeloop-Signature': signBody(secret, ts, body) },
       body,
     });
     expect(res.status).toBe(202);
