@@ -1,7 +1,7 @@
 import express from 'express';
 import { AppError } from './shared/errors';
 import { errorHandler, requestContext } from './shared/http';
-import { publicRateLimit, securityHeaders, webhookFailureLimit } from './shared/security';
+import { credentialFailureLimit, publicRateLimit, securityHeaders, webhookFailureLimit } from './shared/security';
 import { webhookRoutes } from './webhooks/routes';
 import { webhookMetrics } from './webhooks/metrics';
 import { opsRoutes } from './ops/routes';
@@ -22,7 +22,9 @@ export function createApp(s: Services): express.Express {
   app.set('trust proxy', s.config.trustProxy);
   app.use(requestContext(s.logger, s.metrics));
   app.use(securityHeaders());
-  app.use(opsRoutes({ db: s.db, metrics: s.metrics, metricsToken: s.config.metricsToken }));
+  const credentialLimit = credentialFailureLimit(s.config.rateLimits);
+  app.use(['/reports', '/api', '/preview', '/metrics'], credentialLimit.track);
+  app.use(opsRoutes({ db: s.db, metrics: s.metrics, metricsToken: s.config.metricsToken, production: s.config.nodeEnv === 'production' }));
   const failureLimit = webhookFailureLimit(s.config.rateLimits);
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
   app.use(['/r', '/u'], publicRateLimit(s.config.rateLimits));
@@ -34,6 +36,8 @@ export function createApp(s: Services): express.Express {
   app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken }));
   app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken }));
+
+  app.use(credentialLimit.gate);
 
   app.use(() => {
     throw new AppError(404, 'not_found');

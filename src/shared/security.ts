@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from './errors';
@@ -73,25 +73,26 @@ export const publicRateLimit = (limits: RateLimits) =>
   rateLimit({ windowMs: 60_000, limit: limits.publicPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, handler: tooMany('rate_limited') });
 
 /**
- * Refused webhooks, per client address and endpoint (401/403 only, counted once answered). Past
- * WEBHOOK_AUTH_FAILURES_PER_MINUTE in a minute, further refusals from there answer 429, but a
- * correctly signed webhook is still accepted: helpdesks send from shared addresses, and a stranger
- * failing from the same one must not lock the helpdesk out. `track` goes before the webhook routes,
- * `gate` (an error handler) after them; expired entries are swept on a timer.
+ * Refused credentials, per client address and `scope` (counted once answered 401/403). Past
+ * `perMinute` in a minute, further refusals from there answer 429; a request with the right
+ * credential is still served: helpdesks send from shared addresses, leads sit behind one office
+ * address, and a stranger failing from the same one must not lock them out. `track` goes before the
+ * guarded routes, `gate` (an error handler) after them; expired entries are swept on a timer.
  */
-export function webhookFailureLimit(limits: RateLimits, now: () => number = Date.now): { track: RequestHandler; gate: ErrorRequestHandler } {
+export function failureLimit(perMinute: number, scope: (req: Request) => string, now: () => number = Date.now): { track: RequestHandler; gate: ErrorRequestHandler } {
   const failures = new Map<string, { count: number; until: number }>();
+  const marker = Symbol('failure-limit');
   const sweep = setInterval(() => {
     for (const [k, v] of failures) if (v.until <= now()) failures.delete(k);
   }, 60_000);
   sweep.unref();
   const over = (key: string) => {
     const seen = failures.get(key);
-    return seen !== undefined && seen.until > now() && seen.count >= limits.webhookFailuresPerMinute;
+    return seen !== undefined && seen.until > now() && seen.count >= perMinute;
   };
   const track: RequestHandler = (req, res, next) => {
-    const key = `${req.ip ?? 'unknown'} ${req.baseUrl}${req.path.toLowerCase().replace(/\/+$/, '')}`;
-    res.locals.webhookFailureKey = key;
+    const key = `${req.ip ?? 'unknown'} ${scope(req)}`;
+    res.locals[marker as unknown as string] = key;
     res.on('finish', () => {
       if (res.statusCode !== 401 && res.statusCode !== 403) return;
       const seen = failures.get(key);
@@ -102,11 +103,18 @@ export function webhookFailureLimit(limits: RateLimits, now: () => number = Date
     next();
   };
   const gate: ErrorRequestHandler = (err, _req, res, next) => {
+    const key: unknown = res.locals[marker as unknown as string];
     const refused = err instanceof AppError && (err.status === 401 || err.status === 403);
-    if (refused && typeof res.locals.webhookFailureKey === 'string' && over(res.locals.webhookFailureKey)) {
-      return next(new AppError(429, 'rate_limited', 'Too many refused webhooks; try again in a minute.'));
-    }
+    if (refused && typeof key === 'string' && over(key)) return next(new AppError(429, 'rate_limited', 'Too many refused credentials; try again in a minute.'));
     next(err);
   };
   return { track, gate };
 }
+
+/** Webhooks: WEBHOOK_AUTH_FAILURES_PER_MINUTE per address and endpoint. */
+export const webhookFailureLimit = (limits: RateLimits, now?: () => number) =>
+  failureLimit(limits.webhookFailuresPerMinute, (req) => `${req.baseUrl}${req.path.toLowerCase().replace(/\/+$/, '')}`, now);
+
+/** The reports, admin, preview and metrics credentials: the same number per address and area (first path segment). */
+export const credentialFailureLimit = (limits: RateLimits, now?: () => number) =>
+  failureLimit(limits.webhookFailuresPerMinute, (req) => (req.baseUrl || req.path).toLowerCase().split('/')[1] ?? '', now);
