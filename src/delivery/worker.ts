@@ -1,4 +1,4 @@
-import { maskEmails } from '../shared/logger';
+import { maskEmails, withoutEmails } from '../shared/logger';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 import type { Clock } from '../shared/clock';
@@ -13,6 +13,7 @@ import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
 import { createBatchWriter } from '../shared/batch';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
+import { ERASED_EMAIL } from '../privacy/erase';
 
 export type WorkerOptions = {
   maxAttempts: number;
@@ -71,6 +72,12 @@ export function createDeliveryWorker(deps: WorkerDeps) {
   async function deliver(row: repo.OutboxRow): Promise<void> {
     const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts, ...(row.requestId && { reqId: row.requestId }) });
     const { survey, token, unsubscribeToken } = await deps.surveys.prepareEmail(row.surveyId);
+    // Erasure leaves an email a worker was sending to that worker; if that send is retried, it ends here.
+    if (survey.customerEmail === ERASED_EMAIL) {
+      if (await finish(row, 'cancelled', null)) log.info('survey erased before its email went out: cancelled');
+      else lostClaim(log, 'cancel');
+      return;
+    }
     const unsubscribeUrl = `${deps.publicUrl}/u/${unsubscribeToken}`;
     const brand = brandFor(deps.definitions, survey.brand);
     const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl);
@@ -90,7 +97,8 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
       deps.metrics?.sendFailures.inc({ kind: failure.temporary ? 'temporary' : 'permanent' });
       const now = clock.now();
-      const error = failure.message;
+      // Stored without addresses: a late write must not bring back one that erasure blanked meanwhile.
+      const error = withoutEmails(failure.message);
       if (!failure.temporary || row.attempts >= options.maxAttempts) {
         if (!(await finish(row, 'failed', error))) return lostClaim(log, 'failed');
         log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'survey delivery failed for good');
