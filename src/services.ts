@@ -68,6 +68,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     logger: logger.child({ component: 'rating-webhooks' }),
     secret: config.ratingWebhooks.secret,
     options: config.delivery,
+    metrics,
   });
   const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions, metrics });
   return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports };

@@ -3,6 +3,11 @@ import { forClaim, isPostgres, type Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange } from '../reports/ledger';
 import { inList, query, together } from '../shared/statements';
 
+/**
+ * A claimed row. `attempts` (counted up by each claim) and `leaseUntil` together are the claim:
+ * every transition below changes the row only while it is still pending under both, so a worker
+ * whose lease ran out (another one claimed the row since, or a reopen cancelled it) changes nothing.
+ */
 export type OutboxRow = { id: number; surveyId: string; attempts: number; leaseUntil: Date; requestId?: string | null };
 
 /**
@@ -29,27 +34,34 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
   });
 }
 
-export type Finish = { row: OutboxRow; status: 'sent' | 'failed'; error: string | null; now: Date };
+/** How a claimed send ends: `cancelled` when the survey was erased before its email went out. */
+export type Finish = { row: OutboxRow; status: 'sent' | 'failed' | 'cancelled'; error: string | null; now: Date };
+
+/** The claim of `row`, as a WHERE clause on outbox and its parameters. */
+const HELD = `id = ? AND status = 'pending' AND attempts = ? AND locked_until = ?`;
+const held = (row: OutboxRow) => [row.id, row.attempts, row.leaseUntil];
 
 /**
  * Ends claimed sends in the caller's transaction: each outbox row, its survey's status and its
- * counters move together, and only while the claim still owns the row (pending, under the lease
- * it was claimed with); a reopen may have cancelled it meanwhile.
+ * counters move together, and only while the claim still owns the row; a reopen may have
+ * cancelled it, or another worker claimed it after the lease ran out. Answers, per finish,
+ * whether its claim still held (false: nothing of it was written).
  */
-export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[]): Promise<void> {
+export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[]): Promise<boolean[]> {
   // One outbox row per survey, so every statement below touches rows no other one does: they go together.
   const updated = await together(
     trx,
     finishes.map((f) => () =>
       query(
         trx,
-        `UPDATE outbox SET status = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND locked_until = ? RETURNING id`,
-        [f.status, f.error, f.now, f.row.id, f.row.leaseUntil],
+        `UPDATE outbox SET status = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE ${HELD} RETURNING id`,
+        [f.status, f.error, f.now, ...held(f.row)],
       ),
     ),
   );
-  const owned = finishes.filter((_f, i) => updated[i].length > 0);
-  if (owned.length === 0) return;
+  const stillHeld = updated.map((rows) => rows.length > 0);
+  const owned = finishes.filter((_f, i) => stillHeld[i]);
+  if (owned.length === 0) return stillHeld;
   const ids = owned.map((f) => f.row.surveyId);
   const among = inList(ids);
   const rows = await query(trx, `SELECT id, ${SURVEY_FACT_COLUMNS.join(', ')} FROM surveys WHERE id IN ${among.sql} ORDER BY id${isPostgres(trx) ? ' FOR UPDATE' : ''}`, among.params);
@@ -71,14 +83,20 @@ export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishe
     ),
     () => ledger.recordMany(trx, changes),
   ]);
+  return stillHeld;
 }
 
-export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) =>
-  db.transaction((trx) => finishSends(trx, ledger, [{ row, status: 'sent', error: null, now }]));
+/** One finish in its own transaction; answers whether the claim still held. */
+const finishOne = (db: Db, ledger: Ledger, finish: Finish) => db.transaction(async (trx) => (await finishSends(trx, ledger, [finish]))[0]);
 
-export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) =>
-  db.transaction((trx) => finishSends(trx, ledger, [{ row, status: 'failed', error, now }]));
+export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) => finishOne(db, ledger, { row, status: 'sent', error: null, now });
 
-export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: string, now: Date): Promise<void> {
-  await db('outbox').where({ id: row.id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
+export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) => finishOne(db, ledger, { row, status: 'failed', error, now });
+
+/** Releases the claim and makes the row due again at `dueAt`; answers false (and changes nothing) if the claim no longer held. */
+export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: string, now: Date): Promise<boolean> {
+  const changed = await db('outbox')
+    .whereRaw(HELD, held(row))
+    .update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
+  return changed > 0;
 }

@@ -1,4 +1,4 @@
-import { maskEmails } from '../shared/logger';
+import { maskEmails, withoutEmails } from '../shared/logger';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 import type { Clock } from '../shared/clock';
@@ -12,7 +12,8 @@ import { brandFor } from '../surveys/questions';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
 import { createBatchWriter } from '../shared/batch';
-import type { Metrics } from '../shared/metrics';
+import type { Metrics, OutboxTransition } from '../shared/metrics';
+import { ERASED_EMAIL } from '../privacy/erase';
 
 export type WorkerOptions = {
   maxAttempts: number;
@@ -56,15 +57,27 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     db,
     maxItems: 64,
     write: async (trx, finishes: repo.Finish[]) => {
-      await repo.finishSends(trx, deps.ledger, finishes);
-      return finishes.map(() => ({ ok: true as const, value: undefined }));
+      const held = await repo.finishSends(trx, deps.ledger, finishes);
+      return held.map((value) => ({ ok: true as const, value }));
     },
   });
-  const finish = (row: repo.OutboxRow, status: 'sent' | 'failed', error: string | null) => finisher.submit({ row, status, error, now: clock.now() });
+  const finish = (row: repo.OutboxRow, status: repo.Finish['status'], error: string | null) => finisher.submit({ row, status, error, now: clock.now() });
+
+  /** A transition that found its claim gone changed nothing: say so, without customer data. */
+  function lostClaim(log: Logger, transition: OutboxTransition) {
+    deps.metrics?.lostClaims.inc({ outbox: 'email', transition });
+    log.warn({ transition }, 'outbox row no longer held by this claim (lease ran out, or cancelled): left unchanged');
+  }
 
   async function deliver(row: repo.OutboxRow): Promise<void> {
     const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts, ...(row.requestId && { reqId: row.requestId }) });
     const { survey, token, unsubscribeToken } = await deps.surveys.prepareEmail(row.surveyId);
+    // Erasure leaves an email a worker was sending to that worker; if that send is retried, it ends here.
+    if (survey.customerEmail === ERASED_EMAIL) {
+      if (await finish(row, 'cancelled', null)) log.info('survey erased before its email went out: cancelled');
+      else lostClaim(log, 'cancel');
+      return;
+    }
     const unsubscribeUrl = `${deps.publicUrl}/u/${unsubscribeToken}`;
     const brand = brandFor(deps.definitions, survey.brand);
     const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl);
@@ -84,18 +97,20 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
       deps.metrics?.sendFailures.inc({ kind: failure.temporary ? 'temporary' : 'permanent' });
       const now = clock.now();
+      // Stored without addresses: a late write must not bring back one that erasure blanked meanwhile.
+      const error = withoutEmails(failure.message);
       if (!failure.temporary || row.attempts >= options.maxAttempts) {
-        await finish(row, 'failed', failure.message);
+        if (!(await finish(row, 'failed', error))) return lostClaim(log, 'failed');
         log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'survey delivery failed for good');
       } else {
         const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
-        await repo.markRetry(db, row, new Date(now.getTime() + delay), failure.message, now);
+        if (!(await repo.markRetry(db, row, new Date(now.getTime() + delay), error, now))) return lostClaim(log, 'retry');
         log.info({ error: maskEmails(failure.message), retryInMs: delay }, 'survey delivery will be retried');
       }
       return;
     }
     deps.metrics?.sent.inc();
-    await finish(row, 'sent', null);
+    if (!(await finish(row, 'sent', null))) return lostClaim(log, 'sent');
     log.info('survey sent');
   }
 

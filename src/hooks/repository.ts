@@ -1,6 +1,7 @@
 import { forClaim, type Db } from '../shared/db';
 
-export type HookRow = { id: number; url: string; body: string; attempts: number };
+/** A claimed event; `attempts` and `leaseUntil` are its claim, as for emails (delivery/repository.ts). */
+export type HookRow = { id: number; url: string; body: string; attempts: number; leaseUntil: Date };
 
 /**
  * Leases due events. Only the oldest pending event of each survey and receiver is due, so a
@@ -29,18 +30,26 @@ export async function claimDueHooks(db: Db, now: Date, leaseUntil: Date, limit: 
     await trx('hook_outbox')
       .whereIn('id', rows.map((r) => r.id))
       .update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
-    return rows.map((r) => ({ id: r.id, url: r.url, body: r.body, attempts: r.attempts + 1 }));
+    return rows.map((r) => ({ id: r.id, url: r.url, body: r.body, attempts: r.attempts + 1, leaseUntil }));
   });
 }
 
-export async function markHookSent(db: Db, id: number, now: Date) {
-  await db('hook_outbox').where({ id }).update({ status: 'sent', locked_until: null, last_error: null, updated_at: now });
-}
+/**
+ * Each transition changes the event only while `row`'s claim still holds it (pending, with the
+ * attempts and lease it was claimed with), and answers whether it did: a worker whose lease ran out
+ * while another one took the event changes nothing.
+ */
+const whileHeld = (db: Db, row: HookRow, change: Record<string, unknown>) =>
+  db('hook_outbox')
+    .where({ id: row.id, status: 'pending', attempts: row.attempts, locked_until: row.leaseUntil })
+    .update(change)
+    .then((changed) => changed > 0);
 
-export async function markHookRetry(db: Db, id: number, dueAt: Date, error: string, now: Date) {
-  await db('hook_outbox').where({ id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
-}
+export const markHookSent = (db: Db, row: HookRow, now: Date) =>
+  whileHeld(db, row, { status: 'sent', locked_until: null, last_error: null, updated_at: now });
 
-export async function markHookFailed(db: Db, id: number, error: string, now: Date) {
-  await db('hook_outbox').where({ id }).update({ status: 'failed', locked_until: null, last_error: error, updated_at: now });
-}
+export const markHookRetry = (db: Db, row: HookRow, dueAt: Date, error: string, now: Date) =>
+  whileHeld(db, row, { due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
+
+export const markHookFailed = (db: Db, row: HookRow, error: string, now: Date) =>
+  whileHeld(db, row, { status: 'failed', locked_until: null, last_error: error, updated_at: now });

@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger';
 import { retryDelayMs } from '../delivery/backoff';
 import type { WorkerOptions } from '../delivery/worker';
 import { signBody } from '../webhooks/signature';
+import type { Metrics, OutboxTransition } from '../shared/metrics';
 import * as repo from './repository';
 
 const TIMEOUT_MS = 10_000;
@@ -13,12 +14,18 @@ const TIMEOUT_MS = 10_000;
  * (X-Closeloop-Timestamp, X-Closeloop-Signature). A 2xx answer is delivered; anything else
  * retries with backoff up to the delivery attempts, then the event is marked failed.
  */
-export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; secret: string; options: WorkerOptions }) {
+export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; secret: string; options: WorkerOptions; metrics?: Metrics }) {
   const { db, clock, logger, options } = deps;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let started = false;
   let stopping = false;
+
+  /** A transition that found its claim gone changed nothing: say so (the event body is not logged). */
+  function lostClaim(row: repo.HookRow, transition: OutboxTransition) {
+    deps.metrics?.lostClaims.inc({ outbox: 'hook', transition });
+    logger.warn({ hookId: row.id, attempt: row.attempts, transition }, 'rating webhook no longer held by this claim (lease ran out): left unchanged');
+  }
 
   async function post(row: repo.HookRow): Promise<void> {
     const timestamp = String(Math.floor(clock.now().getTime() / 1000));
@@ -35,7 +42,10 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return void (await repo.markHookSent(db, row.id, clock.now()));
+      if (res.ok) {
+        if (!(await repo.markHookSent(db, row, clock.now()))) lostClaim(row, 'sent');
+        return;
+      }
       error = `HTTP ${res.status}`;
     } catch (err) {
       error = String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message ?? err).slice(0, 300);
@@ -43,11 +53,11 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
     const now = clock.now();
     const log = logger.child({ hookId: row.id, attempt: row.attempts, receiver: new URL(row.url).host });
     if (row.attempts >= options.maxAttempts) {
-      await repo.markHookFailed(db, row.id, error, now);
+      if (!(await repo.markHookFailed(db, row, error, now))) return lostClaim(row, 'failed');
       log.warn({ error }, 'rating webhook failed for good');
     } else {
       const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
-      await repo.markHookRetry(db, row.id, new Date(now.getTime() + delay), error, now);
+      if (!(await repo.markHookRetry(db, row, new Date(now.getTime() + delay), error, now))) return lostClaim(row, 'retry');
       log.info({ error, retryInMs: delay }, 'rating webhook will be retried');
     }
   }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
+import { cancelUnsentSurveys } from '../surveys/service';
 
 /** What stands in for erased identities and comments. A comment stays non-empty so report counts stay exact. */
 export const ERASED_EMAIL = 'erased@erased.invalid';
@@ -10,13 +11,11 @@ export type Erasure = { surveys: number; comments: number; rating_events: number
 
 /** Blanks identity and comment text of the chosen surveys; scores, agents and dates stay for the reports. */
 async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.QueryBuilder, now: Date): Promise<Omit<Erasure, 'opt_outs' | 'unsubscribe_tokens'>> {
-  // No more mail to a blanked address, and no links left that could add new comments.
-  for (const row of await trx('outbox').whereIn('survey_id', ids.clone()).andWhere('status', 'pending').select('id', 'survey_id')) {
-    const before = await ledger.read(trx, row.survey_id);
-    await trx('outbox').where({ id: row.id }).update({ status: 'cancelled', locked_until: null, updated_at: now });
-    await trx('surveys').where({ id: row.survey_id }).update({ status: 'cancelled', updated_at: now });
-    await ledger.record(trx, before, { ...before, status: 'cancelled' });
-  }
+  // No more mail to a blanked address, and no links left that could add new comments. An email a
+  // worker is sending right now is its worker's to end: it cannot be recalled, and if it is to be
+  // retried, the worker finds the survey erased and cancels it then (delivery/worker.ts).
+  const waiting = await trx('outbox').whereIn('survey_id', ids.clone()).andWhere('status', 'pending').pluck('survey_id');
+  await cancelUnsentSurveys(trx, ledger, waiting, now);
   await trx('survey_tokens').whereIn('survey_id', ids.clone()).delete();
   const comments = await trx('surveys').whereIn('id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });

@@ -21,5 +21,10 @@ export function maskEmail(email: string): string {
   return at <= 0 ? '***' : `${email[0]}***${email.slice(at)}`;
 }
 
+const EMAILS_IN_TEXT = /[^\s<>"'@]+@[^\s<>"']+/g;
+
 /** Masks every email address in a text (SMTP replies quote the recipient) before it is logged. */
-export const maskEmails = (text: string): string => text.replace(/[^\s<>"'@]+@[^\s<>"']+/g, (email) => maskEmail(email));
+export const maskEmails = (text: string): string => text.replace(EMAILS_IN_TEXT, (email) => maskEmail(email));
+
+/** Replaces every email address in a text with `[address]`: for texts that are stored (delivery errors). */
+export const withoutEmails = (text: string): string => text.replace(EMAILS_IN_TEXT, '[address]');

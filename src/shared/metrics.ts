@@ -11,6 +11,9 @@ export const RATING_KINDS = ['first', 'changed', 'comment'] as const;
 export const SCANNER_KINDS = ['multi_score', 'decoy'] as const;
 export const REPORTS = ['agents', 'agent', 'trend', 'variants'] as const;
 export const WRITE_BATCHES = ['schedule', 'rating'] as const;
+export const OUTBOXES = ['email', 'hook'] as const;
+export const OUTBOX_TRANSITIONS = ['sent', 'failed', 'retry', 'cancel'] as const;
+export type OutboxTransition = (typeof OUTBOX_TRANSITIONS)[number];
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -29,6 +32,11 @@ export function createMetrics() {
     sendAttempts: make.counter('closeloop_send_attempts_total', 'Survey emails handed to the mail transport (each retry counts).'),
     sent: make.counter('closeloop_emails_sent_total', 'Survey emails accepted by the mail transport.'),
     sendFailures: make.counter('closeloop_send_failures_total', 'Failed sends: temporary ones are retried, permanent ones fail the survey.', ['kind']),
+    lostClaims: make.counter(
+      'closeloop_outbox_lost_claims_total',
+      'Outbox transitions refused because the worker no longer held its claim (its lease ran out and another worker took the row, or it was cancelled); nothing was changed.',
+      ['outbox', 'transition'],
+    ),
     ratings: make.counter('closeloop_ratings_total', 'Ratings recorded: first score, changed score, comment added or changed.', ['kind']),
     ratingAttempts: make.counter(
       'closeloop_rating_attempts_total',

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { CustomerHistory, SuppressionReason } from './eligibility';
-import type { Ledger } from '../reports/ledger';
+import type { Ledger, SurveyChange } from '../reports/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
 import { isPostgres, toDate } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
@@ -93,26 +93,52 @@ const SURVEY_COLUMNS = [
 ];
 
 /**
- * Cancels a survey whose email is still waiting in the outbox and not leased by a worker that
- * may be sending it right now. Survey, outbox row and counters change in one transaction.
+ * Cancels a reopened ticket's survey if its email is still waiting (cancelUnsentSurveys); answers
+ * `sending` when a worker holds it under a live lease.
  */
 export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticketId: string, now: Date) {
   return db.transaction(async (trx) => {
     const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
     if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
     if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
-    const cancelled = await trx('outbox')
-      .where({ survey_id: survey.id, status: 'pending' })
-      .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
-      .update({ status: 'cancelled', locked_until: null, updated_at: now });
-    if (cancelled === 0) {
+    const cancelled = await cancelUnsentSurveys(trx, ledger, [survey.id], now);
+    if (cancelled.length === 0) {
       return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
     }
-    const before = await ledger.read(trx, survey.id);
-    await trx('surveys').where({ id: survey.id }).update({ status: 'cancelled', updated_at: now });
-    await ledger.record(trx, before, { ...before, status: 'cancelled' });
     return { status: 'cancelled' as const, surveyId: survey.id as string };
   });
+}
+
+/** Surveys cancelled per statement; more go in further rounds. */
+const CANCEL_CHUNK = 64;
+
+/**
+ * The one rule for cancelling surveys whose email has not gone out (a reopen, an erasure), in the
+ * caller's transaction: a survey is cancelled only while its outbox row is pending and no worker
+ * holds it under a live lease (that worker may be sending it right now, and its claim decides how
+ * it ends). Outbox row, survey status and report counters change together. Answers the ids cancelled.
+ */
+export async function cancelUnsentSurveys(trx: Knex.Transaction, ledger: Ledger, surveyIds: readonly string[], now: Date): Promise<string[]> {
+  const cancelled: string[] = [];
+  for (let at = 0; at < surveyIds.length; at += CANCEL_CHUNK) {
+    const among = inList(surveyIds.slice(at, at + CANCEL_CHUNK));
+    const rows = await query<{ survey_id: string }>(
+      trx,
+      `UPDATE outbox SET status = 'cancelled', locked_until = NULL, updated_at = ?
+       WHERE survey_id IN ${among.sql} AND status = 'pending' AND (locked_until IS NULL OR locked_until <= ?) RETURNING survey_id`,
+      [now, ...among.params, now],
+    );
+    cancelled.push(...rows.map((r) => r.survey_id));
+  }
+  if (cancelled.length === 0) return cancelled;
+  const changes: SurveyChange[] = [];
+  for (const id of cancelled) {
+    const before = await ledger.read(trx, id);
+    changes.push({ before, after: { ...before, status: 'cancelled' } });
+  }
+  await trx('surveys').whereIn('id', cancelled).update({ status: 'cancelled', updated_at: now });
+  await ledger.recordMany(trx, changes);
+  return cancelled;
 }
 
 /**

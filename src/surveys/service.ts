@@ -34,6 +34,12 @@ export type CancelOutcome =
   | { survey_id: string; status: 'cancelled' | 'already_sent' | 'sending' | 'not_scheduled' }
   | { status: 'ignored'; reason: 'unknown_ticket' };
 
+/**
+ * For another area's transaction (erasure): cancels those of `surveyIds` whose email waits unsent
+ * and unclaimed, under the same rule as a reopen (repository.cancelUnsentSurveys). Answers their ids.
+ */
+export const cancelUnsentSurveys = repo.cancelUnsentSurveys;
+
 /** The most webhooks one transaction takes (see shared/batch.ts). */
 export const SCHEDULE_BATCH_MAX = 64;
 

@@ -4,13 +4,22 @@ import type { AddressInfo } from 'node:net';
 
 export type SmtpMode = 'accept' | 'tempfail' | 'permfail';
 
+/** A RCPT TO the server holds until the test answers it: a send that lasts as long as the test wants. */
+export type HeldSend = {
+  /** Resolves when a send reached the server and is being held. */
+  reached: Promise<void>;
+  /** Answers the held RCPT TO as `mode` would; `reply` replaces the text of a 451/550 reply. */
+  answer(mode: SmtpMode, reply?: string): void;
+};
+
 /**
  * A real SMTP server on an ephemeral loopback port. `mode` can be flipped while
- * a test runs; `rejectRecipients` answers 550 for chosen addresses only.
+ * a test runs; `rejectRecipients` answers 550 for chosen addresses only; `hold()` holds the next send.
  */
 export async function startSmtpServer(port = 0) {
   const messages: ParsedMail[] = [];
   const state = { mode: 'accept' as SmtpMode, rejectRecipients: new Set<string>(), connections: 0 };
+  const holds: Array<{ reach: () => void; answered: Promise<{ mode: SmtpMode; reply?: string }> }> = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -20,10 +29,16 @@ export async function startSmtpServer(port = 0) {
       cb();
     },
     onRcptTo(address, _session, cb) {
-      if (state.rejectRecipients.has(address.address)) return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
-      if (state.mode === 'tempfail') return cb(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
-      if (state.mode === 'permfail') return cb(Object.assign(new Error('5.7.1 Rejected'), { responseCode: 550 }));
-      cb();
+      const answer = (mode: SmtpMode, reply?: string) => {
+        if (state.rejectRecipients.has(address.address)) return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+        if (mode === 'tempfail') return cb(Object.assign(new Error(reply ?? '4.3.0 Try again later'), { responseCode: 451 }));
+        if (mode === 'permfail') return cb(Object.assign(new Error(reply ?? '5.7.1 Rejected'), { responseCode: 550 }));
+        cb();
+      };
+      const held = holds.shift();
+      if (!held) return answer(state.mode);
+      held.reach();
+      void held.answered.then(({ mode, reply }) => answer(mode, reply));
     },
     onData(stream, _session, cb) {
       simpleParser(stream)
@@ -51,6 +66,14 @@ export async function startSmtpServer(port = 0) {
         await new Promise((r) => setTimeout(r, 20));
       }
       return messages;
+    },
+    /** Holds the next send at RCPT TO until `answer` is called (sends after it are answered as usual). */
+    hold(): HeldSend {
+      let reach!: () => void;
+      let answer!: (a: { mode: SmtpMode; reply?: string }) => void;
+      const reached = new Promise<void>((resolve) => (reach = resolve));
+      holds.push({ reach, answered: new Promise((resolve) => (answer = resolve)) });
+      return { reached, answer: (mode, reply) => answer({ mode, reply }) };
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
