@@ -94,25 +94,23 @@ const SURVEY_COLUMNS = [
 
 /**
  * Cancels a survey whose email is still waiting in the outbox and not leased by a worker that
- * may be sending it right now. Survey, outbox row and counters change in one transaction.
+ * may be sending it right now. Survey, outbox row and counters change together, in the caller's transaction.
  */
-export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticketId: string, now: Date) {
-  return db.transaction(async (trx) => {
-    const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
-    if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
-    if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
-    const cancelled = await trx('outbox')
-      .where({ survey_id: survey.id, status: 'pending' })
-      .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
-      .update({ status: 'cancelled', locked_until: null, updated_at: now });
-    if (cancelled === 0) {
-      return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
-    }
-    const before = await ledger.read(trx, survey.id);
-    await trx('surveys').where({ id: survey.id }).update({ status: 'cancelled', updated_at: now });
-    await ledger.record(trx, before, { ...before, status: 'cancelled' });
-    return { status: 'cancelled' as const, surveyId: survey.id as string };
-  });
+export async function cancelUnsent(trx: Knex.Transaction, ledger: Ledger, source: string, ticketId: string, now: Date) {
+  const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
+  if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
+  if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
+  const cancelled = await trx('outbox')
+    .where({ survey_id: survey.id, status: 'pending' })
+    .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+    .update({ status: 'cancelled', locked_until: null, updated_at: now });
+  if (cancelled === 0) {
+    return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
+  }
+  const before = await ledger.read(trx, survey.id);
+  await trx('surveys').where({ id: survey.id }).update({ status: 'cancelled', updated_at: now });
+  await ledger.record(trx, before, { ...before, status: 'cancelled' });
+  return { status: 'cancelled' as const, surveyId: survey.id as string };
 }
 
 /**
