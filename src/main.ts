@@ -8,7 +8,7 @@ import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
 import { createApp } from './app';
 import { ensureStats } from './reports/ledger';
-import { startRetention } from './privacy/retention';
+import { startReceiptPruning, startRetention } from './privacy/retention';
 
 const SHUTDOWN_BOUND_MS = 15_000;
 
@@ -56,7 +56,8 @@ async function main() {
   services.ratings.startDeciding();
   if (config.ratingWebhooks.urls.length) services.hooks.start();
   const stopRetention = startRetention({ db, ledger: services.ledger, clock: systemClock, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), shutdown(signal, server, services, logger)));
+  const stopPruning = startReceiptPruning({ prune: services.surveys.pruneReceipts, logger: logger.child({ component: 'retention' }) });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), shutdown(signal, server, services, logger)));
 }
 
 /** Stop accepting, let in-flight requests and the in-flight send finish, close the pool; exit within a bound. */

@@ -23,3 +23,25 @@ export function startRetention(deps: { db: Db; ledger: Ledger; clock: Clock; log
   timer.unref();
   return () => clearInterval(timer);
 }
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Webhook receipts (surveys/receipts.ts) older than RECEIPT_DAYS: deleted once at start and then
+ * hourly, whatever RETENTION_DAYS says (they hold survey ids and answers, no customer data, and past
+ * their window they serve nothing). Replays are decided by the receipts' age, not by this timer.
+ */
+export function startReceiptPruning(deps: { prune: () => Promise<number>; logger: Logger }): () => void {
+  const run = async () => {
+    try {
+      const pruned = await deps.prune();
+      if (pruned) deps.logger.info({ pruned }, 'webhook receipts pruned');
+    } catch (err) {
+      deps.logger.error({ err }, 'pruning webhook receipts failed; it runs again within the hour');
+    }
+  };
+  void run();
+  const timer = setInterval(run, HOUR_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -5,7 +5,7 @@ import client from 'prom-client';
  * come from the closed sets below or from our own route patterns, never from request data.
  */
 export const WEBHOOK_SOURCES = ['generic', 'zendesk', 'helpscout', 'freshdesk', 'intercom', 'unknown'] as const;
-export const WEBHOOK_RESULTS = ['scheduled', 'duplicate', 'suppressed', 'cancelled', 'ignored', 'unauthorized', 'rejected', 'rate_limited', 'unavailable', 'error', 'other'] as const;
+export const WEBHOOK_RESULTS = ['scheduled', 'duplicate', 'suppressed', 'cancelled', 'ignored', 'replayed', 'unauthorized', 'rejected', 'rate_limited', 'unavailable', 'error', 'other'] as const;
 export const SEND_FAILURES = ['temporary', 'permanent'] as const;
 export const RATING_KINDS = ['first', 'changed', 'comment'] as const;
 export const SCANNER_KINDS = ['multi_score', 'decoy'] as const;

@@ -93,20 +93,19 @@ const SURVEY_COLUMNS = [
 ];
 
 /**
- * Cancels a reopened ticket's survey if its email is still waiting (cancelUnsentSurveys); answers
- * `sending` when a worker holds it under a live lease.
+/**
+ * Cancels a reopened ticket's survey if its email is still waiting (cancelUnsentSurveys), in the
+ * caller's transaction; answers `sending` when a worker holds it under a live lease.
  */
-export async function cancelUnsent(db: Db, ledger: Ledger, source: string, ticketId: string, now: Date) {
-  return db.transaction(async (trx) => {
-    const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
-    if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
-    if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
-    const cancelled = await cancelUnsentSurveys(trx, ledger, [survey.id], now);
-    if (cancelled.length === 0) {
-      return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
-    }
-    return { status: 'cancelled' as const, surveyId: survey.id as string };
-  });
+export async function cancelUnsent(trx: Knex.Transaction, ledger: Ledger, source: string, ticketId: string, now: Date) {
+  const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
+  if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
+  if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
+  const cancelled = await cancelUnsentSurveys(trx, ledger, [survey.id], now);
+  if (cancelled.length === 0) {
+    return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
+  }
+  return { status: 'cancelled' as const, surveyId: survey.id as string };
 }
 
 /** Surveys cancelled per statement; more go in further rounds. */

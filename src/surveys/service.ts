@@ -11,6 +11,7 @@ import { together } from '../shared/statements';
 import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
+import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptIndex, receiptsSince, type Answer, type Receipted, type RequestKey } from './receipts';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 
 export type SurveyServiceDeps = {
@@ -43,7 +44,18 @@ export const cancelUnsentSurveys = repo.cancelUnsentSurveys;
 /** The most webhooks one transaction takes (see shared/batch.ts). */
 export const SCHEDULE_BATCH_MAX = 64;
 
-type Closing = { ticket: TicketClosed; now: Date; requestId?: string };
+/**
+ * Replay protection for one webhook request (surveys/receipts.ts): its key, and how the caller
+ * answers each outcome, so that the answer is stored with the effect and given again to a replay.
+ */
+export type Once<O> = { key: RequestKey; answer: (outcome: O) => Answer };
+
+/** A unique index refused a write because another instance got there first: the request is asked again, in a fresh transaction that sees it. */
+const RACE_ATTEMPTS = 3;
+
+type Closing = { ticket: TicketClosed; now: Date; requestId?: string; once?: Once<ScheduleOutcome> };
+/** What a batch decided for one close: its outcome (and the answer stored as its receipt), or the stored answer it replays. */
+type Decided = { outcome: ScheduleOutcome; answer?: Answer } | { replayOf: Answer };
 
 export type EmailParts = { survey: Survey; token: string; unsubscribeToken: string };
 
@@ -56,19 +68,23 @@ export function createSurveyService(deps: SurveyServiceDeps) {
    * the stored history and the surveys decided before it in the batch, as if each had its own
    * transaction in turn. A ticket already surveyed (stored, or earlier in the batch) is a duplicate.
    */
-  async function scheduleBatch(trx: Knex.Transaction, batch: Closing[]): Promise<ItemOutcome<ScheduleOutcome>[]> {
+  async function scheduleBatch(trx: Knex.Transaction, batch: Closing[]): Promise<ItemOutcome<Decided>[]> {
     const policy = deps.policy;
     const emails = [...new Set(batch.map((c) => normalEmail(c.ticket.customer.email)))];
     const earliest = Math.min(...batch.map((c) => c.now.getTime()));
-    const [live, history] = await together(trx, [
+    const [live, history, stored] = await together(trx, [
       () => repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),
       () => repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0),
+      () => findReceipts(trx, batch.flatMap((c) => (c.once ? [c.once.key] : []))),
     ]);
+    // A request whose receipt is stored, or which repeats one earlier in this batch, is a replay: its answer, nothing decided.
+    const receipts = receiptIndex(stored, receiptsSince(new Date(earliest)));
+    const newReceipts: Array<{ key: RequestKey; answer: Answer; now: Date }> = [];
     const rows: repo.NewSurvey[] = [];
-    const outcomes = batch.map(({ ticket, now, requestId }): ItemOutcome<ScheduleOutcome> => {
+    const decide = ({ ticket, now, requestId }: Closing): ScheduleOutcome => {
       const key = repo.ticketKey(ticket);
       const existing = live.get(key);
-      if (existing) return { ok: true, value: { status: 'duplicate', surveyId: existing } };
+      if (existing) return { status: 'duplicate', surveyId: existing };
       const id = crypto.randomUUID();
       const reason =
         ticketSuppression(ticket, policy) ??
@@ -86,13 +102,53 @@ export function createSurveyService(deps: SurveyServiceDeps) {
         requestId,
         reason,
       });
-      return { ok: true, value: reason ? { status: 'suppressed', surveyId: id, reason } : { status: 'scheduled', surveyId: id } };
+      return reason ? { status: 'suppressed', surveyId: id, reason } : { status: 'scheduled', surveyId: id };
+    };
+    const outcomes = batch.map((closing): ItemOutcome<Decided> => {
+      const { once } = closing;
+      const replayOf = once && receipts.match(once.key);
+      if (replayOf) return { ok: true, value: { replayOf } };
+      const outcome = decide(closing);
+      if (!once) return { ok: true, value: { outcome } };
+      const answer = once.answer(outcome);
+      receipts.add(once.key, answer);
+      newReceipts.push({ key: once.key, answer, now: closing.now });
+      return { ok: true, value: { outcome, answer } };
     });
-    await repo.insertSurveys(trx, deps.ledger, rows);
+    await deleteReceipts(trx, receipts.expired);
+    await together(trx, [() => repo.insertSurveys(trx, deps.ledger, rows), () => insertReceipts(trx, newReceipts)]);
     return outcomes;
   }
 
   const writer = createBatchWriter({ db, maxItems: SCHEDULE_BATCH_MAX, write: scheduleBatch, onCommit: deps.onBatch });
+
+  /**
+   * Runs `work` (which answers the request) in one transaction with the request's receipt, unless
+   * a receipt under its key is there already: then that answer, and nothing done. Two identical
+   * requests at once on PostgreSQL: the later one's receipt hits the unique key once the first
+   * commits, its transaction (effect included) rolls back, and asked again it is a replay.
+   */
+  async function inTransactionOnce(key: RequestKey, work: (trx: Knex.Transaction, now: Date) => Promise<Answer>): Promise<Receipted> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction(async (trx) => {
+          const now = clock.now();
+          const receipts = receiptIndex(await findReceipts(trx, [key]), receiptsSince(now));
+          const replayOf = receipts.match(key);
+          if (replayOf) return { ...replayOf, replayed: true };
+          await deleteReceipts(trx, receipts.expired);
+          const answer = await work(trx, now);
+          await insertReceipts(trx, [{ key, answer, now }]);
+          return { ...answer, replayed: false };
+        });
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= RACE_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  const toCancelOutcome = (outcome: Awaited<ReturnType<typeof repo.cancelUnsent>>): CancelOutcome =>
+    outcome.status === 'ignored' ? outcome : { survey_id: outcome.surveyId, status: outcome.status };
 
   /** The surveys about to be emailed, each with a fresh rating token and unsubscribe token, stored in one transaction. */
   async function prepareBatch(trx: Knex.Transaction, ids: string[]): Promise<ItemOutcome<EmailParts>[]> {
@@ -126,27 +182,60 @@ export function createSurveyService(deps: SurveyServiceDeps) {
      * Answers once the survey is committed, sharing the transaction with webhooks that arrive meanwhile.
      */
     async scheduleSurvey(ticket: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
-      let outcome: ScheduleOutcome;
+      let decided: Decided;
       try {
-        outcome = await writer.submit({ ticket, now: clock.now(), requestId: context.requestId });
+        decided = await writer.submit({ ticket, now: clock.now(), requestId: context.requestId });
       } catch (err) {
         // Another instance stored this ticket between our read and our write: it is a duplicate now.
         const raced = isUniqueViolation(err) ? await repo.findSurveyByTicket(db, ticket.source, ticket.ticketId) : undefined;
         if (raced) return { status: 'duplicate', surveyId: raced.id };
         throw err;
       }
-      if (outcome.status === 'scheduled') deps.onScheduled?.();
-      return outcome;
+      if (!('outcome' in decided)) throw new Error('only a close with a request key can be a replay');
+      if (decided.outcome.status === 'scheduled') deps.onScheduled?.();
+      return decided.outcome;
+    },
+
+    /**
+     * scheduleSurvey for a webhook request, at most once per request: its answer is stored in the
+     * survey's transaction, and a replay (surveys/receipts.ts) gets that answer and changes nothing.
+     */
+    async scheduleSurveyOnce(ticket: TicketClosed, once: Once<ScheduleOutcome>, context: { requestId?: string } = {}): Promise<Receipted> {
+      for (let attempt = 1; ; attempt++) {
+        let decided: Decided;
+        try {
+          decided = await writer.submit({ ticket, now: clock.now(), requestId: context.requestId, once });
+        } catch (err) {
+          // Another instance stored this request's receipt, or this ticket's survey, first: asked again, it is a replay or a duplicate.
+          if (!isUniqueViolation(err) || attempt >= RACE_ATTEMPTS) throw err;
+          continue;
+        }
+        if ('replayOf' in decided) return { ...decided.replayOf, replayed: true };
+        if (decided.outcome.status === 'scheduled') deps.onScheduled?.();
+        return { ...(decided.answer ?? once.answer(decided.outcome)), replayed: false };
+      }
     },
 
     /**
      * A reopened ticket: its survey is cancelled if the email has not gone out (nor is going out
      * right now); a sent survey stays. Unknown tickets are ignored, not errors.
      */
-    cancelSurvey: async (source: string, ticketId: string): Promise<CancelOutcome> => {
-      const outcome = await repo.cancelUnsent(db, deps.ledger, source, ticketId, clock.now());
-      return outcome.status === 'ignored' ? outcome : { survey_id: outcome.surveyId, status: outcome.status };
-    },
+    cancelSurvey: async (source: string, ticketId: string): Promise<CancelOutcome> =>
+      toCancelOutcome(await db.transaction((trx) => repo.cancelUnsent(trx, deps.ledger, source, ticketId, clock.now()))),
+
+    /** cancelSurvey for a webhook request, at most once per request (see scheduleSurveyOnce). */
+    cancelSurveyOnce: (source: string, ticketId: string, once: Once<CancelOutcome>): Promise<Receipted> =>
+      inTransactionOnce(once.key, async (trx, now) => once.answer(toCancelOutcome(await repo.cancelUnsent(trx, deps.ledger, source, ticketId, now)))),
+
+    /**
+     * An authenticated request that changes nothing (an event that is neither a close nor a reopen)
+     * leaves its answer too, so that it cannot come back as something else: replayed with another
+     * unsigned header (Help Scout names its event outside the signature), it is answered as before.
+     */
+    ignoreOnce: (key: RequestKey, answer: Answer): Promise<Receipted> => inTransactionOnce(key, async () => answer),
+
+    /** Deletes the receipts older than RECEIPT_DAYS; answers how many. */
+    pruneReceipts: (): Promise<number> => pruneReceipts(db, clock.now()),
 
     getSurvey: (id: string): Promise<Survey | undefined> => repo.findSurvey(db, id),
 

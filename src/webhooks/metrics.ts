@@ -18,9 +18,14 @@ function resultOf(status: number, body: unknown): Result {
   return status < 500 ? 'rejected' : 'error';
 }
 
-/** Counts every webhook by source and result (closeloop_webhooks_total), from the answer it got. Mounted at /webhooks. */
+/**
+ * Counts every webhook by source and result (closeloop_webhooks_total), from the answer it got; a
+ * replay answered from its receipt counts as "replayed". Mounted at /webhooks. Only POSTs are
+ * webhooks: a helpdesk checking the URL (GET, HEAD) is not counted.
+ */
 export function webhookMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
+    if (req.method !== 'POST') return next();
     const source = sourceOf(req.path); // relative to /webhooks here; by 'finish' express has put the full path back
     let body: unknown;
     const json = res.json.bind(res);
@@ -28,7 +33,7 @@ export function webhookMetrics(metrics: Metrics): RequestHandler {
       body = value;
       return json(value);
     };
-    res.on('finish', () => metrics.webhooks.inc({ source, result: resultOf(res.statusCode, body) }));
+    res.on('finish', () => metrics.webhooks.inc({ source, result: res.locals.replayed ? 'replayed' : resultOf(res.statusCode, body) }));
     next();
   };
 }

@@ -1,10 +1,12 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request } from 'express';
 import type { ScheduleOutcome } from '../surveys/types';
+import type { Answer, RequestKey } from '../surveys/receipts';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import type { Clock } from '../shared/clock';
-import type { SurveyService } from '../surveys/service';
+import type { CancelOutcome, SurveyService } from '../surveys/service';
 import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
+import { requestKey, sendAnswer, urlCheck } from './replay';
 import { verifySignature } from './signature';
 
 export const WEBHOOK_BODY_LIMIT = '100kb';
@@ -19,44 +21,50 @@ export function parseJson(body: Buffer): unknown {
 }
 
 /** How every ticket-closed endpoint answers: 202 scheduled, 200 duplicate or suppressed with its reason. */
-export function sendScheduleOutcome(res: Response, outcome: ScheduleOutcome): void {
-  if (outcome.status === 'scheduled') return void res.status(202).json({ survey_id: outcome.surveyId, status: 'scheduled' });
-  if (outcome.status === 'duplicate') return void res.json({ survey_id: outcome.surveyId, status: 'duplicate' });
-  res.json({ survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason });
+export function scheduleAnswer(outcome: ScheduleOutcome): Answer {
+  if (outcome.status === 'scheduled') return { status: 202, body: { survey_id: outcome.surveyId, status: 'scheduled' } };
+  if (outcome.status === 'duplicate') return { status: 200, body: { survey_id: outcome.surveyId, status: 'duplicate' } };
+  return { status: 200, body: { survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason } };
 }
+
+/** How every reopen answers: 200 with what happened to the survey. */
+export const cancelAnswer = (outcome: CancelOutcome): Answer => ({ status: 200, body: outcome });
 
 /** The generic helpdesk contract: signed JSON "ticket closed" and "ticket reopened" events. */
 export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secret: string }): Router {
   const router = Router();
   const rawBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
 
-  /** Checks media type and signature, then parses: 415, 401 and 400 in that order, before anything is read. */
-  function signedJson(req: Request, now: Date): unknown {
+  /**
+   * Checks media type and signature, then parses: 415, 401 and 400 in that order, before anything is read.
+   * Both endpoints share one source for replays: a signed close sent again to the reopen endpoint is the same request.
+   */
+  function signedJson(req: Request, now: Date): { json: unknown; key: RequestKey } {
     if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signed = verifySignature({
-      secret: deps.secret,
-      timestamp: req.get('x-closeloop-timestamp'),
-      signature: req.get('x-closeloop-signature'),
-      rawBody: body,
-      now,
-    });
+    const timestamp = req.get('x-closeloop-timestamp');
+    const signed = verifySignature({ secret: deps.secret, timestamp, signature: req.get('x-closeloop-signature'), rawBody: body, now });
     if (!signed) throw new AppError(401, 'invalid_signature');
-    return parseJson(body);
+    return { json: parseJson(body), key: requestKey('generic', body, { timestamp }) };
   }
+
+  for (const endpoint of ['/webhooks/ticket-closed', '/webhooks/ticket-reopened']) router.get(endpoint, urlCheck(endpoint));
 
   router.post('/webhooks/ticket-closed', rawBody, async (req, res) => {
     const now = deps.clock.now();
-    const payload = ticketClosedSchema.safeParse(signedJson(req, now));
+    const { json, key } = signedJson(req, now);
+    const payload = ticketClosedSchema.safeParse(json);
     if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
 
-    sendScheduleOutcome(res, await deps.surveys.scheduleSurvey(toTicketClosed(payload.data, 'generic', now), { requestId: res.locals.requestId }));
+    const ticket = toTicketClosed(payload.data, 'generic', now);
+    sendAnswer(res, await deps.surveys.scheduleSurveyOnce(ticket, { key, answer: scheduleAnswer }, { requestId: res.locals.requestId }));
   });
 
   router.post('/webhooks/ticket-reopened', rawBody, async (req, res) => {
-    const payload = ticketReopenedSchema.safeParse(signedJson(req, deps.clock.now()));
+    const { json, key } = signedJson(req, deps.clock.now());
+    const payload = ticketReopenedSchema.safeParse(json);
     if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
-    res.json(await deps.surveys.cancelSurvey('generic', payload.data.ticket_id));
+    sendAnswer(res, await deps.surveys.cancelSurveyOnce('generic', payload.data.ticket_id, { key, answer: cancelAnswer }));
   });
 
   return router;

@@ -56,6 +56,8 @@ describe('POST /webhooks/ticket-closed under generated input (property-based)', 
   let t: TestApp;
   let tables: string[];
   const seenTickets = new Set<string>();
+  /** The successful answers by request (timestamp and bytes): the same signed request again is a replay. */
+  const answered = new Map<string, { status: number; body: unknown }>();
 
   beforeAll(async () => {
     t = await bootApp({}, manualClock(NOW));
@@ -69,7 +71,8 @@ describe('POST /webhooks/ticket-closed under generated input (property-based)', 
   /**
    * Sends `raw` and checks what every answer must satisfy. Returns the answer so a property can
    * check more: 4xx → nothing stored anywhere; 202 → one survey and one outbox row; 200 →
-   * duplicate (nothing new) or suppressed (a survey, no outbox row).
+   * duplicate (nothing new) or suppressed (a survey, no outbox row); a request answered 2xx
+   * before → the same answer again, nothing stored.
    */
   async function post(raw: Buffer | string, headers: Record<string, string | undefined> = {}) {
     const before = await rowCounts(t, tables);
@@ -78,6 +81,14 @@ describe('POST /webhooks/ticket-closed under generated input (property-based)', 
     const after = await rowCounts(t, tables);
     expect(res.status).toBeLessThan(500);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const sent = `${headers['X-Closeloop-Timestamp'] ?? NOW_S} ${Buffer.from(raw).toString('base64')}`;
+    const earlier = answered.get(sent);
+    if (earlier && !headers['X-Closeloop-Signature']) {
+      expect({ status: res.status, body: res.body }).toEqual(earlier);
+      expect(after).toEqual(before);
+      return res;
+    }
+    if (res.status < 300 && !headers['X-Closeloop-Signature']) answered.set(sent, { status: res.status, body: res.body });
     if (res.status >= 400) {
       expect(ERROR_STATUSES).toContain(res.status);
       expect(after).toEqual(before);

@@ -47,8 +47,10 @@ describe('/metrics', () => {
   it('when webhooks, a send, ratings and a report have happened, then each shows in its metric, with no user data in any label', async () => {
     await boot();
     const payload = ticketPayload({ ticket_id: 'T-secret-ticket-4711', customer: { email: 'private.person@example.com', name: 'Private Person' } });
-    expect((await t.postWebhook(payload)).status).toBe(202);
-    expect((await t.postWebhook(payload)).status).toBe(200); // duplicate
+    const timestamp = Math.floor(Date.now() / 1000);
+    expect((await t.postWebhook(payload, { timestamp })).status).toBe(202);
+    expect((await t.postWebhook(payload, { timestamp })).status).toBe(202); // the same request again: replayed
+    expect((await t.postWebhook(payload, { timestamp: timestamp + 1 })).status).toBe(200); // signed afresh: duplicate
     expect((await t.postWebhook(payload, { secret: 'wrong-secret-0123456789' })).status).toBe(401);
     expect((await t.postWebhook(ticketPayload({ tags: ['no-survey'] }))).body.status).toBe('suppressed');
     t.services.worker.start();
@@ -65,6 +67,7 @@ describe('/metrics', () => {
     const m = res.text;
     expect(sample(m, 'closeloop_webhooks_total', 'source="generic",result="scheduled"')).toBe(1);
     expect(sample(m, 'closeloop_webhooks_total', 'source="generic",result="duplicate"')).toBe(1);
+    expect(sample(m, 'closeloop_webhooks_total', 'source="generic",result="replayed"')).toBe(1);
     expect(sample(m, 'closeloop_webhooks_total', 'source="generic",result="unauthorized"')).toBe(1);
     expect(sample(m, 'closeloop_webhooks_total', 'source="generic",result="suppressed"')).toBe(1);
     expect(sample(m, 'closeloop_send_attempts_total')).toBe(1);
@@ -78,7 +81,7 @@ describe('/metrics', () => {
     expect(sample(m, 'closeloop_outbox_due')).toBe(0);
     expect(sample(m, 'closeloop_database_up')).toBe(1);
     expect(sample(m, 'closeloop_report_duration_seconds_count', 'report="agents"')).toBe(1);
-    expect(sample(m, 'closeloop_http_request_duration_seconds_count', 'method="POST",route="/webhooks/ticket-closed",status="2xx"')).toBe(3);
+    expect(sample(m, 'closeloop_http_request_duration_seconds_count', 'method="POST",route="/webhooks/ticket-closed",status="2xx"')).toBe(4);
     expect(m).toContain('route="/reports/agents"');
     for (const secret of ['T-secret-ticket-4711', 'private.person', 'Private Person', token, 'fine']) expect(m).not.toContain(secret);
 

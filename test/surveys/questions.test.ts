@@ -182,8 +182,9 @@ describe('question, variant and locale through the webhook', () => {
 
   it('when the webhook for a ticket is retried, then it is the same survey with the same variant', async () => {
     const payload = ticketPayload({ locale: 'de' });
-    const first = await t.postWebhook(payload);
-    const again = await t.postWebhook(payload);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const first = await t.postWebhook(payload, { timestamp });
+    const again = await t.postWebhook(payload, { timestamp: timestamp + 1 }); // retried, signed afresh (an identical request would be a replay)
     expect(again.body).toEqual({ survey_id: first.body.survey_id, status: 'duplicate' });
     expect(await t.count('surveys')).toBe(1);
   });

@@ -18,9 +18,23 @@ describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', ()
     await smtp.close();
   });
 
-  it('when 20 identical webhooks arrive at once, then one 202, nineteen duplicates with the same survey_id, one row each and one email', async () => {
+  it('when 20 identical webhooks arrive at once, then all twenty get the same 202 and survey_id, one row each and one email', async () => {
     const payload = ticketPayload();
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.postWebhook(payload)));
+    const timestamp = Math.floor(Date.now() / 1000); // one signed request, delivered 20 times
+    const responses = await Promise.all(Array.from({ length: 20 }, () => t.postWebhook(payload, { timestamp })));
+
+    const surveyId = responses[0].body.survey_id;
+    for (const r of responses) expect([r.status, r.body]).toEqual([202, { survey_id: surveyId, status: 'scheduled' }]);
+    expect(await t.count('surveys')).toBe(1);
+    expect(await t.count('outbox')).toBe(1);
+    expect(await t.count('webhook_receipts')).toBe(1);
+    await oneEmail(surveyId);
+  });
+
+  it('when 20 deliveries of one ticket, each signed afresh, arrive at once, then one 202, nineteen duplicates with the same survey_id, one row each and one email', async () => {
+    const payload = ticketPayload();
+    const now = Math.floor(Date.now() / 1000);
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => t.postWebhook(payload, { timestamp: now - i })));
 
     const scheduled = responses.filter((r) => r.status === 202);
     const duplicates = responses.filter((r) => r.status === 200);
@@ -32,14 +46,17 @@ describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', ()
 
     expect(await t.count('surveys')).toBe(1);
     expect(await t.count('outbox')).toBe(1);
+    await oneEmail(surveyId);
+  });
 
+  async function oneEmail(surveyId: string) {
     const [mail] = await smtp.waitForMessages(1);
     expect(mail.messageId).toBe(`<survey.${surveyId}@csat.example.test>`);
     await waitFor(async () => (await t.db('outbox').first()).status === 'sent');
     await settle(300); // the worker polls every 20 ms: time enough for a second send to show up
     expect(smtp.messages).toHaveLength(1);
     expect(await t.count('survey_tokens')).toBe(1);
-  });
+  }
 
   it('when the same ticket arrives again later with different details, then 200 duplicate and the first version is kept', async () => {
     const first = await t.postWebhook(ticketPayload({ ticket_id: 'T-again', subject: 'First' }));

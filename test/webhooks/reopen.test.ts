@@ -99,6 +99,7 @@ describe('POST /webhooks/ticket-reopened', () => {
       { agent_id: 'a-9', status: 'scheduled' },
     ]);
     expect(await t.db('outbox').where({ status: 'pending' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 1 }]);
+    clock.advance(1000); // signed a second later: a new request, not a replay of the first close
     expect((await t.postWebhook(ticketPayload({ ticket_id: 'T-r6' }))).body.status).toBe('duplicate');
     clock.advance(31 * 60_000);
     expect(await t.services.worker.drain()).toBe(1);

@@ -42,8 +42,9 @@ describe('POST /webhooks/ticket-closed when the customer is the agent', () => {
 
   it('when a suppressed ticket is delivered again, then 200 duplicate with the same survey_id', async () => {
     const payload = ticketPayload({ customer: { email: 'ada@support.example' }, agent });
-    const first = await t.postWebhook(payload);
-    const again = await t.postWebhook(payload);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const first = await t.postWebhook(payload, { timestamp });
+    const again = await t.postWebhook(payload, { timestamp: timestamp + 1 }); // signed afresh (an identical request would be a replay)
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ survey_id: first.body.survey_id, status: 'duplicate' });
     expect(await t.count('surveys')).toBe(1);

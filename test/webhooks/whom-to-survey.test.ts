@@ -78,6 +78,7 @@ describe('whom to survey: each suppression reason is stored on the survey', () =
     for (const id of ids) {
       const expected = sampledIn(id, 0.3) ? 'scheduled' : 'sampled_out';
       expect(await outcome({ ticket_id: id })).toBe(expected);
+      clock.advance(1000); // a retry signed afresh: a new request (an identical one would be a replay, answered as before)
       const retry = await t.postWebhook(ticketPayload({ ticket_id: id }));
       expect(retry.body.status).toBe('duplicate');
     }
