@@ -6,6 +6,7 @@ import * as whomToSurvey from './20261128030000_whom_to_survey';
 import * as ratingWebhooks from './20261128040000_rating_webhooks';
 import * as reportRollup from './20261128050000_report_rollup';
 import * as outboxRequestId from './20261128060000_outbox_request_id';
+import * as creditedBy from './20261130020000_credited_by';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -21,6 +22,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128040000_rating_webhooks', ratingWebhooks],
   ['20261128050000_report_rollup', reportRollup],
   ['20261128060000_outbox_request_id', outboxRequestId],
+  ['20261130020000_credited_by', creditedBy],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

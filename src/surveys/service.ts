@@ -12,12 +12,15 @@ import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppr
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
+import { creditTicket, type AgentCredit } from './credit';
 
 export type SurveyServiceDeps = {
   db: Db;
   ledger: Ledger;
   definitions: SurveyDefinitions;
   policy: EligibilityPolicy;
+  /** AGENT_CREDIT: whom a ticket is credited to first (surveys/credit.ts); default last_reply. */
+  agentCredit?: AgentCredit;
   clock: Clock;
   publicUrl: string;
   surveyDelayMinutes: number;
@@ -116,10 +119,12 @@ export function createSurveyService(deps: SurveyServiceDeps) {
   return {
     /**
      * Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate".
+     * The agent is decided first, by one rule for every source (surveys/credit.ts, AGENT_CREDIT).
      * A ticket whose survey was cancelled (reopened before sending) gets a fresh one when it closes again.
      * Answers once the survey is committed, sharing the transaction with webhooks that arrive meanwhile.
      */
-    async scheduleSurvey(ticket: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
+    async scheduleSurvey(closed: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
+      const ticket = creditTicket(closed, deps.agentCredit ?? 'last_reply');
       let outcome: ScheduleOutcome;
       try {
         outcome = await writer.submit({ ticket, now: clock.now(), requestId: context.requestId });
