@@ -7,6 +7,7 @@ import * as ratingWebhooks from './20261128040000_rating_webhooks';
 import * as reportRollup from './20261128050000_report_rollup';
 import * as outboxRequestId from './20261128060000_outbox_request_id';
 import * as ratingAttempts from './20261130010000_rating_attempts';
+import * as creditedBy from './20261130020000_credited_by';
 import * as webhookReceipts from './20261130030000_webhook_receipts';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -24,6 +25,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261128050000_report_rollup', reportRollup],
   ['20261128060000_outbox_request_id', outboxRequestId],
   ['20261130010000_rating_attempts', ratingAttempts],
+  ['20261130020000_credited_by', creditedBy],
   ['20261130030000_webhook_receipts', webhookReceipts],
 ];
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './shared/views';
 import type { EligibilityPolicy } from './surveys/eligibility';
+import { AGENT_CREDIT_CHOICES, type AgentCredit } from './surveys/credit';
 import { isTimeZone } from './reports/period';
 
 import { ephemeralCredentials, PUBLISHED_EXAMPLES, type LocalCredentials } from './credentials';
@@ -68,6 +69,7 @@ const envSchema = z
     SURVEY_THROTTLE_DAYS: intFrom(0, 3650).default(0),
     SURVEY_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
     SURVEY_EXCLUDE_TAGS: list.default('no-survey,no_csat,spam'),
+    AGENT_CREDIT: z.enum(AGENT_CREDIT_CHOICES, { message: `must be one of ${AGENT_CREDIT_CHOICES.join(', ')}` }).default('last_reply'),
     INTERNAL_DOMAINS: list.refine((l) => l.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be domain names like example.com, comma-separated').default(''),
     TEMPLATES_DIR: z.string().min(1).optional(),
     RATE_LIMIT_PER_MINUTE: intFrom(1, 1_000_000).default(120),
@@ -121,6 +123,8 @@ export type Config = Readonly<{
   minSample: number;
   surveysFile: string;
   eligibility: EligibilityPolicy;
+  /** Whom a ticket's rating is credited to first (surveys/credit.ts). */
+  agentCredit: AgentCredit;
   templatesDir: string;
   rateLimits: Readonly<{ publicPerMinute: number; webhookFailuresPerMinute: number }>;
   /** Unset: /metrics is open (keep it off the public internet); set: Bearer token required. */
@@ -204,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
       excludeTags: Object.freeze(e.SURVEY_EXCLUDE_TAGS),
       internalDomains: Object.freeze(e.INTERNAL_DOMAINS),
     }),
+    agentCredit: e.AGENT_CREDIT,
     surveysFile: path.resolve(e.SURVEYS_FILE ?? path.join(projectRoot(), 'config', 'surveys.yml')),
     templatesDir: path.resolve(e.TEMPLATES_DIR ?? path.join(projectRoot(), 'templates')),
     rateLimits: Object.freeze({ publicPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookFailuresPerMinute: e.WEBHOOK_AUTH_FAILURES_PER_MINUTE }),

@@ -29,6 +29,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     ledger,
     definitions,
     policy: config.eligibility,
+    agentCredit: config.agentCredit,
     clock,
     publicUrl: config.publicUrl,
     surveyDelayMinutes: config.surveyDelayMinutes,

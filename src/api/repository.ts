@@ -18,6 +18,8 @@ export function surveyItem(r: Record<string, unknown>) {
     suppression_reason: (r.suppression_reason as string) ?? null,
     customer_email: r.customer_email as string,
     agent: r.agent_id ? { id: r.agent_id as string, name: (r.agent_name as string) ?? null } : null,
+    /** How the agent was chosen (README "Agent credit"): last_reply, closer, assignee or payload; null without an agent. */
+    credited_by: (r.credited_by as string) ?? null,
     team: (r.team as string) ?? null,
     brand: (r.brand as string) ?? null,
     question_id: r.question_id as string,

@@ -111,6 +111,8 @@ export type RatingItem = {
   rated_at: string;
   score: number;
   comment: string | null;
+  /** How this rating's agent was chosen (README "Agent credit"). */
+  credited_by: string | null;
 };
 
 /** One agent's current ratings in the period (closed_at in [start, end)), newest rating first. */
@@ -137,7 +139,7 @@ export async function ratingsPage(
     .orderBy([{ column: 'rated_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(page.limit)
     .offset(page.offset)
-    .select('id', 'ticket_id', 'subject', 'team', 'brand', 'closed_at', 'rated_at', 'score', 'comment');
+    .select('id', 'ticket_id', 'subject', 'team', 'brand', 'closed_at', 'rated_at', 'score', 'comment', 'credited_by');
   return {
     total: Number(counted?.n ?? 0),
     items: rows.map((r) => ({
@@ -150,6 +152,7 @@ export async function ratingsPage(
       rated_at: toDate(r.rated_at).toISOString(),
       score: r.score,
       comment: r.comment ?? null,
+      credited_by: r.credited_by ?? null,
     })),
   };
 }

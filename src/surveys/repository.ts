@@ -6,6 +6,7 @@ import type { FrozenWording, QuestionChoice } from './questions';
 import { isPostgres, toDate } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
+import type { CreditedBy } from './credit';
 
 export type NewSurvey = {
   id: string;
@@ -41,6 +42,7 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
       t.agent?.id ?? null,
       t.agent?.name ?? null,
       t.agent?.email ?? null,
+      t.agent ? (t.creditedBy ?? null) : null,
       t.team ?? null,
       t.subject ?? null,
       JSON.stringify(t.tags),
@@ -88,7 +90,7 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
 }
 
 const SURVEY_COLUMNS = [
-  'id', 'source', 'ticket_id', 'customer_email', 'customer_name', 'agent_id', 'agent_name', 'agent_email', 'team', 'subject', 'tags', 'locale',
+  'id', 'source', 'ticket_id', 'customer_email', 'customer_name', 'agent_id', 'agent_name', 'agent_email', 'credited_by', 'team', 'subject', 'tags', 'locale',
   'brand', 'thread_message_id', 'closed_at', 'question_id', 'variant', 'wording', 'status', 'suppression_reason', 'message_id', 'created_at', 'updated_at',
 ];
 
@@ -240,6 +242,7 @@ export function toSurvey(r: SurveyRow): Survey {
     agentId: (r.agent_id as string) ?? null,
     agentName: (r.agent_name as string) ?? null,
     agentEmail: (r.agent_email as string) ?? null,
+    creditedBy: (r.credited_by as CreditedBy) ?? null,
     team: (r.team as string) ?? null,
     subject: (r.subject as string) ?? null,
     tags: JSON.parse((r.tags as string) || '[]'),

@@ -13,12 +13,15 @@ import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
 import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptIndex, receiptsSince, type Answer, type Receipted, type RequestKey } from './receipts';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
+import { creditTicket, type AgentCredit } from './credit';
 
 export type SurveyServiceDeps = {
   db: Db;
   ledger: Ledger;
   definitions: SurveyDefinitions;
   policy: EligibilityPolicy;
+  /** AGENT_CREDIT: whom a ticket is credited to first (surveys/credit.ts); default last_reply. */
+  agentCredit?: AgentCredit;
   clock: Clock;
   publicUrl: string;
   surveyDelayMinutes: number;
@@ -178,10 +181,12 @@ export function createSurveyService(deps: SurveyServiceDeps) {
   return {
     /**
      * Once per ticket: a repeated or concurrent delivery of the same ticket answers "duplicate".
+     * The agent is decided first, by one rule for every source (surveys/credit.ts, AGENT_CREDIT).
      * A ticket whose survey was cancelled (reopened before sending) gets a fresh one when it closes again.
      * Answers once the survey is committed, sharing the transaction with webhooks that arrive meanwhile.
      */
-    async scheduleSurvey(ticket: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
+    async scheduleSurvey(closed: TicketClosed, context: { requestId?: string } = {}): Promise<ScheduleOutcome> {
+      const ticket = creditTicket(closed, deps.agentCredit ?? 'last_reply');
       let decided: Decided;
       try {
         decided = await writer.submit({ ticket, now: clock.now(), requestId: context.requestId });
@@ -200,7 +205,8 @@ export function createSurveyService(deps: SurveyServiceDeps) {
      * scheduleSurvey for a webhook request, at most once per request: its answer is stored in the
      * survey's transaction, and a replay (surveys/receipts.ts) gets that answer and changes nothing.
      */
-    async scheduleSurveyOnce(ticket: TicketClosed, once: Once<ScheduleOutcome>, context: { requestId?: string } = {}): Promise<Receipted> {
+    async scheduleSurveyOnce(closed: TicketClosed, once: Once<ScheduleOutcome>, context: { requestId?: string } = {}): Promise<Receipted> {
+      const ticket = creditTicket(closed, deps.agentCredit ?? 'last_reply');
       for (let attempt = 1; ; attempt++) {
         let decided: Decided;
         try {

@@ -1,4 +1,5 @@
 import type { FrozenWording } from './questions';
+import type { AgentRef, CreditCandidates, CreditedBy } from './credit';
 
 /** What every helpdesk adapter turns its payload into. */
 export type TicketClosed = {
@@ -6,7 +7,12 @@ export type TicketClosed = {
   ticketId: string;
   closedAt: Date;
   customer: { email: string; name?: string };
-  agent?: { id: string; name?: string; email?: string };
+  /** The credited agent: the generic contract's own `agent`, or (once surveys/credit.ts decided) the rule's choice. */
+  agent?: AgentRef;
+  /** Who could be credited, as the payload shows them; the survey service applies AGENT_CREDIT to them. */
+  candidates?: CreditCandidates;
+  /** How `agent` was chosen; set by creditTicket before the survey is stored. */
+  creditedBy?: CreditedBy;
   team?: string;
   subject?: string;
   tags: string[];
@@ -26,6 +32,8 @@ export type Survey = {
   agentId: string | null;
   agentName: string | null;
   agentEmail: string | null;
+  /** How the agent was chosen (README "Agent credit"); null when there is no agent. */
+  creditedBy: CreditedBy | null;
   team: string | null;
   subject: string | null;
   tags: string[];

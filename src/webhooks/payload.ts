@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TicketClosed } from '../surveys/types';
+import type { AgentRef } from '../surveys/credit';
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -14,11 +15,16 @@ const email = z.string().trim().max(320).email();
 /** Helpdesks often send null for empty fields: absent (toTicketClosed reads null as absent; no transform, see line()). */
 const optional = <T extends z.ZodTypeAny>(schema: T) => schema.nullish();
 
+const agentSchema = z.object({ id: line(128), name: optional(line(200)), email: optional(email) });
+
 export const ticketClosedSchema = z.object({
   ticket_id: line(128),
   closed_at: optional(z.string().datetime({ offset: true, message: 'must be an ISO-8601 date-time' })),
   customer: z.object({ email, name: optional(line(200)) }),
-  agent: z.object({ id: line(128), name: optional(line(200)), email: optional(email) }),
+  agent: agentSchema,
+  /** Optional candidates (README "Agent credit"): with either, `agent` is the assignee and AGENT_CREDIT decides. */
+  last_replied_by: optional(agentSchema),
+  closed_by: optional(agentSchema),
   team: optional(line(128)),
   subject: optional(line(500)),
   tags: optional(z.array(line(100)).max(100)),
@@ -31,14 +37,32 @@ export const ticketReopenedSchema = z.object({ ticket_id: line(128) });
 
 export type TicketClosedPayload = z.infer<typeof ticketClosedSchema>;
 
-/** The contract's payload as a TicketClosed; adapters pass payloads whose agent may be absent (an unassigned ticket). */
-export function toTicketClosed(p: Omit<TicketClosedPayload, 'agent'> & { agent?: TicketClosedPayload['agent'] | null }, source: string, now: Date): TicketClosed {
+type AgentPayload = TicketClosedPayload['agent'];
+const agentRef = (a: AgentPayload | null | undefined): AgentRef | undefined =>
+  a ? { id: a.id, name: a.name ?? undefined, email: a.email ?? undefined } : undefined;
+
+/**
+ * The contract's payload as a TicketClosed. The generic contract's `agent` alone is credited as sent; with
+ * `last_replied_by` or `closed_by` it is the assignee among the candidates. Adapters pass `agentIsAssignee`
+ * (their `agent` is always the helpdesk's assignee, and may be absent: an unassigned ticket).
+ */
+export function toTicketClosed(
+  p: Omit<TicketClosedPayload, 'agent'> & { agent?: AgentPayload | null },
+  source: string,
+  now: Date,
+  agentIsAssignee = false,
+): TicketClosed {
+  const agent = agentRef(p.agent);
+  const lastReplier = agentRef(p.last_replied_by);
+  const closer = agentRef(p.closed_by);
+  const candidates = agentIsAssignee || lastReplier || closer ? { lastReplier, closer, assignee: agent } : undefined;
   return {
     source,
     ticketId: p.ticket_id,
     closedAt: p.closed_at ? new Date(p.closed_at) : now,
     customer: { email: p.customer.email, name: p.customer.name ?? undefined },
-    agent: p.agent ? { id: p.agent.id, name: p.agent.name ?? undefined, email: p.agent.email ?? undefined } : undefined,
+    agent: candidates ? undefined : agent,
+    candidates,
     team: p.team ?? undefined,
     subject: p.subject ?? undefined,
     tags: p.tags ?? [],

@@ -32,6 +32,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('when AGENT_CREDIT is unset, then the last replier is credited first; an unknown value stops start-up naming it', () => {
+    expect(loadConfig({}).agentCredit).toBe('last_reply');
+    for (const value of ['closer', 'assignee', 'last_reply'] as const) expect(loadConfig({ AGENT_CREDIT: value }).agentCredit).toBe(value);
+    expect(() => loadConfig({ AGENT_CREDIT: 'owner' })).toThrow(/AGENT_CREDIT: must be one of last_reply, closer, assignee/);
+  });
+
   it('when PORT is set and PUBLIC_URL is not, then links use that port; a trailing slash is dropped', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ PUBLIC_URL: 'https://csat.acme.test/' }).publicUrl).toBe('https://csat.acme.test');

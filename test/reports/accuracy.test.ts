@@ -160,6 +160,7 @@ function expectedRatings(all: SeededSurvey[], f: Filter, tz: string, agentId: st
       rated_at: s.ratedAt!.toISOString(),
       score: s.score,
       comment: s.comment,
+      credited_by: 'payload', // the seed names each survey's agent itself, like the generic contract
     }));
 }
 

@@ -11,10 +11,11 @@
  *   {{ticket.agent.name}}, {{ticket.agent.email}}, {{ticket.group.name}}, {{ticket.tags}}, {{ticket.portal_name}}:
  *   the rule editor's placeholder list (the support article shows it only as a screenshot; names cross-checked
  *   against Freshdesk's own placeholder helper in its early open-source code). No agent-id placeholder is listed,
- *   so the agent's email doubles as the agent id.
+ *   so the agent's email doubles as the agent id. {{ticket.agent.*}} is the ticket's agent (the assignee), the only
+ *   agent candidate the placeholders offer: none names who resolved the ticket or who last replied.
  */
 import { basicPassword, secretEquals } from '../../shared/auth';
-import { obj, text, tagList, toTicket, ticketIdOf, AdapterMappingError, type Adapter } from './types';
+import { obj, text, tagList, toTicket, ticketIdOf, agentDraft, AdapterMappingError, type Adapter } from './types';
 
 export const freshdesk: Adapter = {
   source: 'freshdesk',
@@ -34,14 +35,16 @@ export const freshdesk: Adapter = {
     if (event !== 'resolved' && event !== 'closed') return { kind: 'ignored', reason: `event ${event} is not a close` };
 
     const customer = obj(b.customer);
-    const agent = obj(b.agent);
     const ticket = toTicket(
       'freshdesk',
       {
         ticket_id: text(b.ticket_id),
         customer: { email: text(customer.email), name: text(customer.name) },
-        // An unassigned ticket renders the agent placeholders as "".
-        agent: text(agent.id) ? { id: text(agent.id), name: text(agent.name), email: text(agent.email) } : undefined,
+        // An unassigned ticket renders the agent placeholders as "". Freshdesk has no placeholder for who resolved
+        // the ticket or who last replied; a body that sends them (closed_by, last_replied_by) is read like Zendesk's.
+        agent: agentDraft(b.agent),
+        closed_by: agentDraft(b.closed_by),
+        last_replied_by: agentDraft(b.last_replied_by),
         team: text(b.team),
         subject: text(b.subject),
         tags: tagList(b.tags, /,/),

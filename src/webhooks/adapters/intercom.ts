@@ -11,6 +11,12 @@
  *   id, title, admin_assignee_id, source.author{type,name,email}, tags.tags[].name, statistics.last_close_at,
  *   conversation_parts[].author. 2.x contacts carry only ids and external ids, so the customer's email comes from
  *   source.author when a user or lead started the conversation.
+ * - Agent candidates: conversation_parts[] {part_type comment|close|note|assignment|…, created_at, author{type admin|
+ *   user|bot|…, id, name, email, from_ai_agent}} (https://developers.intercom.com/docs/references/rest-api/api.intercom.io/Models/conversation_part/
+ *   and the part types of https://developers.intercom.com/docs/references/1.0/rest-api/conversations/conversation-part-model),
+ *   statistics.last_closed_by_id ("The last admin who closed the conversation",
+ *   https://developers.intercom.com/docs/references/2.15/rest-api/api.intercom.io/models/conversation_statistics, also in
+ *   the official intercom-node ConversationStatistics type), admin_assignee_id.
  * - Apps pinned to API 1.x receive item.user{name,email} and item.assignee{type,id,name,email}; those are read too.
  */
 import { safeEqual } from '../signature';
@@ -24,6 +30,12 @@ const FIELD_NAMES = {
   'agent.id': `${ITEM}.admin_assignee_id`,
   'agent.name': `${ITEM}.conversation_parts`,
   'agent.email': `${ITEM}.conversation_parts`,
+  'closed_by.id': `${ITEM}.statistics.last_closed_by_id`,
+  'closed_by.name': `${ITEM}.conversation_parts`,
+  'closed_by.email': `${ITEM}.conversation_parts`,
+  'last_replied_by.id': `${ITEM}.conversation_parts`,
+  'last_replied_by.name': `${ITEM}.conversation_parts`,
+  'last_replied_by.email': `${ITEM}.conversation_parts`,
   subject: `${ITEM}.title`,
   tags: `${ITEM}.tags.tags`,
 };
@@ -36,15 +48,53 @@ function customerOf(item: Json) {
   return { email: text(user.email), name: text(user.name) };
 }
 
-/** The assigned admin: 2.x gives only admin_assignee_id, so name and email come from a part that admin wrote. */
-function agentOf(item: Json) {
-  const legacy = obj(item.assignee);
-  if (legacy.type === 'admin' && text(legacy.id)) return { id: text(legacy.id), name: text(legacy.name), email: text(legacy.email) };
-  const id = text(item.admin_assignee_id);
+/** A teammate (not a contact, bot or Fin): parts written by the AI agent are nobody to credit. */
+const isAdmin = (author: Json) => author.type === 'admin' && text(author.id) !== undefined && author.from_ai_agent !== true;
+
+/**
+ * The conversation's parts in the payload, oldest first, with the admin-started message of a 1.x conversation
+ * (conversation_message) as its first part: an admin's message to the customer, like a reply.
+ */
+function partsOf(item: Json): Json[] {
+  const listed = obj(item.conversation_parts).conversation_parts;
+  const parts = (Array.isArray(listed) ? listed : []).map(obj);
+  const opening = obj(item.conversation_message);
+  const first = isAdmin(obj(opening.author)) ? [{ part_type: 'comment', created_at: item.created_at, author: opening.author }] : [];
+  const at = (p: Json) => (typeof p.created_at === 'number' ? p.created_at : 0);
+  return [...first, ...parts].map((p, i) => ({ p, i })).sort((a, b) => at(a.p) - at(b.p) || a.i - b.i).map(({ p }) => p);
+}
+
+/** The author of the newest part a teammate wrote that passes `test`. */
+function newestAdmin(parts: Json[], test: (part: Json) => boolean): Json | undefined {
+  const part = parts.filter((p) => test(p) && isAdmin(obj(p.author))).at(-1);
+  return part && obj(part.author);
+}
+
+/** An admin by id, named (2.x gives ids only) from the 1.x assignee or from any part that admin wrote. */
+function adminRef(id: string | undefined, item: Json, parts: Json[]) {
   if (!id) return undefined;
-  const parts = obj(item.conversation_parts).conversation_parts;
-  const author = (Array.isArray(parts) ? parts : []).map((p) => obj(obj(p).author)).find((a) => a.type === 'admin' && text(a.id) === id) ?? {};
-  return { id, name: text(author.name), email: text(author.email) };
+  const known = [obj(item.assignee), ...parts.map((p) => obj(p.author))].filter((a) => a.type === 'admin' && text(a.id) === id);
+  return { id, name: known.map((a) => text(a.name)).find(Boolean), email: known.map((a) => text(a.email)).find(Boolean) };
+}
+
+/**
+ * The three candidates: who last replied (the newest admin comment, or a close with a message, which the customer
+ * sees too), who closed (the newest close part's admin, or statistics.last_closed_by_id when the payload has no
+ * close part) and the assignee (admin_assignee_id, or the 1.x assignee object).
+ */
+function candidatesOf(item: Json) {
+  const parts = partsOf(item);
+  const replied = newestAdmin(parts, (p) => p.part_type === 'comment' || (p.part_type === 'close' && text(p.body) !== undefined));
+  // The newest close decides: closed by Fin or a workflow is closed by nobody to credit. Without a close part, statistics.
+  const close = parts.filter((p) => p.part_type === 'close').at(-1);
+  const closerId = close ? (isAdmin(obj(close.author)) ? text(obj(close.author).id) : undefined) : text(obj(item.statistics).last_closed_by_id);
+  const legacy = obj(item.assignee);
+  const assigneeId = legacy.type === 'admin' ? text(legacy.id) : text(item.admin_assignee_id);
+  return {
+    last_replied_by: adminRef(text(replied?.id), item, parts),
+    closed_by: adminRef(closerId, item, parts),
+    agent: adminRef(assigneeId, item, parts),
+  };
 }
 
 export const intercom: Adapter = {
@@ -72,7 +122,7 @@ export const intercom: Adapter = {
         ticket_id: text(item.id),
         closed_at: fromUnixSeconds(obj(item.statistics).last_close_at) ?? fromUnixSeconds(n.created_at),
         customer: customerOf(item),
-        agent: agentOf(item),
+        ...candidatesOf(item),
         subject,
         tags: Array.isArray(tags) ? tags.map((t) => text(obj(t).name)).filter((t) => t !== undefined) : undefined,
       },

@@ -65,12 +65,20 @@ export const languageTag = (value: unknown) => {
 export const fromUnixSeconds = (value: unknown) =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? new Date(value * 1000).toISOString() : undefined;
 
-/** What an adapter read from its payload, shaped like the generic contract (README "Webhook contract"). */
+type AgentDraft = { id: unknown; name?: unknown; email?: unknown };
+
+/**
+ * What an adapter read from its payload, shaped like the generic contract (README "Webhook contract"). The agent
+ * candidates (README "Agent credit"): `agent` is the assignee, `closed_by` who closed, `last_replied_by` the agent
+ * who last replied to the customer; each absent when the payload does not show it.
+ */
 export type TicketDraft = {
   ticket_id: unknown;
   closed_at?: unknown;
   customer: { email: unknown; name?: unknown };
-  agent?: { id: unknown; name?: unknown; email?: unknown };
+  agent?: AgentDraft;
+  closed_by?: AgentDraft;
+  last_replied_by?: AgentDraft;
   team?: unknown;
   subject?: unknown;
   tags?: unknown;
@@ -79,7 +87,13 @@ export type TicketDraft = {
   thread_message_id?: unknown;
 };
 
-/** The generic contract, except that a ticket without an assignee is fine here (TicketClosed.agent is optional). */
+/** An agent object of our own bodies (Zendesk, Freshdesk): placeholders of an empty user render as "", so no id means nobody. */
+export function agentDraft(value: unknown): AgentDraft | undefined {
+  const a = obj(value);
+  return text(a.id) ? { id: text(a.id), name: text(a.name), email: text(a.email) } : undefined;
+}
+
+/** The generic contract, except that a ticket without an assignee is fine here (the candidates decide, surveys/credit.ts). */
 const draftSchema = ticketClosedSchema.extend({ agent: ticketClosedSchema.shape.agent.nullish() });
 
 /**
@@ -95,7 +109,7 @@ export function toTicket(source: Adapter['source'], draft: TicketDraft, now: Dat
     const missing = issue.code === 'invalid_type' && issue.received === 'undefined';
     throw new AdapterMappingError(field, missing ? `${field} is missing` : `${field}: ${issue.message}`);
   }
-  return toTicketClosed(parsed.data, source, now);
+  return toTicketClosed(parsed.data, source, now, true);
 }
 
 /** A ticket id for close and reopen answers, validated like the contract's ticket_id. */

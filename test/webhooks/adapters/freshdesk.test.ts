@@ -62,7 +62,8 @@ describe('freshdesk adapter: map', () => {
         ticketId: '1042',
         closedAt: NOW,
         customer: { email: 'ann@example.com', name: 'Ann Customer' },
-        agent: { id: 'ada@support.example', name: 'Ada Lovelace', email: 'ada@support.example' },
+        agent: undefined,
+        candidates: { lastReplier: undefined, closer: undefined, assignee: { id: 'ada@support.example', name: 'Ada Lovelace', email: 'ada@support.example' } },
         team: 'Billing',
         subject: 'Refund for order 42',
         tags: ['vip', 'refund'],
@@ -102,5 +103,29 @@ describe('freshdesk adapter: map', () => {
   it('when the event or the ticket id is missing, then the error names it', () => {
     expect(mapError({ ...resolved, event: '' })).toBe('event');
     expect(mapError({ ...resolved, ticket_id: '' })).toBe('ticket_id');
+  });
+});
+
+describe('freshdesk adapter: agent candidates', () => {
+  const load = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/freshdesk', name), 'utf8'));
+  const candidatesOf = (body: unknown) => {
+    const result = freshdesk.map(body, NOW);
+    return result.kind === 'closed' ? result.ticket.candidates : undefined;
+  };
+
+  it('when the shipped body arrives, then the assignee ({{ticket.agent.*}}) is the only candidate', () => {
+    expect(candidatesOf(resolved)).toEqual({ lastReplier: undefined, closer: undefined, assignee: { id: 'ada@support.example', name: 'Ada Lovelace', email: 'ada@support.example' } });
+  });
+
+  it('when a body also sends closed_by and last_replied_by, then all three are read', () => {
+    expect(candidatesOf(load('resolved-three-agents.json'))).toEqual({
+      lastReplier: { id: 'katherine@support.example', name: 'Katherine Johnson', email: 'katherine@support.example' },
+      closer: { id: 'grace@support.example', name: 'Grace Hopper', email: 'grace@support.example' },
+      assignee: { id: 'ada@support.example', name: 'Ada Lovelace', email: 'ada@support.example' },
+    });
+  });
+
+  it('when the ticket is unassigned (placeholders render ""), then nobody is a candidate', () => {
+    expect(candidatesOf(load('resolved-unassigned.json'))).toEqual({ lastReplier: undefined, closer: undefined, assignee: undefined });
   });
 });

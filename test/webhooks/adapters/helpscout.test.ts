@@ -17,6 +17,7 @@ function request(body: string, headers: Record<string, string | undefined>) {
   return { rawBody: Buffer.from(body), header: (name: string) => lower[name.toLowerCase()] };
 }
 const statusEvent = request('', { 'X-HelpScout-Event': 'convo.status' });
+const ADA = { id: '99', name: 'Ada Lovelace', email: 'ada@support.example' };
 
 const mapError = (body: unknown) => {
   try {
@@ -58,7 +59,9 @@ describe('helpscout adapter: map', () => {
         ticketId: '2391938111',
         closedAt: new Date('2026-11-20T11:58:02Z'),
         customer: { email: 'ann@example.com', name: 'Ann Customer' },
-        agent: { id: '99', name: 'Ada Lovelace', email: 'ada@support.example' },
+        agent: undefined,
+        // No threads embedded: no last replier; Ada is assignee and closer (closedByUser).
+        candidates: { lastReplier: undefined, closer: ADA, assignee: ADA },
         team: undefined,
         subject: 'Refund for order 42',
         tags: ['vip', 'refund'],
@@ -69,9 +72,9 @@ describe('helpscout adapter: map', () => {
     });
   });
 
-  it('when the closed conversation has no assignee, then it maps with no agent', () => {
-    const result = helpscout.map({ ...conversation, assignee: null }, NOW, statusEvent);
-    expect(result.kind === 'closed' && result.ticket.agent).toBeUndefined();
+  it('when the closed conversation has no assignee and nobody closed it (closedBy 0), then it has no candidate', () => {
+    const result = helpscout.map({ ...conversation, assignee: null, closedBy: 0, closedByUser: null }, NOW, statusEvent);
+    expect(result.kind === 'closed' && result.ticket.candidates).toEqual({ lastReplier: undefined, closer: undefined, assignee: undefined });
   });
 
   it('when the status changes to active or pending, then it is a reopen of that conversation', () => {
@@ -97,5 +100,40 @@ describe('helpscout adapter: map', () => {
   it('when the conversation id is missing, then the error names id', () => {
     expect(mapError({ ...conversation, id: undefined })).toBe('id');
     expect(mapError({ ...conversation, id: undefined, status: 'active' })).toBe('id');
+  });
+});
+
+describe('helpscout adapter: agent candidates', () => {
+  const GRACE = { id: '41', name: 'Grace Hopper', email: 'grace@support.example' };
+  const KATHERINE = { id: '57', name: 'Katherine Johnson', email: 'katherine@support.example' };
+  const load = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/helpscout', name), 'utf8'));
+  const candidatesOf = (body: unknown) => {
+    const result = helpscout.map(body, NOW, statusEvent);
+    return result.kind === 'closed' ? result.ticket.candidates : undefined;
+  };
+
+  it('when assignee, closer and last replier are three people, then each is read (a draft, a note and customer threads are no reply)', () => {
+    expect(candidatesOf(load('convo-status-closed-three-agents.json'))).toEqual({ lastReplier: KATHERINE, closer: GRACE, assignee: ADA });
+  });
+
+  it('when the closed conversation has no assignee but closedBy/closedByUser, then the closer is a candidate', () => {
+    expect(candidatesOf(load('convo-status-closed-unassigned.json'))).toEqual({ lastReplier: undefined, closer: GRACE, assignee: undefined });
+  });
+
+  it('when only closedBy (an id) names the closer, then it is named from a thread that user wrote', () => {
+    const three = load('convo-status-closed-three-agents.json');
+    expect(candidatesOf({ ...three, closedByUser: undefined, closedBy: 57 })?.closer).toEqual(KATHERINE);
+    expect(candidatesOf({ ...three, closedByUser: undefined, closedBy: 12 })?.closer).toEqual({ id: '12', name: undefined, email: undefined });
+  });
+
+  it('when threads carry no createdAt, then the first listed (Help Scout lists newest first) reply counts', () => {
+    const three = load('convo-status-closed-three-agents.json');
+    const threads = three._embedded.threads.map((t: Record<string, unknown>) => ({ ...t, createdAt: undefined }));
+    expect(candidatesOf({ ...three, _embedded: { threads } })?.lastReplier).toEqual(KATHERINE);
+  });
+
+  it('when a candidate breaks the contract (the closer has a bad email), then the error names closedByUser.email', () => {
+    const unassigned = load('convo-status-closed-unassigned.json');
+    expect(mapError({ ...unassigned, closedByUser: { ...unassigned.closedByUser, email: 'not-an-email' } })).toBe('closedByUser.email');
   });
 });

@@ -10,6 +10,8 @@ const fixture = (name: string) => readFileSync(path.join(__dirname, '../../fixtu
 const raw = fixture('conversation-admin-closed.json');
 const closed = JSON.parse(raw);
 const item = closed.data.item;
+const ADA = { id: '5017691', name: 'Ada Lovelace', email: 'ada@support.example' };
+const ANDY = { id: '3330619', name: 'Andy', email: 'andy@support.example' };
 /** The notification with its conversation changed. */
 const withItem = (changes: Record<string, unknown>) => ({ ...closed, data: { ...closed.data, item: { ...item, ...changes } } });
 
@@ -52,7 +54,7 @@ describe('intercom adapter: verify', () => {
 });
 
 describe('intercom adapter: map', () => {
-  it('when a 2.x conversation.admin.closed arrives, then it maps to the exact ticket (agent named by their close part)', () => {
+  it('when a 2.x conversation.admin.closed arrives, then it maps to the exact ticket (Ada assigned, and closed it with a message)', () => {
     expect(intercom.map(closed, NOW)).toStrictEqual({
       kind: 'closed',
       ticket: {
@@ -60,7 +62,8 @@ describe('intercom adapter: map', () => {
         ticketId: '147000000012345',
         closedAt: new Date('2026-11-20T11:58:02Z'),
         customer: { email: 'ann@example.com', name: 'Ann Customer' },
-        agent: { id: '5017691', name: 'Ada Lovelace', email: 'ada@support.example' },
+        agent: undefined,
+        candidates: { lastReplier: ADA, closer: ADA, assignee: ADA },
         team: undefined,
         subject: undefined,
         tags: ['billing'],
@@ -71,7 +74,7 @@ describe('intercom adapter: map', () => {
     });
   });
 
-  it('when an app on API 1.x sends user and assignee objects, then those are mapped', () => {
+  it('when an app on API 1.x sends user and assignee objects, then those are mapped (the admin-started message is a reply)', () => {
     expect(intercom.map(JSON.parse(fixture('conversation-admin-closed-v1.json')), NOW)).toStrictEqual({
       kind: 'closed',
       ticket: {
@@ -79,7 +82,8 @@ describe('intercom adapter: map', () => {
         ticketId: '137324500000000',
         closedAt: new Date('2026-11-20T11:58:03Z'),
         customer: { email: 'bob@example.com', name: 'Bob Dylan' },
-        agent: { id: '3330619', name: 'Andy', email: 'andy@support.example' },
+        agent: undefined,
+        candidates: { lastReplier: ANDY, closer: ANDY, assignee: ANDY },
         team: undefined,
         subject: undefined,
         tags: [],
@@ -97,14 +101,14 @@ describe('intercom adapter: map', () => {
     expect(emailed.kind === 'closed' && emailed.ticket.subject).toBe('Order 42');
   });
 
-  it('when no admin is assigned, then it maps with no agent', () => {
-    const result = intercom.map(withItem({ admin_assignee_id: null }), NOW);
-    expect(result.kind === 'closed' && result.ticket.agent).toBeUndefined();
+  it('when no admin is assigned, wrote or closed anything in the payload, then it has no candidate', () => {
+    const result = intercom.map(withItem({ admin_assignee_id: null, conversation_parts: null, statistics: null }), NOW);
+    expect(result.kind === 'closed' && result.ticket.candidates).toEqual({ lastReplier: undefined, closer: undefined, assignee: undefined });
   });
 
-  it('when the assigned admin wrote no part in the payload, then the agent has an id only', () => {
+  it('when the assigned admin wrote no part in the payload, then the assignee has an id only', () => {
     const result = intercom.map(withItem({ admin_assignee_id: 777 }), NOW);
-    expect(result.kind === 'closed' && result.ticket.agent).toEqual({ id: '777', name: undefined, email: undefined });
+    expect(result.kind === 'closed' && result.ticket.candidates?.assignee).toEqual({ id: '777', name: undefined, email: undefined });
   });
 
   it('when the statistics are missing, then closedAt is the notification time', () => {
@@ -131,5 +135,44 @@ describe('intercom adapter: map', () => {
     expect(mapError({ ...closed, topic: undefined })).toBe('topic');
     expect(mapError(withItem({ id: undefined }))).toBe('data.item.id');
     expect(mapError({ ...withItem({ id: undefined }), topic: 'conversation.admin.opened' })).toBe('data.item.id');
+  });
+});
+
+describe('intercom adapter: agent candidates', () => {
+  const GRACE = { id: '7000001', name: 'Grace Hopper', email: 'grace@support.example' };
+  const KATHERINE = { id: '6120001', name: 'Katherine Johnson', email: 'katherine@support.example' };
+  const candidatesOf = (body: unknown) => {
+    const result = intercom.map(body, NOW);
+    return result.kind === 'closed' ? result.ticket.candidates : undefined;
+  };
+
+  it('when assignee, closer and last replier are three people, then each is read (customer, Fin and note parts are no reply)', () => {
+    expect(candidatesOf(JSON.parse(fixture('conversation-admin-closed-three-agents.json')))).toEqual({ lastReplier: KATHERINE, closer: GRACE, assignee: ADA });
+  });
+
+  it('when admin_assignee_id is null but the close part and statistics.last_closed_by_id name the closer, then the closer is a candidate', () => {
+    expect(candidatesOf(JSON.parse(fixture('conversation-admin-closed-unassigned.json')))).toEqual({ lastReplier: undefined, closer: GRACE, assignee: undefined });
+  });
+
+  it('when the payload has no close part, then statistics.last_closed_by_id names the closer (id only unless a part names them)', () => {
+    const unassigned = JSON.parse(fixture('conversation-admin-closed-unassigned.json'));
+    unassigned.data.item.conversation_parts.conversation_parts = [];
+    expect(candidatesOf(unassigned)?.closer).toEqual({ id: '7000001', name: undefined, email: undefined });
+  });
+
+  it('when the parts arrive out of order, then created_at decides which comment is the last reply', () => {
+    const three = JSON.parse(fixture('conversation-admin-closed-three-agents.json'));
+    three.data.item.conversation_parts.conversation_parts.reverse();
+    expect(candidatesOf(three)?.lastReplier).toEqual(KATHERINE);
+  });
+});
+
+describe('intercom adapter: closes by Fin', () => {
+  it('when Fin (a bot) closed the conversation last, then nobody is the closer, even though an admin closed it once before', () => {
+    const three = JSON.parse(fixture('conversation-admin-closed-three-agents.json'));
+    const parts = three.data.item.conversation_parts.conversation_parts;
+    parts.push({ ...parts.at(-1), id: '20182000008', created_at: 1795175990, author: { type: 'bot', id: '8000001', name: 'Fin', from_ai_agent: true } });
+    const result = intercom.map(three, NOW);
+    expect(result.kind === 'closed' && result.ticket.candidates?.closer).toBeUndefined();
   });
 });

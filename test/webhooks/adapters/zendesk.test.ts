@@ -73,7 +73,9 @@ describe('zendesk adapter: map', () => {
         ticketId: '35436',
         closedAt: new Date('2026-11-20T11:58:00Z'),
         customer: { email: 'ann@example.com', name: 'Ann Customer' },
-        agent: { id: '235323', name: 'Ada Lovelace', email: 'ada@support.example' },
+        agent: undefined,
+        // A body without closed_by (set up before it was documented): the assignee is the only candidate.
+        candidates: { lastReplier: undefined, closer: undefined, assignee: { id: '235323', name: 'Ada Lovelace', email: 'ada@support.example' } },
         team: 'Billing',
         subject: 'Refund for order 42',
         tags: ['vip', 'refund', 'billing'],
@@ -89,9 +91,9 @@ describe('zendesk adapter: map', () => {
     expect(result.kind === 'closed' && result.ticket.locale).toBe('pt-BR');
   });
 
-  it('when the ticket has no assignee (placeholders render ""), then it maps with no agent', () => {
+  it('when the ticket has no assignee (placeholders render ""), then it maps with no candidate', () => {
     const result = zendesk.map({ ...solved, agent: { id: '', name: '', email: '' } }, NOW);
-    expect(result.kind === 'closed' && result.ticket.agent).toBeUndefined();
+    expect(result.kind === 'closed' && result.ticket.candidates).toEqual({ lastReplier: undefined, closer: undefined, assignee: undefined });
   });
 
   it('when closed_at, team and tags are blank, then closedAt is now and the others are absent', () => {
@@ -118,5 +120,53 @@ describe('zendesk adapter: map', () => {
     expect(mapError({ ...solved, event: undefined })).toBe('event');
     expect(mapError({ ...solved, ticket_id: '' })).toBe('ticket_id');
     expect(mapError({ event: 'reopened' })).toBe('ticket_id');
+  });
+});
+
+describe('zendesk adapter: agent candidates and event subscriptions', () => {
+  const GRACE = { id: '411100', name: 'Grace Hopper', email: 'grace@support.example' };
+  const candidatesOf = (body: unknown) => {
+    const result = zendesk.map(body, NOW);
+    return result.kind === 'closed' ? result.ticket.candidates : undefined;
+  };
+
+  it('when the body sends the assignee, closed_by ({{current_user}}) and last_replied_by, then each is read', () => {
+    expect(candidatesOf(JSON.parse(fixture('solved-three-agents.json')))).toEqual({
+      lastReplier: { id: '571100', name: 'Katherine Johnson', email: 'katherine@support.example' },
+      closer: GRACE,
+      assignee: { id: '235323', name: 'Ada Lovelace', email: 'ada@support.example' },
+    });
+  });
+
+  it('when the ticket is unassigned, then the agent who solved it is a candidate', () => {
+    expect(candidatesOf(JSON.parse(fixture('solved-unassigned.json')))).toEqual({ lastReplier: undefined, closer: GRACE, assignee: undefined });
+  });
+
+  it('when an end user solved the ticket (role End user, or the requester themselves), then they are no candidate', () => {
+    const unassigned = JSON.parse(fixture('solved-unassigned.json'));
+    expect(candidatesOf({ ...unassigned, closed_by: { ...GRACE, role: 'End user' } })?.closer).toBeUndefined();
+    expect(candidatesOf({ ...unassigned, closed_by: { ...GRACE, role: 'end-user' } })?.closer).toBeUndefined();
+    expect(candidatesOf({ ...unassigned, closed_by: { id: '238604', name: 'Ann', email: 'ANN@example.com', role: '' } })?.closer).toBeUndefined();
+  });
+
+  it('when an event-subscription webhook (zen:event-type:…, ids only) arrives, then the error names type and the fix', () => {
+    const event = JSON.parse(fixture('event-subscription-status-changed.json'));
+    expect(mapError(event)).toBe('type');
+    expect(() => zendesk.map(event, NOW)).toThrow(/event-subscription webhook \(zen:event-type:ticket\.status_changed\).*trigger or automation.*docs\/helpdesks\.md/);
+  });
+});
+
+describe('zendesk adapter: the ISO 8601 signature timestamp', () => {
+  const raw = fixture('solved.json');
+
+  it('when X-Zendesk-Webhook-Signature-Timestamp is ISO 8601 in its usual forms, then it verifies (signed over the header text as sent)', () => {
+    for (const ts of ['2026-11-20T11:59:58Z', '2026-11-20T11:59:58.123Z', '2026-11-20T12:59:58+01:00', '2026-11-20T11:59Z']) {
+      expect([ts, zendesk.verify(signed(raw, ts), SECRET, NOW)]).toEqual([ts, true]);
+    }
+  });
+
+  it('when the ISO 8601 time is more than 5 minutes off once its offset is applied, then it does not verify', () => {
+    expect(zendesk.verify(signed(raw, '2026-11-20T11:59:58-01:00'), SECRET, NOW)).toBe(false);
+    expect(zendesk.verify(signed(raw, '2026-11-20'), SECRET, NOW)).toBe(false);
   });
 });
