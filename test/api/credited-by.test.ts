@@ -36,7 +36,7 @@ describe('credited_by in the operators API', () => {
   it('when the migration is undone and redone over stored surveys, then the column goes and comes back filled as before (generic: payload, adapters: assignee)', async () => {
     await t.postWebhook(ticketPayload({ ticket_id: 'T-old-generic' }));
     await t.db('surveys').insert({ ...(await t.db('surveys').where({ ticket_id: 'T-old-generic' }).first()), id: 'old-adapter', source: 'zendesk', ticket_id: 'Z-1', message_id: '<old@x>' });
-    await t.db.migrate.down({ migrationSource });
+    await t.db.migrate.down({ migrationSource, name: '20261130020000_credited_by' });
     expect(await t.db.schema.hasColumn('surveys', 'credited_by')).toBe(false);
     await t.db.migrate.latest({ migrationSource });
     const rows = await t.db('surveys').orderBy('ticket_id').select('ticket_id', 'credited_by');
