@@ -43,6 +43,9 @@ const envSchema = z
     MAIL_DIR: z.string().min(1).default('./data/outbox'),
     MAIL_FROM: z.string().min(3).default('Closeloop <surveys@localhost>'),
     WEBHOOK_SECRET: secret(16).optional(),
+    WEBHOOK_SECRET_PREVIOUS: secret(16).optional(),
+    REPORTS_TOKEN_PREVIOUS: secret(16).optional(),
+    ADMIN_TOKEN_PREVIOUS: secret(16).optional(),
     SURVEY_DELAY_MINUTES: intFrom(0, 60 * 24 * 30).default(0),
     TOKEN_TTL_DAYS: intFrom(1, 365).default(28),
     RATING_CHANGE_DAYS: intFrom(0, 365).default(14),
@@ -130,6 +133,8 @@ export type Config = Readonly<{
   /** Unset: /metrics is open (keep it off the public internet); set: Bearer token required. */
   metricsToken?: string;
   localCredentialsFile: string;
+  /** The secret being rotated out (*_PREVIOUS), still accepted until it is unset: rotation without downtime. */
+  previous: Readonly<{ webhookSecret?: string; reportsToken?: string; adminToken?: string }>;
   /** express's "trust proxy": which proxies' X-Forwarded-For to believe for the client address (rate limits, logs). */
   trustProxy: string | number;
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
@@ -214,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     rateLimits: Object.freeze({ publicPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookFailuresPerMinute: e.WEBHOOK_AUTH_FAILURES_PER_MINUTE }),
     metricsToken: e.METRICS_TOKEN,
     localCredentialsFile: credentialsFile,
+    previous: Object.freeze({ webhookSecret: e.WEBHOOK_SECRET_PREVIOUS, reportsToken: e.REPORTS_TOKEN_PREVIOUS, adminToken: e.ADMIN_TOKEN_PREVIOUS }),
     trustProxy: /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
     delivery: Object.freeze({
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,

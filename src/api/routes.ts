@@ -34,9 +34,9 @@ function decodeCursor(value: string): repo.Cursor {
 }
 
 /** The operators' JSON API (ADMIN_TOKEN): look surveys up, and erase a customer. */
-export function apiRoutes(deps: { db: Db; ledger: Ledger; clock: Clock; token: string }): Router {
+export function apiRoutes(deps: { db: Db; ledger: Ledger; clock: Clock; token: string; previousToken?: string }): Router {
   const router = Router();
-  router.use('/api', adminAuth(deps.token), (_req, res, next) => {
+  router.use('/api', adminAuth(deps.token, deps.previousToken), (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });

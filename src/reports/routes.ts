@@ -36,7 +36,7 @@ const link = (path: string, params: Record<string, string | number | undefined>)
 };
 
 /** Support leads' reports as JSON, CSV or an HTML dashboard, behind the reports token. */
-export function reportRoutes(deps: { reports: ReportService; views: Views; clock: Clock; tz: string; token: string }): Router {
+export function reportRoutes(deps: { reports: ReportService; views: Views; clock: Clock; tz: string; token: string; previousToken?: string }): Router {
   const { reports, views } = deps;
   const router = Router();
   router.use('/reports', (req, res, next) => {
@@ -46,7 +46,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (wantsHtml) htmlErrors(req, res, next);
     else next();
   });
-  router.use('/reports', reportsAuth(deps.token));
+  router.use('/reports', reportsAuth(deps.token, deps.previousToken));
   const query = (req: Parameters<typeof parseReportQuery>[0]) => parseReportQuery(req, deps.tz, deps.clock.now());
 
   const sendCsv = (res: Response, name: string, q: ReportQuery, columns: string[], rows: Array<Record<string, unknown>>) => {

@@ -27,12 +27,17 @@ function presented(header: string | undefined): string | undefined {
   return bearer ? bearer[1].trim() : basicPassword(header);
 }
 
-/** Guards routes with one token: `Authorization: Bearer <token>`, or Basic with the token as password so a browser can log in. */
-export function tokenAuth(token: string, realm: string, what: string): RequestHandler {
-  const expected = digest(token);
+/**
+ * Guards routes with one token: `Authorization: Bearer <token>`, or Basic with the token as password
+ * so a browser can log in. `previous` (the token being rotated out) is accepted too while it is set.
+ */
+export function tokenAuth(token: string, realm: string, what: string, previous?: string): RequestHandler {
+  const expected = [token, previous].filter((t): t is string => Boolean(t)).map(digest);
   return (req, res, next) => {
     const given = presented(req.get('authorization'));
-    if (given === undefined || !matches(given, expected)) {
+    // Every candidate is compared, so the time taken does not tell which one matched.
+    const ok = given !== undefined && expected.map((e) => matches(given, e)).some(Boolean);
+    if (!ok) {
       res.setHeader('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
       throw new AppError(401, 'unauthorized', `This needs the ${what} (Bearer, or as the Basic password).`);
     }
@@ -41,7 +46,7 @@ export function tokenAuth(token: string, realm: string, what: string): RequestHa
 }
 
 /** The reports credential, REPORTS_TOKEN: support leads' reports and the email preview. */
-export const reportsAuth = (token: string) => tokenAuth(token, 'Closeloop reports', 'reports token');
+export const reportsAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop reports', 'reports token', previous);
 
 /** The admin credential, ADMIN_TOKEN: the operators' API, including erasure. */
-export const adminAuth = (token: string) => tokenAuth(token, 'Closeloop admin', 'admin token');
+export const adminAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop admin', 'admin token', previous);

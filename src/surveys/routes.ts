@@ -20,9 +20,9 @@ const previewQuery = z.object({
 const DUMMY_TOKEN = 'PREVIEW-PREVIEW-PREVIEW-PREVIEW-PREVIEW-PREV';
 
 /** `GET /preview/:question_id`: the email exactly as a customer would get it, with dummy links (reports credential). */
-export function previewRoutes(deps: { definitions: SurveyDefinitions; views: Views; publicUrl: string; mailFrom: string; token: string }): Router {
+export function previewRoutes(deps: { definitions: SurveyDefinitions; views: Views; publicUrl: string; mailFrom: string; token: string; previousToken?: string }): Router {
   const router = Router();
-  router.get('/preview/:questionId', reportsAuth(deps.token), allowInlineStyles, (req, res) => {
+  router.get('/preview/:questionId', reportsAuth(deps.token, deps.previousToken), allowInlineStyles, (req, res) => {
     const parsed = previewQuery.safeParse(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
     if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the preview parameters.', zodDetails(parsed.error));
     const { locale, brand, variant, format } = parsed.data;

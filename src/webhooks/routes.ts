@@ -31,7 +31,7 @@ export function scheduleAnswer(outcome: ScheduleOutcome): Answer {
 export const cancelAnswer = (outcome: CancelOutcome): Answer => ({ status: 200, body: outcome });
 
 /** The generic helpdesk contract: signed JSON "ticket closed" and "ticket reopened" events. */
-export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secret: string }): Router {
+export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secret: string; previousSecret?: string }): Router {
   const router = Router();
   const rawBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
 
@@ -43,7 +43,12 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
     if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const timestamp = req.get('x-closeloop-timestamp');
-    const signed = verifySignature({ secret: deps.secret, timestamp, signature: req.get('x-closeloop-signature'), rawBody: body, now });
+    const signature = req.get('x-closeloop-signature');
+    // While WEBHOOK_SECRET_PREVIOUS is set (a rotation), either secret signs.
+    const signed = [deps.secret, deps.previousSecret]
+      .filter((secret): secret is string => Boolean(secret))
+      .map((secret) => verifySignature({ secret, timestamp, signature, rawBody: body, now }))
+      .some(Boolean);
     if (!signed) throw new AppError(401, 'invalid_signature');
     return { json: parseJson(body), key: requestKey('generic', body, { timestamp }) };
   }
