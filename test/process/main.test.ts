@@ -7,6 +7,7 @@ import { DEV_WEBHOOK_SECRET } from '../../src/config';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { ticketPayload } from '../helpers/boot';
 import { waitFor } from '../helpers/wait';
+import { freePort, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 
 // Runs the compiled service (npm test builds it first) as a real process.
 const MAIN = path.join(__dirname, '../../dist/src/main.js');
@@ -16,11 +17,10 @@ function startService(env: Record<string, string>) {
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => (output.stdout += d));
   child.stderr.on('data', (d) => (output.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has all the output been read (at 'exit' the last lines can still be in the pipe).
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, output, exited };
 }
-
-const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
 
 describe('the service as a process', () => {
   let dir: string;
@@ -38,10 +38,20 @@ describe('the service as a process', () => {
   });
 
   it('when started on defaults, then it migrates, logs URL, mail target and dev secret, serves a webhook and stops cleanly on SIGTERM', async () => {
-    const port = freePort();
-    const svc = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/db/closeloop.sqlite`, SMTP_URL: smtp.url });
-    child = svc.child;
-    await waitFor(() => svc.output.stdout.includes('Closeloop is listening'), 15_000);
+    let port = 0;
+    let svc: ReturnType<typeof startService> | undefined;
+    for (let attempt = 1; !svc; attempt += 1) {
+      port = await freePort();
+      const started = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/db/closeloop.sqlite`, SMTP_URL: smtp.url });
+      child = started.child;
+      let closed = false;
+      void started.exited.then(() => (closed = true));
+      // The warnings follow the "listening" line, and the pipe may hand them over in a later chunk: wait for what is checked.
+      await waitFor(() => started.output.stdout.includes(DEV_WEBHOOK_SECRET) || closed, 60_000);
+      if (started.output.stdout.includes(DEV_WEBHOOK_SECRET)) svc = started;
+      else if (!lostPort(started.output.stderr) || attempt >= PORT_ATTEMPTS) throw new Error(`the service did not start:\n${started.output.stdout}\n${started.output.stderr}`);
+    }
+    expect(svc.output.stdout).toContain('Closeloop is listening');
     expect(svc.output.stdout).toContain(`"url":"http://localhost:${port}"`);
     expect(svc.output.stdout).toContain(`SMTP 127.0.0.1:${smtp.port}`);
     expect(svc.output.stdout).toContain(DEV_WEBHOOK_SECRET);
@@ -57,7 +67,7 @@ describe('the service as a process', () => {
     expect(res.status).toBe(202);
     await smtp.waitForMessages(1);
 
-    child.kill('SIGTERM');
+    svc.child.kill('SIGTERM');
     expect(await svc.exited).toBe(0);
     expect(svc.output.stdout).toContain('"msg":"stopped"');
     expect(svc.output.stdout).not.toContain('ann@example.com');
