@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/shared/db';
 import { signBody } from '../../src/webhooks/signature';
 import { waitFor } from '../helpers/wait';
+import { freePort, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 
 /** Debian's chromium package (.ci/run apt-installs it). Playwright never downloads a browser here. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -26,20 +26,19 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A port nobody listens on right now: the OS picks one, we let it go and hand it to the service. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * The compiled service (npm test builds dist/ first) as a real child process whose public URL is
  * its own loopback address, so the links in its emails lead a browser straight back to it.
  */
 export async function startService(env: Record<string, string>) {
+  for (let attempt = 1; ; attempt += 1) {
+    const started = await spawnService(env);
+    if (started !== 'lost port') return started;
+    if (attempt >= PORT_ATTEMPTS) throw new Error(`the service lost its port to another process ${attempt} times`);
+  }
+}
+
+async function spawnService(env: Record<string, string>) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const fullEnv = { ...env, PORT: String(port), PUBLIC_URL: url };
@@ -47,11 +46,17 @@ export async function startService(env: Record<string, string>) {
   const output = { stdout: '', stderr: '' };
   child.stdout?.on('data', (d) => (output.stdout += d));
   child.stderr?.on('data', (d) => (output.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has all the output been read.
+  let closed = false;
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  void exited.then(() => (closed = true));
   const listening = () => output.stdout.includes('Closeloop is listening');
-  await waitFor(() => listening() || child.exitCode !== null, 15_000).catch(() => undefined);
+  // A safety net for a very busy machine: start-up normally takes a second or two.
+  await waitFor(() => listening() || closed, 120_000).catch(() => undefined);
   if (!listening()) {
     child.kill('SIGKILL');
+    await exited;
+    if (lostPort(output.stderr)) return 'lost port';
     throw new Error(`the service did not start:\n${output.stdout}\n${output.stderr}`);
   }
   // The test reads the same database from the side, to check what was stored rather than what a page says.

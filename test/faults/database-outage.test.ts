@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { describeSqlite, dropDatabase, freshDatabaseEnv, onPostgres, PG_URL } from '../helpers/database';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { startFaultySmtp, type FaultySmtp } from './faulty-smtp';
-import { freePort, getReport, openDatabase, postWebhook, serviceEnv, sleep, startService, statuses, ticket, waitUntil, type Answer, type Service } from './service-process';
+import { freePort, getReport, LEASE_SECONDS, openDatabase, postWebhook, serviceEnv, sleep, startService, statuses, ticket, waitUntil, type Answer, type Service } from './service-process';
 
 const describePg = onPostgres ? describe : describe.skip;
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -48,7 +48,7 @@ function expectWholeOr503(during: Awaited<ReturnType<typeof reports>>, before: A
  * itself: refused webhooks land on a re-send and every survey is delivered.
  */
 async function outageScenario(ctx: Ctx, serviceDatabase: Record<string, string>, outage: Outage) {
-  const env = serviceEnv(serviceDatabase, await freePort(), { SMTP_URL: ctx.smtp.url, DELIVERY_LEASE_SECONDS: '5', DELIVERY_MAX_ATTEMPTS: '50' });
+  const env = serviceEnv(serviceDatabase, await freePort(), { SMTP_URL: ctx.smtp.url, DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS), DELIVERY_MAX_ATTEMPTS: '50' });
   const service = await startService(env);
   ctx.service = service;
   const db = openDatabase(ctx.database);
@@ -59,7 +59,7 @@ async function outageScenario(ctx: Ctx, serviceDatabase: Record<string, string>,
 
   // Before: ten surveys in and delivered.
   for (const a of await Promise.all(Array.from({ length: 10 }, (_, n) => post(n)))) expect(a.status).toBe(202);
-  await waitUntil(service, async () => (await statuses(db, 'surveys')).sent === 10, 20_000, async () => `10 sent; ${JSON.stringify(await statuses(db, 'surveys'))}`);
+  await waitUntil(service, async () => (await statuses(db, 'surveys')).sent === 10, 60_000, async () => `10 sent; ${JSON.stringify(await statuses(db, 'surveys'))}`);
   const before = await reports(service.url);
   expect([before.json.status, before.json.body.overall]).toEqual([200, expect.objectContaining({ surveys_sent: 10 })]);
 
@@ -102,8 +102,9 @@ async function outageScenario(ctx: Ctx, serviceDatabase: Record<string, string>,
   expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
   ctx.smtp.state.fault = 'none';
 
-  // Afterwards: one survey per ticket, all delivered, each exactly once at the SMTP server.
-  await waitUntil(service, async () => JSON.stringify(await statuses(db, 'surveys')) === JSON.stringify({ sent: 20 }), 30_000, async () => `20 sent; ${JSON.stringify(await statuses(db, 'surveys'))}`);
+  // Afterwards: one survey per ticket, all delivered, each exactly once at the SMTP server (rows claimed when the
+  // outage began, whose outcome could not be written, come back once their lease has run out).
+  await waitUntil(service, async () => JSON.stringify(await statuses(db, 'surveys')) === JSON.stringify({ sent: 20 }), LEASE_SECONDS * 1000 + 90_000, async () => `20 sent; ${JSON.stringify(await statuses(db, 'surveys'))}`);
   const rows: Array<{ ticket_id: string; message_id: string }> = await db('surveys').select('ticket_id', 'message_id');
   expect(new Set(rows.map((r) => r.ticket_id)).size).toBe(20);
   const counts = ctx.smtp.counts();
@@ -161,7 +162,7 @@ describe('the service while its database is unavailable', () => {
         },
         end: release,
       });
-    }, 90_000);
+    }, 300_000);
 
     // "Read-only" for real: the tests run as root, who ignores file modes, but not the immutable attribute
     // (chattr +i): writes through the service's open descriptors fail with EPERM, which SQLite reports as
@@ -180,7 +181,7 @@ describe('the service while its database is unavailable', () => {
         },
         end: async () => writable(),
       });
-    }, 90_000);
+    }, 300_000);
     if (!immutable) console.warn('database-outage: chattr +i does not work here; the read-only SQLite case is skipped');
   });
 
@@ -191,12 +192,15 @@ describe('the service while its database is unavailable', () => {
       ctx.cleanup.push(() => proxy.close());
       const viaProxy = new URL(PG_URL!);
       viaProxy.host = `127.0.0.1:${proxy.port}`;
-      await outageScenario(ctx, { ...ctx.database, DATABASE_URL: viaProxy.toString(), DB_ACQUIRE_TIMEOUT_MS: '1000' }, {
+      // Each request waits this long for a connection before it answers 503: short keeps the outage brief, but a busy
+      // machine can take a second to open one even when the server is there (then a webhook before the outage got 503,
+      // or a sent email could not be marked within its lease and went out twice).
+      await outageScenario(ctx, { ...ctx.database, DATABASE_URL: viaProxy.toString(), DB_ACQUIRE_TIMEOUT_MS: '5000' }, {
         readsFail: 'always',
         begin: () => proxy.cut(),
         end: () => proxy.restore(),
       });
-    }, 90_000);
+    }, 300_000);
   });
 });
 

@@ -76,8 +76,8 @@ export async function startFaultySmtp() {
     counts,
     /** Messages that arrived more than once, with how many extra copies. */
     duplicates: () => [...counts()].filter(([, n]) => n > 1).map(([messageId, n]) => ({ messageId, extra: n - 1 })),
-    /** Connections are refused (and open ones dropped), as a mail relay that is down. */
-    refuse: () => proxy.cut(),
+    /** Connections are refused (and open ones dropped), as a mail relay that is down. The port is free meanwhile: keep it short. */
+    refuse: () => proxy.cut({ refuse: true }),
     accept: () => proxy.restore(),
     async close() {
       await proxy.close();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { simpleParser } from 'mailparser';
 import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
-import { freePort, openDatabase, postWebhook, serviceEnv, sleep, startService, statuses, ticket, waitUntil, type Service } from './service-process';
+import { freePort, LEASE_SECONDS, openDatabase, postWebhook, serviceEnv, sleep, startService, statuses, ticket, waitUntil, type Service } from './service-process';
 
 const SURVEYS = 3;
 
@@ -19,7 +19,7 @@ type OutboxRow = { survey_id: string; status: string; attempts: number; last_err
  * exactly once, with nothing half-written left beside it.
  */
 async function fullDiskScenario(ctx: Ctx, mailDir: string, error: RegExp, makeRoom: () => void) {
-  const service = await startService(serviceEnv(ctx.database, await freePort(), { MAIL_DIR: mailDir, DELIVERY_RETRY_BASE_SECONDS: '0.01', DELIVERY_MAX_ATTEMPTS: '50', DELIVERY_LEASE_SECONDS: '5' }));
+  const service = await startService(serviceEnv(ctx.database, await freePort(), { MAIL_DIR: mailDir, DELIVERY_RETRY_BASE_SECONDS: '0.01', DELIVERY_MAX_ATTEMPTS: '50', DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS) }));
   ctx.service = service;
   const db = openDatabase(ctx.database);
   ctx.db = db;
@@ -28,19 +28,21 @@ async function fullDiskScenario(ctx: Ctx, mailDir: string, error: RegExp, makeRo
   for (let n = 0; n < SURVEYS; n += 1) expect((await postWebhook(service.url, ticket(`DISK-${n}`, n))).status).toBe(202);
 
   // A clear error on the row, and retries: every row failed at least three times and is still pending.
-  await waitUntil(service, async () => (await outbox()).every((r) => r.attempts >= 3 && error.test(r.last_error ?? '')), 20_000, async () => `three failed attempts each; ${JSON.stringify(await outbox())}`);
+  await waitUntil(service, async () => (await outbox()).every((r) => r.attempts >= 3 && error.test(r.last_error ?? '')), 60_000, async () => `three failed attempts each; ${JSON.stringify(await outbox())}`);
   const failing = await outbox();
   for (const r of failing) expect(r).toMatchObject({ status: 'pending', last_error: expect.stringMatching(error) });
   expect(await statuses(db, 'surveys')).toEqual({ scheduled: SURVEYS });
   console.log(`mail dir fault: the outbox row says ${JSON.stringify(failing[0].last_error)}`);
 
-  // Still retrying, and the process still serves (a survey can still come in).
-  await waitUntil(service, async () => (await outbox()).every((r, i) => r.attempts > failing[i].attempts), 20_000, async () => `more attempts than ${JSON.stringify(failing)}`);
+  // Still retrying, and the process still serves (a survey can still come in). (The retry delay doubles with each
+  // attempt, so these waits grow with how long the test has run; the bounds leave room for a busy machine. A
+  // "retry now" written from the side would collide with the service's own writes to its SQLite file.)
+  await waitUntil(service, async () => (await outbox()).every((r, i) => r.attempts > failing[i].attempts), 60_000, async () => `more attempts than ${JSON.stringify(failing)}`);
   expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
   expect((await postWebhook(service.url, ticket(`DISK-${SURVEYS}`, SURVEYS))).status).toBe(202);
 
   makeRoom();
-  await waitUntil(service, async () => JSON.stringify(await statuses(db, 'surveys')) === JSON.stringify({ sent: SURVEYS + 1 }), 30_000, async () => `all sent; ${JSON.stringify(await outbox())}`);
+  await waitUntil(service, async () => JSON.stringify(await statuses(db, 'surveys')) === JSON.stringify({ sent: SURVEYS + 1 }), 60_000, async () => `all sent; ${JSON.stringify(await outbox())}`);
   const settled = await outbox();
   for (const r of settled) expect(r).toMatchObject({ status: 'sent', last_error: null });
   await sleep(300);
@@ -92,7 +94,7 @@ describe('the .eml transport on a full or broken disk', () => {
     fillUp(filler);
     fs.truncateSync(filler, fs.statSync(filler).size - 4096); // one page left: less than an email (about 6 kB) needs
     await fullDiskScenario(ctx, mailDir, /ENOSPC.*no space left on device/, () => fs.rmSync(filler));
-  }, 60_000);
+  }, 300_000);
   if (!canMount) console.warn('mail-dir-full: mounting a tmpfs is not permitted here; the ENOSPC case is skipped');
 
   // Portable: the tests run as root, who ignores a read-only mode (chmod 0555), so MAIL_DIR is made unusable the
@@ -102,7 +104,7 @@ describe('the .eml transport on a full or broken disk', () => {
     const blocker = path.join(ctx.dir, 'mail');
     fs.writeFileSync(blocker, 'not a directory');
     await fullDiskScenario(ctx, path.join(blocker, 'outbox'), /ENOTDIR.*not a directory.*mail\/outbox/, () => fs.rmSync(blocker));
-  }, 60_000);
+  }, 300_000);
 });
 
 /** Writes `file` until the filesystem has no page left. */

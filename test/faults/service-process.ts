@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { signBody } from '../../src/webhooks/signature';
 import { PG_URL } from '../helpers/database';
+import { freePort, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 import { mulberry32 } from '../reports/seed';
 
 // The compiled service (`npm run build` first), run as a real process the fault cases can kill.
@@ -14,14 +14,15 @@ export const PUBLIC_URL = 'https://csat.example.test';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A port free right now (released again for the service to take). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
+
+/**
+ * DELIVERY_LEASE_SECONDS of the fault cases: the rows a killed or cut-off process had claimed come
+ * back after it. It must outlast any one send on a busy machine (claim, waiting for a database
+ * connection, the SMTP dialogue, marking it sent): a lease that runs out mid-send lets the row be
+ * claimed again and the email go out twice, which the cases rightly count as a duplicate.
+ */
+export const LEASE_SECONDS = 20;
 
 /** Small and seeded (mulberry32), so a failing run can be repeated with FAULTS_SEED. */
 export const seededRandom = mulberry32;
@@ -39,13 +40,26 @@ export type Service = {
   stop(): Promise<number | null>;
 };
 
-/** Spawns the service and waits until it answers /healthz; fails with its output if it exits first. */
-export async function startService(env: Record<string, string>, timeoutMs = 30_000): Promise<Service> {
+/**
+ * Spawns the service and waits until it answers /healthz; fails with its output if it exits first.
+ * If another process took env.PORT before the service could listen, it starts again on a fresh
+ * port (the returned `url` says which). The bound is a safety net for a very busy machine.
+ */
+export async function startService(env: Record<string, string>, timeoutMs = 120_000): Promise<Service> {
+  for (let attempt = 1; ; attempt += 1) {
+    const service = await spawnService(attempt === 1 ? env : { ...env, PORT: String(await freePort()) }, timeoutMs);
+    if (service !== 'lost port') return service;
+    if (attempt >= PORT_ATTEMPTS) throw new Error(`the service lost its port to another process ${attempt} times`);
+  }
+}
+
+async function spawnService(env: Record<string, string>, timeoutMs: number): Promise<Service | 'lost port'> {
   const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { text: '' };
   child.stdout!.on('data', (d) => (output.text += d));
   child.stderr!.on('data', (d) => (output.text += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // 'close', not 'exit': only then has all the output been read.
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   let expectedDown = false;
   const running = () => child.exitCode === null && child.signalCode === null;
   const url = `http://127.0.0.1:${env.PORT}`;
@@ -72,7 +86,11 @@ export async function startService(env: Record<string, string>, timeoutMs = 30_0
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    service.assertRunning();
+    if (!running()) {
+      await exited;
+      if (lostPort(output.text)) return 'lost port';
+      service.assertRunning();
+    }
     try {
       if ((await fetch(`${url}/healthz`)).ok) return service;
     } catch {

@@ -59,7 +59,8 @@ export async function startSmtpServer(port = 0) {
     url: `smtp://127.0.0.1:${boundPort}`,
     messages,
     state,
-    async waitForMessages(count: number, timeoutMs = 10_000): Promise<ParsedMail[]> {
+    /** Waits until `count` messages arrived; the bound is a safety net (see waitFor). */
+    async waitForMessages(count: number, timeoutMs = 60_000): Promise<ParsedMail[]> {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
         if (Date.now() > deadline) throw new Error(`expected ${count} messages, got ${messages.length}`);

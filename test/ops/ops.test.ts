@@ -54,7 +54,9 @@ describe('/metrics', () => {
     expect((await t.postWebhook(payload, { secret: 'wrong-secret-0123456789' })).status).toBe(401);
     expect((await t.postWebhook(ticketPayload({ tags: ['no-survey'] }))).body.status).toBe('suppressed');
     t.services.worker.start();
-    await waitFor(async () => (await t.db('surveys').where({ status: 'sent' }).count({ n: '*' }).first())?.n === 1);
+    // The worker logs "survey sent" just after it marked the survey: wait for the line, which is checked below.
+    await waitFor(() => lines.some((l) => l.includes('"msg":"survey sent"')));
+    expect(Number((await t.db('surveys').where({ status: 'sent' }).count({ n: '*' }).first())?.n)).toBe(1);
     const survey = await t.db('surveys').where({ ticket_id: 'T-secret-ticket-4711' }).first('id');
     const token = await t.services.surveys.issueToken(survey.id);
     await t.services.ratings.recordRating(token, { score: 4 });

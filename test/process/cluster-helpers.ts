@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
@@ -7,6 +6,7 @@ import { signBody } from '../../src/webhooks/signature';
 import { COUNTERS } from '../../src/reports/ledger';
 import { dropDatabase, freshDatabaseEnv, PG_URL } from '../helpers/database';
 import { startSmtpServer } from '../helpers/smtp';
+import { freePorts, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 
 // The compiled service (`npm run build` first), run as real processes sharing one PostgreSQL schema.
 const MAIN = path.join(__dirname, '../../dist/src/main.js');
@@ -20,21 +20,12 @@ function spawnInstance(name: string, env: Record<string, string>): Instance {
   const output = { text: '' };
   child.stdout!.on('data', (d) => (output.text += d));
   child.stderr!.on('data', (d) => (output.text += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // 'close', not 'exit': only then has all the output been read.
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return { name, url: `http://127.0.0.1:${env.PORT}`, child, output, exited, expectedDown: false };
 }
 
 const isRunning = (i: Instance) => i.child.exitCode === null && i.child.signalCode === null;
-
-/** Ports free right now: held open together so the two cannot be the same, then released. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => resolve(s)); })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,9 +37,26 @@ export async function surveyStatuses(db: Knex): Promise<Record<string, number>> 
 
 /**
  * Two instances A and B started at the same moment on one fresh schema (so both migrate at once),
- * one SMTP test server, and a knex connection to the same schema for the test's own checks.
+ * one SMTP test server, and a knex connection to the same schema for the test's own checks. If
+ * another process took a port before an instance could listen, both start again on fresh ports
+ * and a fresh schema.
  */
 export async function startCluster() {
+  for (let attempt = 1; ; attempt += 1) {
+    const cluster = await startClusterOnce();
+    if (cluster !== 'lost port') return cluster;
+    if (attempt >= PORT_ATTEMPTS) throw new Error(`an instance lost its port to another process ${attempt} times`);
+  }
+}
+
+/**
+ * DELIVERY_LEASE_SECONDS: B's claimed rows come back this long after it is killed. It must outlast any
+ * one send on a busy machine (a connection wait, the SMTP dialogue, marking it sent), or a row is
+ * claimed again mid-send and its email goes out twice in normal operation.
+ */
+const LEASE_SECONDS = 20;
+
+async function startClusterOnce() {
   const smtp = await startSmtpServer();
   const database = freshDatabaseEnv(os.tmpdir());
   const [portA, portB] = await freePorts(2);
@@ -57,7 +65,7 @@ export async function startCluster() {
     ...database,
     SMTP_URL: smtp.url,
     WEBHOOK_SECRET: SECRET,
-    DELIVERY_LEASE_SECONDS: '5',
+    DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS),
     RATE_LIMIT_PER_MINUTE: '1000000', // the test rates 360 times from one address
     DELIVERY_POLL_MS: '50',
     PUBLIC_URL,
@@ -118,9 +126,10 @@ export async function startCluster() {
   };
 
   try {
-    await waitUntil(async () => (await isUp(a)) && (await isUp(b)), 30_000, () => 'both instances to answer /healthz');
+    await waitUntil(async () => (await isUp(a)) && (await isUp(b)), 120_000, () => 'both instances to answer /healthz');
   } catch (err) {
     await cluster.stop();
+    if (lostPort(a.output.text) || lostPort(b.output.text)) return 'lost port';
     throw err;
   }
   return cluster;

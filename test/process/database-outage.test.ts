@@ -20,7 +20,10 @@ describePg('an instance whose PostgreSQL goes away and comes back', () => {
     proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
     const viaProxy = new URL(PG_URL!);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    t = await bootApp({ DATABASE_URL: viaProxy.toString(), DB_ACQUIRE_TIMEOUT_MS: '500' });
+    // How long a request waits for a connection before it answers 503. Short keeps the outage brief, but a busy
+    // machine can take a second to open a connection even when the server is there: a webhook before the outage
+    // then got 503, or the worker could not mark a sent email (and waited out its lease).
+    t = await bootApp({ DATABASE_URL: viaProxy.toString(), DB_ACQUIRE_TIMEOUT_MS: '5000' });
   });
   afterEach(async () => {
     await proxy.restore().catch(() => undefined); // close() needs the server reachable to drop the schema

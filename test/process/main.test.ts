@@ -6,6 +6,7 @@ import { signBody } from '../../src/webhooks/signature';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { ticketPayload } from '../helpers/boot';
 import { waitFor } from '../helpers/wait';
+import { freePort, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 
 // Runs the compiled service (npm test builds it first) as a real process.
 const MAIN = path.join(__dirname, '../../dist/src/main.js');
@@ -15,11 +16,10 @@ function startService(env: Record<string, string>) {
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => (output.stdout += d));
   child.stderr.on('data', (d) => (output.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has all the output been read (at 'exit' the last lines can still be in the pipe).
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, output, exited };
 }
-
-const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
 
 describe('the service as a process', () => {
   let dir: string;
@@ -37,17 +37,28 @@ describe('the service as a process', () => {
   });
 
   it('when started on defaults, then it migrates, generates this install\'s credentials beside the database (owner-only), says where without printing them, serves a webhook signed with them and stops cleanly on SIGTERM', async () => {
-    const port = freePort();
-    const svc = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/db/closeloop.sqlite`, SMTP_URL: smtp.url });
-    child = svc.child;
-    await waitFor(() => svc.output.stdout.includes('Closeloop is listening'), 15_000);
+    let port = 0;
+    let svc: ReturnType<typeof startService> | undefined;
+    for (let attempt = 1; !svc; attempt += 1) {
+      port = await freePort();
+      const started = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/db/closeloop.sqlite`, SMTP_URL: smtp.url });
+      child = started.child;
+      let closed = false;
+      void started.exited.then(() => (closed = true));
+      // The warnings follow the "listening" line, and the pipe may hand them over in a later chunk: wait for what is checked.
+      await waitFor(() => started.output.stdout.includes('credentials') || closed, 60_000);
+      if (started.output.stdout.includes('credentials')) svc = started;
+      else if (!lostPort(started.output.stderr) || attempt >= PORT_ATTEMPTS) throw new Error(`the service did not start:\n${started.output.stdout}\n${started.output.stderr}`);
+    }
+    expect(svc.output.stdout).toContain('Closeloop is listening');
     expect(svc.output.stdout).toContain(`"url":"http://localhost:${port}"`);
     expect(svc.output.stdout).toContain(`SMTP 127.0.0.1:${smtp.port}`);
     expect(fs.existsSync(`${dir}/db/closeloop.sqlite`)).toBe(true);
     const file = `${dir}/db/credentials.json`;
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const credentials = JSON.parse(fs.readFileSync(file, 'utf8'));
-    expect(svc.output.stdout).toContain(`generated into ${file}`);
+    // "generated into <file>"; after a restart on another port, "using … from <file>".
+    expect(svc.output.stdout).toMatch(new RegExp(`(generated into|generated credentials from) ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     for (const value of Object.values(credentials)) expect(svc.output.stdout).not.toContain(value as string);
     const secret = credentials.webhook_secret as string;
 
@@ -61,7 +72,7 @@ describe('the service as a process', () => {
     expect(res.status).toBe(202);
     await smtp.waitForMessages(1);
 
-    child.kill('SIGTERM');
+    svc.child.kill('SIGTERM');
     expect(await svc.exited).toBe(0);
     expect(svc.output.stdout).toContain('"msg":"stopped"');
     expect(svc.output.stdout).not.toContain('ann@example.com');

@@ -156,7 +156,7 @@ export async function deliverOne(t: Deliverer, smtp: SmtpTestServer, payload: Re
   const surveyId: string = res.body.survey_id;
   const messageId = `<survey.${surveyId}@${new URL(PUBLIC_URL).hostname}>`;
   await t.services.worker.drain();
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 60_000; // a safety net (see helpers/wait.ts)
   let mail: ParsedMail | undefined;
   while (!(mail = smtp.messages.find((m) => m.messageId === messageId))) {
     if (Date.now() > deadline) throw new Error(`no email arrived for survey ${surveyId}`);

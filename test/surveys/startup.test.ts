@@ -10,14 +10,14 @@ function run(env: Record<string, string>): Promise<{ code: number | null; stdout
     const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    // A start-up that wrongly succeeds would listen forever: stop it so the assertion shows what happened.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('exit', (code) => {
-      clearTimeout(guard);
-      resolve({ code, stdout, stderr });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      // A start-up that wrongly succeeds would listen forever: stop it so the assertion shows what happened.
+      if (stdout.includes('Closeloop is listening')) child.kill('SIGKILL');
     });
+    child.stderr.on('data', (d) => (stderr += d));
+    // 'close', not 'exit': only then has all the output been read (at 'exit' the last lines can still be in the pipe).
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

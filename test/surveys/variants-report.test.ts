@@ -100,7 +100,7 @@ describe('GET /reports/variants: the variants of one question side by side', () 
       if (p.score === undefined) continue;
       await t.services.ratings.recordRating(await t.services.surveys.issueToken(p.id), { score: p.score });
     }
-  }, 60_000);
+  }, 300_000);
   afterAll(async () => {
     await t.close();
     tmp.cleanup();
