@@ -149,9 +149,9 @@ async function answerOf(res: Response): Promise<Answer> {
   }
 }
 
-export async function postWebhook(instance: Instance, payload: unknown): Promise<Answer> {
+export async function postWebhook(instance: Instance, payload: unknown, timestamp = Math.floor(Date.now() / 1000)): Promise<Answer> {
   const body = JSON.stringify(payload);
-  const ts = String(Math.floor(Date.now() / 1000));
+  const ts = String(timestamp);
   const res = await fetch(`${instance.url}/webhooks/ticket-closed`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-Closeloop-Timestamp': ts, 'X-Closeloop-Signature': signBody(SECRET, ts, body) },
