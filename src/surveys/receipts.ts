@@ -26,34 +26,44 @@ export type Answer = { status: number; body: unknown };
 /** A request's answer and whether it is a replay (answered from a receipt, nothing done). */
 export type Receipted = Answer & { replayed: boolean };
 
-type Stored = { digest: string; eventKey: string | null; answer: Answer; createdAt: Date };
+type Stored = { digest: string; eventKey: string | null; source: string; answer: Answer; createdAt: Date };
 
-export const receiptsSince = (now: Date) => new Date(now.getTime() - RECEIPT_DAYS * DAY_MS);
+/**
+ * Freshdesk's body is all that can tell two of its requests apart (no time, no event id, nothing
+ * signed), so a genuine resolve → reopen → resolve of an unchanged ticket looks like a replay. Its
+ * receipts count only as long as Freshdesk retries a failed webhook (5, 30 and 60 minutes apart:
+ * docs/helpdesks.md), so such a second close is surveyed again after that.
+ */
+export const FRESHDESK_RECEIPT_MS = 2 * 3_600_000;
+
+/** Receipts stored before this instant no longer make a request of `source` a replay. */
+export const receiptsSince = (now: Date, source?: string) => new Date(now.getTime() - (source === 'freshdesk' ? FRESHDESK_RECEIPT_MS : RECEIPT_DAYS * DAY_MS));
 
 /** The receipts stored under any of these keys, however old (an expired one is still in the way of a new one with its key). */
 export async function findReceipts(trx: Knex.Transaction, keys: readonly RequestKey[]): Promise<Stored[]> {
   if (keys.length === 0) return [];
   const digests = inList(keys.map((k) => k.digest));
   const events = inList(keys.flatMap((k) => (k.eventKey ? [k.eventKey] : [])));
-  const rows = await query<{ digest: string; event_key: string | null; status: number; body: string; created_at: unknown }>(
+  const rows = await query<{ digest: string; event_key: string | null; source: string; status: number; body: string; created_at: unknown }>(
     trx,
-    `SELECT "digest", "event_key", "status", "body", "created_at" FROM "webhook_receipts" WHERE "digest" IN ${digests.sql} OR "event_key" IN ${events.sql}`,
+    `SELECT "digest", "event_key", "source", "status", "body", "created_at" FROM "webhook_receipts" WHERE "digest" IN ${digests.sql} OR "event_key" IN ${events.sql}`,
     [...digests.params, ...events.params],
   );
   return rows.map((r) => ({
     digest: r.digest,
     eventKey: r.event_key,
+    source: r.source,
     answer: { status: Number(r.status), body: JSON.parse(r.body) },
     createdAt: toDate(r.created_at),
   }));
 }
 
 /**
- * The receipts a transaction decides with: those stored since `since`, and those it adds itself
+ * The receipts a transaction decides with: those still counting at `now` (receiptsSince), and those it adds itself
  * (two identical requests in one batch: the second is a replay of the first). `expired` are the
  * older ones found under the same keys, to delete before the new receipts go in.
  */
-export function receiptIndex(stored: readonly Stored[], since: Date) {
+export function receiptIndex(stored: readonly Stored[], now: Date) {
   const byDigest = new Map<string, Answer>();
   const byEvent = new Map<string, Answer>();
   const expired: string[] = [];
@@ -62,7 +72,7 @@ export function receiptIndex(stored: readonly Stored[], since: Date) {
     if (key.eventKey) byEvent.set(key.eventKey, answer);
   };
   for (const s of stored) {
-    if (s.createdAt < since) expired.push(s.digest);
+    if (s.createdAt < receiptsSince(now, s.source)) expired.push(s.digest);
     else add(s, s.answer);
   }
   return {

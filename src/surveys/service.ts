@@ -11,7 +11,7 @@ import { together } from '../shared/statements';
 import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
-import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptIndex, receiptsSince, type Answer, type Receipted, type RequestKey } from './receipts';
+import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptIndex, type Answer, type Receipted, type RequestKey } from './receipts';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 import { creditTicket, type AgentCredit } from './credit';
 
@@ -81,7 +81,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       () => findReceipts(trx, batch.flatMap((c) => (c.once ? [c.once.key] : []))),
     ]);
     // A request whose receipt is stored, or which repeats one earlier in this batch, is a replay: its answer, nothing decided.
-    const receipts = receiptIndex(stored, receiptsSince(new Date(earliest)));
+    const receipts = receiptIndex(stored, new Date(earliest));
     const newReceipts: Array<{ key: RequestKey; answer: Answer; now: Date }> = [];
     const rows: repo.NewSurvey[] = [];
     const decide = ({ ticket, now, requestId }: Closing): ScheduleOutcome => {
@@ -136,7 +136,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       try {
         return await db.transaction(async (trx) => {
           const now = clock.now();
-          const receipts = receiptIndex(await findReceipts(trx, [key]), receiptsSince(now));
+          const receipts = receiptIndex(await findReceipts(trx, [key]), now);
           const replayOf = receipts.match(key);
           if (replayOf) return { ...replayOf, replayed: true };
           await deleteReceipts(trx, receipts.expired);

@@ -105,8 +105,9 @@ describe('replayed webhooks change nothing', () => {
       closeAgain: () => ({ ...fixture('intercom/conversation-admin-closed.json'), id: `notif_close_${++notification}` }),
     },
   };
-  // Vendors whose signature covers a timestamp refuse a replay after 5 minutes anyway; the others are replayed days later.
-  const replayAfter: Record<Vendor, number> = { generic: 60_000, zendesk: 60_000, helpscout: 3 * DAY_MS, freshdesk: 3 * DAY_MS, intercom: 3 * DAY_MS };
+  // Vendors whose signature covers a timestamp refuse a replay after 5 minutes anyway; the others are replayed days
+  // later, but Freshdesk's receipts count only through its retry span (receipts.ts FRESHDESK_RECEIPT_MS).
+  const replayAfter: Record<Vendor, number> = { generic: 60_000, zendesk: 60_000, helpscout: 3 * DAY_MS, freshdesk: 95 * 60_000, intercom: 3 * DAY_MS };
   const vendors = Object.keys(events) as Vendor[];
 
   /** Lets SURVEY_DELAY_MINUTES pass and sends what is due; answers how many emails went out. */
@@ -133,6 +134,19 @@ describe('replayed webhooks change nothing', () => {
     expect([again.status, again.body.status]).toEqual([202, 'scheduled']);
     expect(again.body.survey_id).not.toBe(first.body.survey_id);
     expect(await sendDue()).toBe(1);
+  });
+
+  it('when an unchanged Freshdesk ticket is resolved again after Freshdesk\'s retry span, then it is a new close and surveyed', async () => {
+    const close = sign('freshdesk', events.freshdesk.close());
+    const first = await send(close);
+    expect(first.body.status).toBe('scheduled');
+    await send(sign('freshdesk', events.freshdesk.reopen(), 'reopen'));
+    clock.advance(90 * 60_000);
+    expect((await send(close)).body).toEqual(first.body); // inside the span: a retry, answered alike
+    clock.advance(31 * 60_000);
+    const again = await send(close); // the same body, 2 hours on: Freshdesk no longer retries, so it is the ticket resolved again
+    expect([again.status, again.body.status]).toEqual([202, 'scheduled']);
+    expect(again.body.survey_id).not.toBe(first.body.survey_id);
   });
 
   it.each(vendors)('when a captured %s reopen is replayed after the ticket closed again, then the first answer again and the new survey is not cancelled', async (vendor) => {
