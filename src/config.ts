@@ -22,6 +22,28 @@ const caseList = z.string().transform(items);
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** An explicit yes/no: only `true` or `false` (an opt-out of a safe default is spelled out). */
+const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
+
+/** Loopback needs no TLS: 127.0.0.0/8, ::1, localhost (a URL's hostname, as the URL parser wrote it). */
+const isLoopback = (hostname: string) => /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '[::1]' || hostname === 'localhost';
+
+/** nodemailer reads options from the URL's query too: ignoreTLS, or requireTLS=false, would send mail in clear. */
+function asksForPlaintext(smtpUrl: string): boolean {
+  const query = URL.canParse(smtpUrl) ? new URL(smtpUrl).searchParams : new URLSearchParams();
+  const off = (v: string | null) => v === 'false' || v === '0';
+  return (query.has('ignoreTLS') && !off(query.get('ignoreTLS'))) || off(query.get('requireTLS'));
+}
+
+/** A rating webhook receiver gets comments and a signature: https://, or http:// on loopback or when allowed by name. */
+function receiverProblem(url: string, allowHttp: boolean): string | undefined {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed) return 'must be http(s) URLs, comma-separated';
+  if (parsed.protocol === 'https:' || isLoopback(parsed.hostname) || allowHttp) return undefined;
+  // Only the origin: a receiver's path or query may hold its own credential.
+  return `${parsed.origin} is http:// and not loopback: rating events (comments included) would travel unencrypted; use https://, or set RATING_WEBHOOK_ALLOW_HTTP=true to accept it`;
+}
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -40,6 +62,7 @@ const envSchema = z
       .string()
       .regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL')
       .optional(),
+    SMTP_ALLOW_PLAINTEXT: flag.default('false'),
     MAIL_DIR: z.string().min(1).default('./data/outbox'),
     MAIL_FROM: z.string().min(3).default('Closeloop <surveys@localhost>'),
     WEBHOOK_SECRET: secret(16).optional(),
@@ -65,6 +88,7 @@ const envSchema = z
       .refine((l) => l.every((u) => /^https?:\/\/[^\s,]+$/.test(u)), 'must be http(s) URLs, comma-separated')
       .default(''),
     RATING_WEBHOOK_SECRET: secret(16).optional(),
+    RATING_WEBHOOK_ALLOW_HTTP: flag.default('false'),
     RETENTION_DAYS: intFrom(0, 36_500).default(0),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
@@ -88,6 +112,13 @@ const envSchema = z
     if (env.NODE_ENV === 'production' && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when NODE_ENV=production' });
     }
+    for (const url of env.RATING_WEBHOOK_URL) {
+      const problem = receiverProblem(url, env.RATING_WEBHOOK_ALLOW_HTTP);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_URL'], message: problem });
+    }
+    if (env.SMTP_URL && asksForPlaintext(env.SMTP_URL) && !env.SMTP_ALLOW_PLAINTEXT) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'asks to send without STARTTLS (ignoreTLS/requireTLS in its query); set SMTP_ALLOW_PLAINTEXT=true to allow mail in clear' });
+    }
     if (env.RATING_WEBHOOK_URL.length && !env.RATING_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_SECRET'], message: 'is required when RATING_WEBHOOK_URL is set' });
     }
@@ -103,6 +134,8 @@ export type Config = Readonly<{
   publicUrl: string;
   database: DatabaseConfig;
   smtpUrl?: string;
+  /** smtp:// without STARTTLS is allowed (SMTP_ALLOW_PLAINTEXT); otherwise an smtp:// connection must upgrade or nothing is sent. */
+  smtpAllowPlaintext: boolean;
   mailDir: string;
   mailFrom: string;
   webhookSecret: string;
@@ -185,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
           },
     ),
     smtpUrl: e.SMTP_URL,
+    smtpAllowPlaintext: e.SMTP_ALLOW_PLAINTEXT,
     mailDir: e.MAIL_DIR,
     mailFrom: e.MAIL_FROM,
     webhookSecret: e.WEBHOOK_SECRET ?? (local as LocalCredentials).webhookSecret,

@@ -22,7 +22,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const views = createViews(config.templatesDir);
   const definitions = loadDefinitions(config.surveysFile);
   const ledger = createLedger(config.reportTz);
-  const mailer = args.mailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir });
+  const mailer = args.mailer ?? createMailer({ smtpUrl: config.smtpUrl, allowPlaintext: config.smtpAllowPlaintext, mailDir: config.mailDir });
   let wakeWorker = () => {};
   const surveys = createSurveyService({
     db,

@@ -30,6 +30,7 @@ export async function startService(o: { dir: string; sinkPort: number; env?: Rec
     PORT: String(port),
     DATABASE_URL: `sqlite:${path.join(o.dir, 'bench.sqlite')}`,
     SMTP_URL: `smtp://127.0.0.1:${o.sinkPort}`,
+    SMTP_ALLOW_PLAINTEXT: 'true', // the sink offers no TLS, like the bare pool the delivery figure is compared with
     MAIL_DIR: path.join(o.dir, 'outbox'),
     WEBHOOK_SECRET: SECRETS.webhook,
     REPORTS_TOKEN: SECRETS.reports,

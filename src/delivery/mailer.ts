@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import { parseConnectionUrl } from 'nodemailer/lib/shared';
 
 export type OutgoingMail = {
   to: string;
@@ -28,22 +30,40 @@ export class DeliveryError extends Error {
 
 export type Mailer = { send(mail: OutgoingMail): Promise<void>; close(): void; describe(): string };
 
-/** SMTP 5xx replies are permanent; 4xx, network and disk errors are temporary. */
+/**
+ * SMTP 5xx replies are permanent; 4xx, network and disk errors are temporary, and so is a refused
+ * or failed STARTTLS (ETLS, whatever the reply code): it is the connection's fault, not the
+ * message's, and the relay or SMTP_URL may be fixed before the attempts run out.
+ */
 export function classify(err: unknown): DeliveryError {
   const e = err as { responseCode?: number; code?: string; response?: string; message?: string };
   const detail = [e.code, e.responseCode, e.response ?? e.message].filter(Boolean).join(' ').slice(0, 500);
-  const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
+  const permanent = e.code !== 'ETLS' && typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
   return new DeliveryError(detail || 'unknown delivery error', !permanent);
 }
 
+/**
+ * The SMTP transport's options: SMTP_URL's (nodemailer reads its query too), pooled, bounded waits.
+ * Over smtp:// STARTTLS is required unless SMTP_ALLOW_PLAINTEXT: nodemailer's `requireTLS` sends
+ * STARTTLS even when the server does not advertise it (a man in the middle can strip the
+ * advertisement) and sends nothing if the upgrade fails; `ignoreTLS` would skip it, so it is off.
+ * smtps:// is TLS from the first byte. (https://nodemailer.com/smtp/, "TLS options")
+ */
+export function smtpOptions(smtpUrl: string, allowPlaintext = false): SMTPPool.Options {
+  return {
+    ...parseConnectionUrl(smtpUrl),
+    pool: true,
+    ...(!allowPlaintext && { requireTLS: true, ignoreTLS: false }),
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 30_000,
+  };
+}
+
 /** Pooled SMTP when SMTP_URL is set; otherwise each message becomes an .eml file in mailDir. */
-export function createMailer(opts: { smtpUrl?: string; mailDir: string }): Mailer {
+export function createMailer(opts: { smtpUrl?: string; allowPlaintext?: boolean; mailDir: string }): Mailer {
   const transport = opts.smtpUrl
-    ? nodemailer.createTransport(opts.smtpUrl + (opts.smtpUrl.includes('?') ? '&' : '?') + 'pool=true', {
-        connectionTimeout: 15_000,
-        greetingTimeout: 15_000,
-        socketTimeout: 30_000,
-      })
+    ? nodemailer.createTransport(smtpOptions(opts.smtpUrl, opts.allowPlaintext))
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
 
   const toMessage = (m: OutgoingMail) => ({

@@ -1,4 +1,4 @@
-import { maskEmails, withoutEmails } from '../shared/logger';
+import { maskEmails, safeError, withoutEmails } from '../shared/logger';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
 import type { Clock } from '../shared/clock';
@@ -128,7 +128,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       for (const row of rows) {
         const send: Promise<void> = deliver(row)
           // The lease brings such a row back once it expires; nothing is lost.
-          .catch((err) => logger.error({ err }, 'delivery step failed; row returns after its lease'))
+          .catch((err) => logger.error({ err: safeError(err) }, 'delivery step failed; row returns after its lease'))
           .finally(() => inFlight.delete(send));
         inFlight.add(send);
       }
@@ -151,7 +151,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     wakeRequested = false;
     running = drain()
       .then(() => undefined)
-      .catch((err) => logger.error({ err: { code: err?.code, message: err?.message } }, 'outbox poll failed'))
+      .catch((err) => logger.error({ err: safeError(err) }, 'outbox poll failed'))
       .finally(() => {
         running = undefined;
         schedule(wakeRequested ? 0 : options.pollMs);

@@ -1,6 +1,6 @@
 import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
-import type { Logger } from '../shared/logger';
+import { safeError, type Logger } from '../shared/logger';
 import { retryDelayMs } from '../delivery/backoff';
 import type { WorkerOptions } from '../delivery/worker';
 import { signBody } from '../webhooks/signature';
@@ -12,7 +12,9 @@ const TIMEOUT_MS = 10_000;
 /**
  * POSTs queued rating events to their receivers, signed like our inbound webhook
  * (X-Closeloop-Timestamp, X-Closeloop-Signature). A 2xx answer is delivered; anything else
- * retries with backoff up to the delivery attempts, then the event is marked failed.
+ * retries with backoff up to the delivery attempts, then the event is marked failed. Redirects
+ * are never followed (a 307 would re-post the signed event, comment included, wherever it points,
+ * internal addresses too): a 3xx is a failed attempt like a 5xx.
  */
 export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; secret: string; options: WorkerOptions; metrics?: Metrics }) {
   const { db, clock, logger, options } = deps;
@@ -39,6 +41,7 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
           'X-Closeloop-Signature': signBody(deps.secret, timestamp, row.body),
         },
         body: row.body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       await res.arrayBuffer().catch(() => undefined);
@@ -46,7 +49,7 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
         if (!(await repo.markHookSent(db, row, clock.now()))) lostClaim(row, 'sent');
         return;
       }
-      error = `HTTP ${res.status}`;
+      error = res.status >= 300 && res.status < 400 ? `HTTP ${res.status} (redirects are not followed)` : `HTTP ${res.status}`;
     } catch (err) {
       error = String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message ?? err).slice(0, 300);
     }
@@ -77,7 +80,7 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
   function tick() {
     if (stopping) return;
     running = drain()
-      .catch((err) => logger.error({ err: { code: err?.code, message: err?.message } }, 'rating webhook poll failed'))
+      .catch((err) => logger.error({ err: safeError(err) }, 'rating webhook poll failed'))
       .finally(() => {
         running = undefined;
         if (started && !stopping) timer = setTimeout(tick, options.pollMs);

@@ -1,6 +1,6 @@
 import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
-import type { Logger } from '../shared/logger';
+import { safeError, type Logger } from '../shared/logger';
 import { eraseClosedBefore } from './erase';
 import type { Ledger } from '../reports/ledger';
 
@@ -15,7 +15,7 @@ export function startRetention(deps: { db: Db; ledger: Ledger; clock: Clock; log
       const erased = await eraseClosedBefore(deps.db, deps.ledger, cutoff, deps.clock.now());
       if (erased.surveys) deps.logger.info({ erased, cutoff }, 'retention: erased old survey data');
     } catch (err) {
-      deps.logger.error({ err }, 'retention run failed; it runs again tomorrow');
+      deps.logger.error({ err: safeError(err) }, 'retention run failed; it runs again tomorrow');
     }
   };
   void run();
@@ -37,7 +37,7 @@ export function startReceiptPruning(deps: { prune: () => Promise<number>; logger
       const pruned = await deps.prune();
       if (pruned) deps.logger.info({ pruned }, 'webhook receipts pruned');
     } catch (err) {
-      deps.logger.error({ err }, 'pruning webhook receipts failed; it runs again within the hour');
+      deps.logger.error({ err: safeError(err) }, 'pruning webhook receipts failed; it runs again within the hour');
     }
   };
   void run();

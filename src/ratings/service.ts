@@ -7,7 +7,7 @@ import type { Survey } from '../surveys/types';
 import * as repo from './repository';
 import { changeWindowOpen, decideRating, linkRefusal, scannerVerdict, type RatingInput } from './rules';
 import * as attempts from './attempts';
-import type { Logger } from '../shared/logger';
+import { safeError, type Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { createBatchWriter } from '../shared/batch';
 
@@ -108,8 +108,8 @@ export function createRatingService(deps: {
         try {
           while ((await decidePending()) === DECIDE_BATCH);
         } catch (err) {
-          // The driver's message can carry bound values: only its code is logged.
-          deps.logger?.error({ code: (err as { code?: string }).code ?? 'unknown' }, 'deciding pending ratings failed; the next pass tries again');
+          // Its code and the driver's short message, never the statement's bound values (safeError).
+          deps.logger?.error({ err: safeError(err) }, 'deciding pending ratings failed; the next pass tries again');
         }
       });
     }, intervalMs);

@@ -4,7 +4,7 @@ import knex, { Knex } from 'knex';
 import pg from 'pg';
 import { migrationSource } from '../../migrations';
 import type { DatabaseConfig } from '../config';
-import type { Logger } from './logger';
+import { safeError, type Logger } from './logger';
 import { finalizeStatements } from './statements';
 
 export type Db = Knex;
@@ -21,17 +21,21 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
  */
 export function createDb(database: DatabaseConfig | string, logger?: Logger): Db {
   const config: DatabaseConfig = typeof database === 'string' ? { client: 'sqlite', path: database } : database;
-  // knex reports connection trouble on its own (a lost server, a refused connect); as JSON lines with the rest.
+  // knex reports connection trouble on its own (a lost server, a refused connect); as JSON lines with
+  // the rest, reduced to the driver's short message like every logged error (logger.ts, safeError).
+  const detail = (message: unknown) => safeError(message).message;
   const log = logger && {
-    warn: (message: unknown) => logger.warn({ component: 'db', detail: String(message) }, 'database warning'),
-    error: (message: unknown) => logger.error({ component: 'db', detail: String(message) }, 'database error'),
-    deprecate: (message: unknown) => logger.warn({ component: 'db', detail: String(message) }, 'database deprecation'),
+    warn: (message: unknown) => logger.warn({ component: 'db', detail: detail(message) }, 'database warning'),
+    error: (message: unknown) => logger.error({ component: 'db', detail: detail(message) }, 'database error'),
+    deprecate: (message: unknown) => logger.warn({ component: 'db', detail: detail(message) }, 'database deprecation'),
     debug: () => undefined,
   };
   if (config.client === 'pg') {
     return knex({
       client: 'pg',
       log,
+      // knex's error messages would quote each statement with its values (customers' data): placeholders only.
+      compileSqlOnError: false,
       connection: { connectionString: config.url, statement_timeout: config.statementTimeoutMs || undefined, application_name: 'closeloop' },
       searchPath: config.schema ? [config.schema] : undefined,
       pool: { min: 0, max: config.poolMax },
@@ -42,6 +46,7 @@ export function createDb(database: DatabaseConfig | string, logger?: Logger): Db
   return knex({
     client: 'sqlite3',
     log,
+    compileSqlOnError: false,
     connection: { filename: config.path },
     useNullAsDefault: true,
     pool: {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
 import { AppError, isStorageUnavailable } from './errors';
-import type { Logger } from './logger';
+import { safeError, type Logger } from './logger';
 import type { Views } from './views';
 import type { Metrics } from './metrics';
 
@@ -73,14 +73,14 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     } else if (isStorageUnavailable(err)) {
       status = 503;
       body = { error: 'unavailable' };
-      log.error({ err: { code: err.code, message: err.message } }, 'storage unavailable');
+      log.error({ err: safeError(err) }, 'storage unavailable');
     } else if (err && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
       // body-parser: 413 too large, 400 bad encoding, 415 charset; the router: 400 for a malformed %-escape in a path
       status = err.status;
       body = { error: status === 413 ? 'payload_too_large' : err.type?.replace(/\./g, '_') ?? 'bad_request' };
     } else {
       body = { error: 'internal_error', request_id: res.locals.requestId };
-      log.error({ err }, 'unhandled error');
+      log.error({ err: safeError(err) }, 'unhandled error');
     }
     if (status === 503) res.setHeader('Retry-After', '30');
     if (res.headersSent) return;

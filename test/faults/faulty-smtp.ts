@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { startTcpProxy } from '../helpers/tcp-proxy';
+import { testCertificate, withTestCa } from '../helpers/tls';
 
 /** What the server answers besides a plain "250 OK": nothing odd, 421 at the greeting, or 451 at RCPT TO. */
 export type SmtpFault = 'none' | 'greet421' | 'tempfail451';
@@ -29,7 +30,7 @@ export async function startFaultySmtp() {
 
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    ...testCertificate(), // STARTTLS, as the production default requires (helpers/tls.ts)
     disableReverseLookup: true,
     logger: false,
     onConnect(_session, cb) {
@@ -70,7 +71,7 @@ export async function startFaultySmtp() {
   };
 
   return {
-    url: `smtp://127.0.0.1:${proxy.port}`,
+    url: withTestCa(`smtp://127.0.0.1:${proxy.port}`),
     state,
     arrived,
     counts,

@@ -90,3 +90,42 @@ export async function tableNames(db: Knex): Promise<string[]> {
   }
   return db('sqlite_master').where({ type: 'table' }).whereNot('name', 'like', 'sqlite_%').pluck('name');
 }
+
+/**
+ * Makes every write fail as unavailable storage does (answered 503): SQLite becomes read-only
+ * (query_only on the app's one connection: SQLITE_READONLY), PostgreSQL answers "disk full"
+ * (SQLSTATE 53100) with `message` for writes to any table. Returns the undo.
+ */
+export async function storageUnavailable(db: Knex, message: string): Promise<() => Promise<void>> {
+  if (db.client.config.client !== 'pg') {
+    await db.raw('PRAGMA query_only = ON');
+    return async () => void (await db.raw('PRAGMA query_only = OFF'));
+  }
+  const tables = await tableNames(db);
+  await db.raw(`CREATE FUNCTION storage_unavailable() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING ERRCODE = '53100', MESSAGE = '${message.replace(/'/g, "''")}'; END $$`);
+  for (const table of tables) await db.raw(`CREATE TRIGGER storage_unavailable BEFORE INSERT OR UPDATE OR DELETE ON ?? FOR EACH ROW EXECUTE FUNCTION storage_unavailable()`, [table]);
+  return async () => {
+    for (const table of tables) await db.raw('DROP TRIGGER storage_unavailable ON ??', [table]);
+    await db.raw('DROP FUNCTION storage_unavailable()');
+  };
+}
+
+/**
+ * Refuses rows whose `column` is LIKE `pattern`, as a constraint would: on PostgreSQL a real CHECK
+ * constraint (whose error, like PostgreSQL's own not-null and check errors, quotes the failing row
+ * in its `detail`), on SQLite a trigger answering as SQLite's CHECK does. Returns the undo.
+ */
+export async function refuseRows(db: Knex, table: string, column: string, pattern: string): Promise<() => Promise<void>> {
+  const name = `refuse_${table}_${column}`;
+  const quoted = pattern.replace(/'/g, "''");
+  if (db.client.config.client === 'pg') {
+    await db.raw(`ALTER TABLE ?? ADD CONSTRAINT ?? CHECK (?? NOT LIKE '${quoted}') NOT VALID`, [table, name, column]);
+    return async () => void (await db.raw('ALTER TABLE ?? DROP CONSTRAINT ??', [table, name]));
+  }
+  for (const op of ['INSERT', 'UPDATE']) {
+    await db.raw(`CREATE TRIGGER ${name}_${op.toLowerCase()} BEFORE ${op} ON ${table} WHEN NEW.${column} LIKE '${quoted}' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ${name}'); END`);
+  }
+  return async () => {
+    for (const op of ['insert', 'update']) await db.raw(`DROP TRIGGER ${name}_${op}`);
+  };
+}

@@ -1,6 +1,7 @@
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
+import { testCertificate, withTestCa } from './tls';
 
 export type SmtpMode = 'accept' | 'tempfail' | 'permfail';
 
@@ -15,14 +16,18 @@ export type HeldSend = {
 /**
  * A real SMTP server on an ephemeral loopback port. `mode` can be flipped while
  * a test runs; `rejectRecipients` answers 550 for chosen addresses only; `hold()` holds the next send.
+ * It offers STARTTLS with a test certificate that its `url` trusts (the production default: STARTTLS
+ * required); `{ starttls: false }` makes a server that cannot encrypt, with a plain `url`.
  */
-export async function startSmtpServer(port = 0) {
+export async function startSmtpServer(port = 0, options: { starttls?: boolean } = {}) {
+  const starttls = options.starttls ?? true;
   const messages: ParsedMail[] = [];
-  const state = { mode: 'accept' as SmtpMode, rejectRecipients: new Set<string>(), connections: 0 };
+  /** `inClear`: messages that arrived over a connection that was not encrypted. */
+  const state = { mode: 'accept' as SmtpMode, rejectRecipients: new Set<string>(), connections: 0, inClear: 0 };
   const holds: Array<{ reach: () => void; answered: Promise<{ mode: SmtpMode; reply?: string }> }> = [];
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    ...(starttls ? testCertificate() : { disabledCommands: ['STARTTLS'] }),
     logger: false,
     onConnect(_session, cb) {
       state.connections += 1;
@@ -40,9 +45,10 @@ export async function startSmtpServer(port = 0) {
       held.reach();
       void held.answered.then(({ mode, reply }) => answer(mode, reply));
     },
-    onData(stream, _session, cb) {
+    onData(stream, session, cb) {
       simpleParser(stream)
         .then((mail) => {
+          if (!session.secure) state.inClear += 1;
           messages.push(mail);
           cb();
         })
@@ -56,7 +62,7 @@ export async function startSmtpServer(port = 0) {
 
   return {
     port: boundPort,
-    url: `smtp://127.0.0.1:${boundPort}`,
+    url: starttls ? withTestCa(`smtp://127.0.0.1:${boundPort}`) : `smtp://127.0.0.1:${boundPort}`,
     messages,
     state,
     /** Waits until `count` messages arrived; the bound is a safety net (see waitFor). */

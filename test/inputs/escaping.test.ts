@@ -4,6 +4,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import request from 'supertest';
 import { bootApp, manualClock, PUBLIC_URL, type TestApp } from '../helpers/boot';
+import { testCertificate, withTestCa } from '../helpers/tls';
 import { csvDefused, FRAGMENTS, hostileText, htmlEscaped, inputLog, INJECTED_MARKUP, parseCsv, PROPERTY_TIMEOUT_MS, segment, stored, validLine, wellFormed } from './arbitraries';
 
 /**
@@ -32,7 +33,7 @@ async function startCapture() {
   const received: Captured[] = [];
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    ...testCertificate(), // STARTTLS, as the production default requires (helpers/tls.ts)
     logger: false,
     onData(stream, session, cb) {
       simpleParser(stream)
@@ -45,7 +46,7 @@ async function startCapture() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { url: withTestCa(`smtp://127.0.0.1:${port}`), received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 let seq = 0;
