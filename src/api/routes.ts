@@ -6,11 +6,13 @@ import type { Ledger } from '../reports/ledger';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
+import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
 import { eraseCustomer } from '../privacy/erase';
 import * as repo from './repository';
 
 const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as const;
-const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}/.test(s), 'must be an ISO-8601 date or date-time').transform((s) => new Date(s));
+/** A day (its midnight UTC) or a date-time with offset, in the supported calendar (shared/dates.ts). */
+const instant = supportedDayOrInstant.transform((s) => new Date(s));
 
 const listQuery = z.object({
   ticket_id: z.string().max(128).optional(),
@@ -26,7 +28,7 @@ const encodeCursor = (c: repo.Cursor) => Buffer.from(JSON.stringify([c.closedAt,
 function decodeCursor(value: string): repo.Cursor {
   try {
     const [closedAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (Number.isFinite(closedAt) && typeof id === 'string') return { closedAt, id };
+    if (typeof closedAt === 'number' && isSupportedInstant(closedAt) && typeof id === 'string') return { closedAt, id };
   } catch {
     // falls through to the 400 below
   }

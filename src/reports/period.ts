@@ -56,15 +56,8 @@ export function startOfDay(day: string, tz: string): Date {
   return new Date(instant);
 }
 
-const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** True for a real calendar date written YYYY-MM-DD. */
-export function isDay(value: string): boolean {
-  const m = DAY_RE.exec(value);
-  if (!m) return false;
-  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
-  return d.toISOString().slice(0, 10) === value;
-}
+/** True for a real calendar date written YYYY-MM-DD (kept with the supported calendar, shared/dates.ts). */
+export { isDay } from '../shared/dates';
 
 export function addDaysTo(day: string, n: number): string {
   const [y, m, d] = day.split('-').map(Number);

@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
-import { addDaysTo, daysBetween, isDay, localDay } from './period';
+import { dayProblem, FIRST_DAY, supportedDay } from '../shared/dates';
+import { addDaysTo, daysBetween, localDay } from './period';
 import type { Scope } from './repository';
 import type { SortKey } from './service';
 
@@ -10,7 +11,8 @@ import type { SortKey } from './service';
 const MAX_DAYS = 3_700;
 
 const blankAsUnset = (v: unknown) => (v === '' ? undefined : v);
-const day = z.preprocess(blankAsUnset, z.string().refine(isDay, 'must be a date written YYYY-MM-DD').optional());
+/** A day in the supported calendar (shared/dates.ts), checked before any arithmetic; empty counts as absent. */
+const day = z.preprocess(blankAsUnset, supportedDay.optional());
 const name = z.preprocess(blankAsUnset, z.string().max(128).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional());
 const SORT_KEYS = ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'] as const;
 
@@ -40,18 +42,31 @@ export type ReportQuery = {
   raw: Record<string, string>;
 };
 
-/** Reads and checks a report's query string; bad values answer 400 naming the parameter. The default period is the last 30 days. */
+const invalid = (path: 'from' | 'to', message: string, text: string) => new AppError(400, 'invalid_query', text, [{ path, message }]);
+
+/**
+ * The one rule for a report's period, from `from` and `to` as given (days in the calendar, or
+ * absent): the default is the last 30 days up to today, cut at the calendar's first day; from
+ * comes before to, and the period is at most MAX_DAYS long. Each failure names its field.
+ */
+export function period(given: { from?: string; to?: string }, today: string): { from: string; to: string } {
+  const to = given.to ?? today;
+  const outside = dayProblem(to); // only a clock outside the calendar gets here
+  if (outside) throw invalid('to', outside, 'Give to: today is outside the supported calendar.');
+  const monthBefore = addDaysTo(to, -29);
+  const from = given.from ?? (monthBefore < FIRST_DAY ? FIRST_DAY : monthBefore);
+  if (from > to) throw invalid('from', 'must not be after to', 'from must not be after to.');
+  if (daysBetween(from, to) > MAX_DAYS) throw invalid('to', `at most ${MAX_DAYS} days after from`, `A report covers at most ${MAX_DAYS} days.`);
+  return { from, to };
+}
+
+/** Reads and checks a report's query string; bad values answer 400 naming the parameter. The default period is the last 30 days (period()). */
 export function parseReportQuery(req: Request, tz: string, today: Date): ReportQuery {
   const single = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   const parsed = querySchema.safeParse(single);
   if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the report parameters.', zodDetails(parsed.error));
   const q = parsed.data;
-  const to = q.to ?? localDay(today, tz);
-  const from = q.from ?? addDaysTo(to, -29);
-  if (from > to) throw new AppError(400, 'invalid_query', 'from must not be after to.', [{ path: 'from', message: 'must not be after to' }]);
-  if (daysBetween(from, to) > MAX_DAYS) {
-    throw new AppError(400, 'invalid_query', `A report covers at most ${MAX_DAYS} days.`, [{ path: 'to', message: `at most ${MAX_DAYS} days after from` }]);
-  }
+  const { from, to } = period(q, localDay(today, tz));
   const raw: Record<string, string> = {};
   for (const key of ['from', 'to', 'team', 'brand', 'agent', 'question', 'variant', 'sort', 'dir', 'interval'] as const) {
     const value = key === 'from' ? from : key === 'to' ? to : q[key];

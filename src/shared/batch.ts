@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from './db';
+import { isWaitExhausted } from './errors';
 
 /** What a batch writer says about one item: its answer, or why that item alone was refused (nothing of it written). */
 export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
@@ -29,7 +30,9 @@ export type BatchOptions<I, O> = {
  * handful of multi-row statements) carries many requests. Every item is answered only after its
  * transaction committed, so an acknowledged request is on disk, and a failed one left nothing.
  * If a shared transaction fails, each of its items is tried again alone, so one item that cannot
- * be written (a constraint another instance raced us to) fails only itself.
+ * be written (a constraint another instance raced us to) fails only itself; but when it failed
+ * waiting for the database (another process held SQLite's write lock for all of busy_timeout),
+ * every item fails at once: alone, each would wait as long again.
  */
 export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWriter<I, O> {
   type Waiting = { item: I; resolve: (value: O) => void; reject: (error: unknown) => void };
@@ -41,7 +44,7 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
     try {
       outcomes = await options.db.transaction((trx) => options.write(trx, batch.map((w) => w.item)));
     } catch (err) {
-      if (batch.length === 1) return batch[0].reject(err);
+      if (batch.length === 1 || isWaitExhausted(err)) return batch.forEach((waiting) => waiting.reject(err));
       for (const waiting of batch) await commit([waiting]);
       return;
     }

@@ -6,6 +6,7 @@ import { migrationSource } from '../../migrations';
 import type { DatabaseConfig } from '../config';
 import { safeError, type Logger } from './logger';
 import { finalizeStatements } from './statements';
+import { ImmediateSqliteClient } from './sqlite-client';
 
 export type Db = Knex;
 
@@ -15,6 +16,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 /**
  * SQLite: one connection, in WAL mode with full fsync: every write that was acknowledged
  * survives a crash, and the single connection serialises writes, which is what SQLite wants.
+ * Write transactions begin IMMEDIATE (sqlite-client.ts), so another process holding the write
+ * lock (a CLI, a backup) makes them wait up to busy_timeout (5 s) rather than fail at once.
  * PostgreSQL: a pool of DB_POOL_MAX connections per instance, each statement bounded by
  * DB_STATEMENT_TIMEOUT_MS; a lost server makes queries fail (503s), and the pool reconnects
  * when it returns.
@@ -44,7 +47,7 @@ export function createDb(database: DatabaseConfig | string, logger?: Logger): Db
   }
   if (config.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(config.path)), { recursive: true });
   return knex({
-    client: 'sqlite3',
+    client: ImmediateSqliteClient as unknown as Knex.Config['client'],
     log,
     compileSqlOnError: false,
     connection: { filename: config.path },
@@ -87,9 +90,10 @@ export const forClaim = <Q extends Knex.QueryBuilder>(db: Db, q: Q): Q => (isPos
 /**
  * A transaction that sees one snapshot for all its statements, as a report needs: SQLite's
  * transactions already do; PostgreSQL's default (READ COMMITTED) takes a new snapshot per statement.
+ * Read-only on both: on SQLite it begins deferred, so a report never takes the write lock.
  */
 export function readTransaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  return isPostgres(db) ? db.transaction(work, { isolationLevel: 'repeatable read', readOnly: true }) : db.transaction(work);
+  return isPostgres(db) ? db.transaction(work, { isolationLevel: 'repeatable read', readOnly: true }) : db.transaction(work, { readOnly: true });
 }
 
 /** Any arbitrary number that is ours: the key of the PostgreSQL advisory lock held while an instance prepares the schema. */

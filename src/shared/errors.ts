@@ -31,6 +31,15 @@ export function isStorageUnavailable(err: unknown): boolean {
   return SQLITE_UNAVAILABLE.test(e.code) || NET_UNAVAILABLE.has(e.code) || PG_UNAVAILABLE.test(e.code);
 }
 
+/**
+ * Failures after the whole wait for the database was spent: SQLite's busy_timeout for another
+ * connection's lock, or the pool's acquire timeout. Whatever was waiting would wait the same again.
+ */
+export function isWaitExhausted(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown };
+  return e?.name === 'KnexTimeoutError' || (typeof e?.code === 'string' && /^SQLITE_BUSY/.test(e.code));
+}
+
 /** Unique-constraint violations on SQLite and PostgreSQL, mapped in one place. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown; message?: unknown };

@@ -27,6 +27,8 @@ function forget(statements: Map<string, SqliteStatement>): Promise<void[]> {
 /** Runs `sql` with `params` in `trx` and returns its rows (none for writes). */
 export async function query<T = Record<string, unknown>>(trx: Knex.Transaction, sql: string, params: readonly unknown[]): Promise<T[]> {
   if (trx.client.config.client === 'pg') return ((await trx.raw(sql, params as Knex.RawBinding[])) as { rows: T[] }).rows;
+  // knex refuses a settled transaction's queries; these bypass knex, so refuse them here, or they would run outside it.
+  if (trx.isCompleted()) throw new Error('Transaction query already complete');
   // Inside a transaction, knex hands back the transaction's own connection.
   const connection = (await trx.client.acquireConnection()) as SqliteConnection;
   let statements = prepared.get(connection);

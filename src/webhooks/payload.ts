@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TicketClosed } from '../surveys/types';
 import type { AgentRef } from '../surveys/credit';
+import { supportedInstant } from '../shared/dates';
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -19,7 +20,8 @@ const agentSchema = z.object({ id: line(128), name: optional(line(200)), email: 
 
 export const ticketClosedSchema = z.object({
   ticket_id: line(128),
-  closed_at: optional(z.string().datetime({ offset: true, message: 'must be an ISO-8601 date-time' })),
+  /** In the supported calendar (shared/dates.ts), so the day it counts on in REPORT_TZ is one reports can ask for (give or take the zone's offset at its two ends). */
+  closed_at: optional(supportedInstant),
   customer: z.object({ email, name: optional(line(200)) }),
   agent: agentSchema,
   /** Optional candidates (README "Agent credit"): with either, `agent` is the assignee and AGENT_CREDIT decides. */

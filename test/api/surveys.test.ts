@@ -55,6 +55,38 @@ describe('GET /api/surveys', () => {
     expect((await get('/api/surveys/nope')).status).toBe(404);
   });
 
+  it.each([
+    ['from=0001-01-01', 'from', 'must be between 2000-01-01 and 2199-12-31'],
+    ['to=9999-12-31', 'to', 'must be between 2000-01-01 and 2199-12-31'],
+    ['from=1999-12-31T23:59:59Z', 'from', 'must be between 2000-01-01 and 2199-12-31'],
+    ['to=2200-01-01T01:30:00%2B01:00', 'to', 'must be between 2000-01-01 and 2199-12-31'],
+    ['from=2026-02-30', 'from', 'must be an ISO-8601 date or date-time'],
+    ['to=2026-11-20T10:00:00%2B99:99', 'to', 'must be an ISO-8601 date or date-time'],
+    ['to=2026-11-20T10:00:00', 'to', 'must be an ISO-8601 date or date-time'],
+    ['from=%2B275760-09-13', 'from', 'must be an ISO-8601 date or date-time'],
+  ])('when the period is %s, then 400 invalid_query names %s', async (qs, path, message) => {
+    const res = await get(`/api/surveys?${qs}`);
+    expect([res.status, res.body.error, res.body.details]).toEqual([400, 'invalid_query', [{ path, message }]]);
+  });
+
+  it('when the period runs from the first to the last supported day, or is empty, then every survey comes back', async () => {
+    await t.postWebhook(ticketPayload({ ticket_id: 'T-edge', closed_at: '2000-01-01T00:00:00Z' }));
+    for (const qs of ['from=2000-01-01&to=2199-12-31', 'from=&to=', 'from=2000-01-01T00:00:00Z&to=2199-12-31T23:59:59.999Z']) {
+      expect((await get(`/api/surveys?${qs}`)).body.items.map((s: { ticket_id: string }) => s.ticket_id)).toEqual(['T-edge']);
+    }
+  });
+
+  it.each([
+    ['closed_at beyond what Date holds', [1e20, 'x']],
+    ['closed_at outside the calendar', [Date.parse('9999-12-31T00:00:00Z'), 'x']],
+    ['closed_at not a number', ['2026-11-20', 'x']],
+    ['no id', [Date.parse('2026-11-20T00:00:00Z')]],
+  ])('when the cursor was forged with %s, then 400 invalid_query names the cursor', async (_case, value) => {
+    const cursor = Buffer.from(JSON.stringify(value)).toString('base64url');
+    const res = await get(`/api/surveys?cursor=${cursor}`);
+    expect([res.status, res.body.details]).toEqual([400, [{ path: 'cursor', message: 'is not valid' }]]);
+  });
+
   it('when the credential or a parameter is wrong, then 401 or 400', async () => {
     expect((await request(t.app).get('/api/surveys')).status).toBe(401);
     expect((await request(t.app).get('/api/surveys').set('Authorization', `Bearer ${t.config.reportsToken}`)).status).toBe(401);

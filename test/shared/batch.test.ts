@@ -101,6 +101,23 @@ describe('createBatchWriter', () => {
     expect(await names()).toEqual(['p', 'q']);
   });
 
+  it('when a shared transaction failed waiting for the database (SQLITE_BUSY after busy_timeout), then all its items fail at once, none is retried alone', async () => {
+    const sizes: number[] = [];
+    const writer = createBatchWriter<string, string>({
+      db,
+      maxItems: 64,
+      write: async (_trx, items) => {
+        sizes.push(items.length);
+        throw Object.assign(new Error('SQLITE_BUSY: database is locked'), { code: 'SQLITE_BUSY' });
+      },
+    });
+    const results = await Promise.allSettled(['a', 'b', 'c', 'd'].map((n) => writer.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect((results[3] as PromiseRejectedResult).reason.code).toBe('SQLITE_BUSY');
+    // 'a' alone, then b, c, d together; without the rule they would be tried again one by one: [1, 3, 1, 1, 1].
+    expect(sizes).toEqual([1, 3]);
+  });
+
   it('multi-row inserts split any number of rows into chunks of 64, 32, … 1 and keep their order', async () => {
     await db.transaction((trx) => insertRows(trx, 'items', ['name'], Array.from({ length: 203 }, (_, i) => [`r${String(i).padStart(3, '0')}`])));
     const rows = await other('items').orderBy('id').select('name');
