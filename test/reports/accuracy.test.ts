@@ -98,7 +98,7 @@ function agentRow(all: SeededSurvey[], scoped: SeededSurvey[], agentId: string |
   // agent) it must be one of their teams in the period. The exact rule has its own test below.
   const team: unknown =
     agentId !== null && ONE_TEAM_AGENTS.has(agentId) ? latestTeam(counted, tz) : expect.toBeOneOf([...new Set(counted.map((s) => s.team))]);
-  return { agent_id: agentId, agent_name: nameOf(all, agentId), team, ...summary(counted, minSample) };
+  return { agent_id: agentId, agent_name: nameOf(all, agentId), team, ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length };
 }
 
 function byDefaultOrder(a: { agent_id: string | null } & Summary, b: { agent_id: string | null } & Summary) {
@@ -122,7 +122,7 @@ function expectedAgents(all: SeededSurvey[], f: Filter, tz: string, minSample: n
     to: f.to,
     tz,
     generated_at: expect.any(String),
-    overall: summary(counted, minSample),
+    overall: { ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length },
     agents: ids.map((id) => agentRow(all, scoped, id, tz, minSample)).sort(byDefaultOrder),
   };
 }
@@ -235,6 +235,8 @@ describe.each(ZONES)('reports equal a recompute from the seed (REPORT_TZ=%s)', (
     expect(sent.filter((x) => x.answers >= 2).length).toBeGreaterThan(50);
     expect(sent.filter((x) => x.comment !== null).length).toBeGreaterThan(50);
     expect(all.filter((x) => x.agentId === null).length).toBeGreaterThan(50);
+    expect(all.filter((x) => x.scanned).length).toBeGreaterThan(10); // scanner sweeps, some rated afterwards by the customer
+    expect(all.filter((x) => x.scanned && x.score !== null).length).toBeGreaterThan(0);
     for (const day of ['2026-03-08', '2026-03-29']) expect(all.filter((x) => dayIn(x.closedAt, tz) === day).length).toBeGreaterThan(20);
   });
 

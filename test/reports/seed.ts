@@ -91,6 +91,8 @@ export type SeededSurvey = {
   ratedAt: Date | null;
   /** How many answers changed the survey's score or comment (2+ means a changed rating). */
   answers: number;
+  /** A mail scanner swept its links and its page posts were discarded (reports: scanner_discarded). */
+  scanned: boolean;
 };
 
 /**
@@ -142,6 +144,7 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
       comment: null,
       ratedAt: null,
       answers: 0,
+      scanned: false,
     };
     surveys.set(s.ticketId, s);
     return s;
@@ -167,11 +170,7 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
 
   /** Rates through the rating service; the record follows the same rules (latest wins, comments trimmed). */
   async function rate(s: SeededSurvey, input: { score?: number; comment?: string }) {
-    let token = tokens.get(s.id);
-    if (!token) {
-      token = await t.services.surveys.issueToken(s.id);
-      tokens.set(s.id, token);
-    }
+    const token = await tokenOf(s);
     clock.advance(1000);
     await t.services.ratings.recordRating(token, input);
     const score = input.score ?? s.score;
@@ -184,7 +183,28 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
     s.comment = comment;
   }
 
-  return { surveys, randomTicket, schedule, send, fail, rate };
+  async function tokenOf(s: SeededSurvey) {
+    let token = tokens.get(s.id);
+    if (!token) {
+      token = await t.services.surveys.issueToken(s.id);
+      tokens.set(s.id, token);
+    }
+    return token;
+  }
+
+  /** A scanner opens all five links, each page posts by itself; after the hold the rules discard them all. */
+  async function scan(s: SeededSurvey) {
+    const token = await tokenOf(s);
+    for (const score of [1, 2, 3, 4, 5]) {
+      await t.services.ratings.viewScore(token, score);
+      await t.services.ratings.holdRating(token, score, { visibleMs: 0, interacted: false });
+    }
+    clock.advance(t.config.ratingHoldSeconds * 1000 + 1000);
+    await t.services.ratings.decidePending();
+    s.scanned = true;
+  }
+
+  return { surveys, randomTicket, schedule, send, fail, rate, scan };
 }
 
 export const SCORE_WEIGHTS = [1, 2, 3, 4, 5, 5, 5, 4, 4, 3, 5, 2];
@@ -192,7 +212,8 @@ export const COMMENTS = ['Quick and kind.', '  Took three emails.  ', 'Solved!',
 
 /**
  * The accuracy seed: `count` tickets through the real code paths. Most are sent, some fail, some stay
- * scheduled, agents' own tickets are suppressed; about 40% of sent surveys are rated, some before
+ * scheduled, agents' own tickets are suppressed; a scanner sweeps about 6% of the emails (nothing it
+ * posts counts); about 40% of sent surveys are rated, some before
  * markSent commits, some are changed (2 → 5, …), commented or have their comment cleared later.
  */
 export async function seedAccuracy(t: TestApp, clock: { now(): Date; advance(ms: number): void }, seed: number, count: number) {
@@ -205,6 +226,8 @@ export async function seedAccuracy(t: TestApp, clock: { now(): Date; advance(ms:
   for (const s of rng.shuffle(all)) {
     if (s.status === 'suppressed') continue;
     const fate = rng.next();
+    // A mail scanner sweeps some sent emails first; some of those customers rate afterwards.
+    if (fate < 0.82 && rng.chance(0.06)) await seeder.scan(s);
     const rates = rng.chance(fate < 0.82 ? 0.42 : 0.1);
     const early = rates && rng.chance(0.15); // the customer clicks before the worker marks the row sent
     if (early) await seeder.rate(s, { score: rng.pick(SCORE_WEIGHTS) });
