@@ -14,10 +14,14 @@ const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as c
 /** A day (its midnight UTC) or a date-time with offset, in the supported calendar (shared/dates.ts). */
 const instant = supportedDayOrInstant.transform((s) => new Date(s));
 
+/** Ticket and agent ids are one line (the webhook contract): a control character can match nothing, and PostgreSQL refuses NUL. */
+const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+const id = z.string().max(128).regex(ONE_LINE, 'must not contain control characters');
+
 const listQuery = z.object({
-  ticket_id: z.string().max(128).optional(),
+  ticket_id: id.optional(),
   status: z.enum(STATUSES).optional(),
-  agent_id: z.string().max(128).optional(),
+  agent_id: id.optional(),
   from: instant.optional(),
   to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -57,7 +61,9 @@ export function apiRoutes(deps: { db: Db; ledger: Ledger; clock: Clock; token: s
   });
 
   router.get('/api/surveys/:id', async (req, res) => {
-    const survey = await repo.surveyDetail(deps.db, String(req.params.id));
+    const surveyId = String(req.params.id);
+    if (!id.safeParse(surveyId).success) throw new AppError(404, 'not_found');
+    const survey = await repo.surveyDetail(deps.db, surveyId);
     if (!survey) throw new AppError(404, 'not_found');
     res.json(survey);
   });

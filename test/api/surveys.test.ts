@@ -69,6 +69,15 @@ describe('GET /api/surveys', () => {
     expect([res.status, res.body.error, res.body.details]).toEqual([400, 'invalid_query', [{ path, message }]]);
   });
 
+  it('when an id carries a control character (PostgreSQL refuses NUL), then the list answers 400 naming it and the lookup 404', async () => {
+    for (const field of ['ticket_id', 'agent_id']) {
+      const res = await get(`/api/surveys?${field}=T-1%00`);
+      expect([res.status, res.body.details]).toEqual([400, [{ path: field, message: 'must not contain control characters' }]]);
+    }
+    expect((await get('/api/surveys/%00')).status).toBe(404);
+    expect((await get('/api/surveys/a%0Ab')).status).toBe(404);
+  });
+
   it('when the period runs from the first to the last supported day, or is empty, then every survey comes back', async () => {
     await t.postWebhook(ticketPayload({ ticket_id: 'T-edge', closed_at: '2000-01-01T00:00:00Z' }));
     for (const qs of ['from=2000-01-01&to=2199-12-31', 'from=&to=', 'from=2000-01-01T00:00:00Z&to=2199-12-31T23:59:59.999Z']) {

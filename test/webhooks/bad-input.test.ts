@@ -50,6 +50,11 @@ describe('POST /webhooks/ticket-closed with bad input', () => {
       ['closed_at is not ISO-8601', 'closed_at', '20/11/2026 10:00'],
       ['closed_at is a date without time', 'closed_at', '2026-11-20'],
       ['closed_at is epoch seconds', 'closed_at', 1795168800],
+      ['closed_at is in year 0', 'closed_at', '0000-01-01T00:00:00Z'],
+      ['closed_at is before 2000 (UTC)', 'closed_at', '2000-01-01T00:30:00+01:00'],
+      ['closed_at is after 2199', 'closed_at', '2200-01-01T00:00:00Z'],
+      ['closed_at is in year 9999', 'closed_at', '9999-12-31T23:59:59Z'],
+      ['closed_at has an offset no clock has', 'closed_at', '2026-11-20T10:00:00+99:99'],
       ['locale is not a language tag', 'locale', 'english please'],
       ['team is an object', 'team', { name: 'billing' }],
     ])('when %s, then 400 names %s and nothing is stored', async (_case, path, value) => {
@@ -159,6 +164,24 @@ describe('POST /webhooks/ticket-closed with bad input', () => {
         await expectNothingStored(t);
       },
     );
+
+    it.each<[string, string, number, string]>([
+      ['gzip that is not gzip', 'gzip', 400, 'bad_request'],
+      ['deflate that is not deflate', 'deflate', 400, 'bad_request'],
+      ['an encoding nobody speaks', 'compress', 415, 'encoding_unsupported'],
+    ])('when the body is %s, then %s answers %d %s and nothing is stored', async (_case, encoding, status, error) => {
+      const raw = JSON.stringify(ticketPayload());
+      const res = await request(t.app)
+        .post('/webhooks/ticket-closed')
+        .set({ ...signedHeaders(raw, NOW_S), 'Content-Encoding': encoding })
+        .send(raw);
+      expect([res.status, res.body]).toEqual([status, { error }]);
+      await expectNothingStored(t);
+    });
+
+    it('when closed_at is at either end of the calendar, then it is accepted', async () => {
+      for (const closedAt of ['2000-01-01T00:00:00Z', '2199-12-31T23:59:59.999Z']) expect((await t.postWebhook(ticketPayload({ closed_at: closedAt }))).status).toBe(202);
+    });
 
     it.each(['application/json; charset=utf-8', 'Application/JSON'])('when Content-Type is %s, then it is accepted', async (type) => {
       const raw = JSON.stringify(ticketPayload());

@@ -25,6 +25,7 @@ import { obj, text, fromUnixSeconds, toTicket, ticketIdOf, hmac, AdapterMappingE
 const ITEM = 'data.item';
 const FIELD_NAMES = {
   ticket_id: `${ITEM}.id`,
+  closed_at: `${ITEM}.statistics.last_close_at`,
   'customer.email': `${ITEM}.source.author.email`,
   'customer.name': `${ITEM}.source.author.name`,
   'agent.id': `${ITEM}.admin_assignee_id`,

@@ -61,9 +61,12 @@ export const languageTag = (value: unknown) => {
   return parsed.success ? (parsed.data ?? undefined) : undefined;
 };
 
-/** Unix seconds to an ISO string, for vendors that send epoch timestamps. */
-export const fromUnixSeconds = (value: unknown) =>
-  typeof value === 'number' && Number.isFinite(value) && value > 0 ? new Date(value * 1000).toISOString() : undefined;
+/** Unix seconds to an ISO string, for vendors that send epoch timestamps; one beyond what Date holds stays a number, which the contract refuses. */
+export function fromUnixSeconds(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
+  const at = new Date(value * 1000);
+  return Number.isNaN(at.getTime()) ? String(value) : at.toISOString();
+}
 
 type AgentDraft = { id: unknown; name?: unknown; email?: unknown };
 

@@ -131,6 +131,14 @@ describe('intercom adapter: map', () => {
     expect(mapError(outbound)).toBe('data.item.source.author.email');
   });
 
+  it.each([
+    ['beyond what a Date holds', 1e13],
+    ['in year 9999', 253402300799],
+    ['before 2000', 946684799],
+  ])('when last_close_at is %s, then the error names it (not a crash, not a survey dated outside the calendar)', (_case, seconds) => {
+    expect(mapError(withItem({ statistics: { ...item.statistics, last_close_at: seconds } }))).toBe('data.item.statistics.last_close_at');
+  });
+
   it('when the topic or the conversation id is missing, then the error names it', () => {
     expect(mapError({ ...closed, topic: undefined })).toBe('topic');
     expect(mapError(withItem({ id: undefined }))).toBe('data.item.id');
