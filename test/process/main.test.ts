@@ -40,7 +40,8 @@ describe('the service as a process', () => {
     const port = freePort();
     const svc = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/db/closeloop.sqlite`, SMTP_URL: smtp.url });
     child = svc.child;
-    await waitFor(() => svc.output.stdout.includes('Closeloop is listening'), 15_000);
+    // The credentials line follows the listening line; stdout may deliver them in separate chunks.
+    await waitFor(() => svc.output.stdout.includes('Closeloop is listening') && svc.output.stdout.includes('credentials for this install'), 15_000);
     expect(svc.output.stdout).toContain(`"url":"http://localhost:${port}"`);
     expect(svc.output.stdout).toContain(`SMTP 127.0.0.1:${smtp.port}`);
     expect(fs.existsSync(`${dir}/db/closeloop.sqlite`)).toBe(true);
