@@ -49,7 +49,7 @@ export function classify(err: unknown): DeliveryError {
  * advertisement) and sends nothing if the upgrade fails; `ignoreTLS` would skip it, so it is off.
  * smtps:// is TLS from the first byte. (https://nodemailer.com/smtp/, "TLS options")
  */
-export function smtpOptions(smtpUrl: string, allowPlaintext = false): SMTPPool.Options {
+function smtpOptions(smtpUrl: string, allowPlaintext = false): SMTPPool.Options {
   return {
     ...parseConnectionUrl(smtpUrl),
     pool: true,

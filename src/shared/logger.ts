@@ -12,7 +12,7 @@ const SENSITIVE_KEYS = [
   'subject', 'comment', 'body', 'html',
   'token', 'unsubscribeToken', 'secret', 'password', 'pass', 'authorization', 'cookie', 'smtpUrl',
 ];
-export const REDACT_PATHS = [...SENSITIVE_KEYS, ...SENSITIVE_KEYS.map((k) => `*.${k}`), 'req.headers.authorization', 'req.headers.cookie'];
+const REDACT_PATHS = [...SENSITIVE_KEYS, ...SENSITIVE_KEYS.map((k) => `*.${k}`), 'req.headers.authorization', 'req.headers.cookie'];
 
 /** JSON logs; the keys above are redacted, and an Error under `err` or `error` is logged as safeError shows it. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
