@@ -9,8 +9,12 @@ import * as outboxRequestId from './20261128060000_outbox_request_id';
 import * as ratingAttempts from './20261130010000_rating_attempts';
 import * as creditedBy from './20261130020000_credited_by';
 import * as webhookReceipts from './20261130030000_webhook_receipts';
+import * as hashedAddresses from './20261130050000_hashed_addresses';
+import type { MigrationContext } from './context';
 
-type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+export type { MigrationContext } from './context';
+
+type Migration = { up(knex: Knex, context: MigrationContext): Promise<void>; down(knex: Knex, context: MigrationContext): Promise<void> };
 
 /**
  * Migrations are listed here rather than discovered on disk, so the same list
@@ -27,10 +31,17 @@ const migrations: Array<[string, Migration]> = [
   ['20261130010000_rating_attempts', ratingAttempts],
   ['20261130020000_credited_by', creditedBy],
   ['20261130030000_webhook_receipts', webhookReceipts],
+  ['20261130050000_hashed_addresses', hashedAddresses],
 ];
 
-export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
-  getMigrations: async () => migrations,
-  getMigrationName: ([name]) => name,
-  getMigration: async ([, migration]) => migration,
-};
+/** The migrations, each given `context` (what a migration needs from the configuration: the address hash). */
+export function migrationSourceWith(context: MigrationContext): Knex.MigrationSource<[string, Migration]> {
+  return {
+    getMigrations: async () => migrations,
+    getMigrationName: ([name]) => name,
+    getMigration: async ([, migration]) => ({ up: (knex: Knex) => migration.up(knex, context), down: (knex: Knex) => migration.down(knex, context) }),
+  };
+}
+
+/** Without the configuration: enough for a database that holds no addresses to hash yet (and for listing). */
+export const migrationSource = migrationSourceWith({});

@@ -32,8 +32,8 @@ export function createApp(s: Services): express.Express {
   app.use(adapterRoutes({ surveys: s.surveys, clock: s.clock, secrets: s.config.helpdesks }));
   app.use('/webhooks', failureLimit.gate);
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
-  app.use(apiRoutes({ db: s.db, ledger: s.ledger, clock: s.clock, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
-  app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views }));
+  app.use(apiRoutes({ db: s.db, privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views, surveys: s.surveys }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
   app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
 

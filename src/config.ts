@@ -90,6 +90,7 @@ const envSchema = z
     RATING_WEBHOOK_SECRET: secret(16).optional(),
     RATING_WEBHOOK_ALLOW_HTTP: flag.default('false'),
     RETENTION_DAYS: intFrom(0, 36_500).default(0),
+    PRIVACY_KEY: secret(32).optional(),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     MIN_SAMPLE: intFrom(1, 100_000).default(10),
     SURVEYS_FILE: z.string().min(1).optional(),
@@ -122,7 +123,7 @@ const envSchema = z
     if (env.RATING_WEBHOOK_URL.length && !env.RATING_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_SECRET'], message: 'is required when RATING_WEBHOOK_URL is set' });
     }
-    for (const name of ['REPORTS_TOKEN', 'ADMIN_TOKEN'] as const) {
+    for (const name of ['REPORTS_TOKEN', 'ADMIN_TOKEN', 'PRIVACY_KEY'] as const) {
       if (env.NODE_ENV === 'production' && !env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
     }
   });
@@ -154,6 +155,9 @@ export type Config = Readonly<{
   usingDevAdminToken: boolean;
   /** Erase customer identity and comments of surveys closed longer ago than this; 0 = keep. */
   retentionDays: number;
+  /** The key of the keyed hashes that stand for addresses in opt_outs and unsubscribe_tokens (shared/address-hash.ts). */
+  privacyKey: string;
+  usingDevPrivacyKey: boolean;
   ratingWebhooks: Readonly<{ urls: readonly string[]; secret: string }>;
   reportTz: string;
   minSample: number;
@@ -196,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const generated = !e.WEBHOOK_SECRET || !e.REPORTS_TOKEN || !e.ADMIN_TOKEN;
+  const generated = !e.WEBHOOK_SECRET || !e.REPORTS_TOKEN || !e.ADMIN_TOKEN || !e.PRIVACY_KEY;
   // Beside the SQLite file (the install's data folder), else ./data.
   const credentialsFile = e.LOCAL_CREDENTIALS_FILE ?? path.join(e.DATABASE_URL.startsWith('sqlite:') && e.DATABASE_URL !== 'sqlite::memory:' ? path.dirname(e.DATABASE_URL.slice('sqlite:'.length)) : './data', 'credentials.json');
   const local = generated ? localCredentials(credentialsFile) : undefined;
@@ -238,6 +242,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     adminToken: e.ADMIN_TOKEN ?? (local as LocalCredentials).adminToken,
     usingDevAdminToken: !e.ADMIN_TOKEN,
     retentionDays: e.RETENTION_DAYS,
+    privacyKey: e.PRIVACY_KEY ?? (local as LocalCredentials).privacyKey,
+    usingDevPrivacyKey: !e.PRIVACY_KEY,
     ratingWebhooks: Object.freeze({ urls: Object.freeze(e.RATING_WEBHOOK_URL), secret: e.RATING_WEBHOOK_SECRET ?? '' }),
     reportTz: e.REPORT_TZ,
     minSample: e.MIN_SAMPLE,

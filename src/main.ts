@@ -9,6 +9,7 @@ import { createServices, type Services } from './services';
 import { createApp } from './app';
 import { ensureStats } from './reports/ledger';
 import { startReceiptPruning, startRetention } from './privacy/retention';
+import { addressHasher } from './shared/address-hash';
 
 const SHUTDOWN_BOUND_MS = 15_000;
 
@@ -32,7 +33,7 @@ async function main() {
   const db = createDb(config.database, logger);
   // Instances starting together take turns here (PostgreSQL advisory lock); the later ones find the work done.
   await withStartupLock(db, async () => {
-    const applied = await migrateLatest(db);
+    const applied = await migrateLatest(db, { addressHash: addressHasher(config.privacyKey) });
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const rebuilt = await ensureStats(db, config.reportTz);
     if (rebuilt && (rebuilt.from || rebuilt.surveys)) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
@@ -43,7 +44,7 @@ async function main() {
     logger.info({ url: config.publicUrl, port: config.port, database: describeDatabase(config.database), mail: services.mailer.describe() }, 'Closeloop is listening');
     if (credentials) {
       // Never the values: where they are. A new install says so once, later starts remind.
-      const unset = [config.usingDevSecret && 'WEBHOOK_SECRET', config.usingDevReportsToken && 'REPORTS_TOKEN', config.usingDevAdminToken && 'ADMIN_TOKEN'].filter(Boolean);
+      const unset = [config.usingDevSecret && 'WEBHOOK_SECRET', config.usingDevReportsToken && 'REPORTS_TOKEN', config.usingDevAdminToken && 'ADMIN_TOKEN', config.usingDevPrivacyKey && 'PRIVACY_KEY'].filter(Boolean);
       logger.warn(
         { file: credentials.file, unset },
         credentials.created
@@ -55,7 +56,7 @@ async function main() {
   services.worker.start();
   services.ratings.startDeciding();
   if (config.ratingWebhooks.urls.length) services.hooks.start();
-  const stopRetention = startRetention({ db, ledger: services.ledger, clock: systemClock, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
+  const stopRetention = startRetention({ retain: services.privacy.retain, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
   const stopPruning = startReceiptPruning({ prune: services.surveys.pruneReceipts, logger: logger.child({ component: 'retention' }) });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), shutdown(signal, server, services, logger)));
 }

@@ -1,12 +1,15 @@
 import { ConfigError, loadConfig } from './config';
+import { loadOrCreateCredentials } from './credentials';
+import { addressHasher } from './shared/address-hash';
 import { createDb, migrateLatest, withStartupLock } from './shared/db';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL and exits. */
 async function run() {
-  const config = loadConfig();
+  // The install's generated PRIVACY_KEY (outside production, when unset), as npm start uses: a migration hashes addresses with it.
+  const config = loadConfig(process.env, (file) => loadOrCreateCredentials(file).credentials);
   const db = createDb(config.database);
   try {
-    const applied = await withStartupLock(db, () => migrateLatest(db));
+    const applied = await withStartupLock(db, () => migrateLatest(db, { addressHash: addressHasher(config.privacyKey) }));
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
   } finally {
     await db.destroy();

@@ -13,6 +13,8 @@ import { loadDefinitions } from './surveys/definitions';
 import { createReportService } from './reports/service';
 import { createMetrics } from './shared/metrics';
 import { registerDatabaseGauges } from './ops/collect';
+import { addressHasher } from './shared/address-hash';
+import { createPrivacyService } from './privacy/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
@@ -23,6 +25,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const definitions = loadDefinitions(config.surveysFile);
   const ledger = createLedger(config.reportTz);
   const mailer = args.mailer ?? createMailer({ smtpUrl: config.smtpUrl, allowPlaintext: config.smtpAllowPlaintext, mailDir: config.mailDir });
+  const addressHash = addressHasher(config.privacyKey);
   let wakeWorker = () => {};
   const surveys = createSurveyService({
     db,
@@ -36,6 +39,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     tokenTtlDays: config.tokenTtlDays,
     onScheduled: () => wakeWorker(),
     onBatch: (size) => metrics.writeBatchSize.observe({ kind: 'schedule' }, size),
+    addressHash,
   });
   const ratings = createRatingService({
     db,
@@ -72,7 +76,8 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     metrics,
   });
   const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions, metrics });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports };
+  const privacy = createPrivacyService({ db, ledger, clock, addressHash, mailDir: config.mailDir, retentionDays: config.retentionDays });
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy };
 }
 
 export type Services = ReturnType<typeof createServices>;

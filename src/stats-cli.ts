@@ -1,15 +1,18 @@
 import { ConfigError, loadConfig } from './config';
+import { loadOrCreateCredentials } from './credentials';
+import { addressHasher } from './shared/address-hash';
 import { createDb, migrateLatest, withStartupLock } from './shared/db';
 import { rebuildStats } from './reports/ledger';
 
 /** `npm run stats:rebuild`: recomputes the report counters from the surveys table, in REPORT_TZ. */
 async function run() {
-  const config = loadConfig();
+  // The install's generated PRIVACY_KEY (outside production, when unset), as npm start uses: a migration hashes addresses with it.
+  const config = loadConfig(process.env, (file) => loadOrCreateCredentials(file).credentials);
   const db = createDb(config.database);
   try {
     const started = Date.now();
     const result = await withStartupLock(db, async () => {
-      await migrateLatest(db);
+      await migrateLatest(db, { addressHash: addressHasher(config.privacyKey) });
       return rebuildStats(db, config.reportTz);
     });
     process.stdout.write(`rebuilt ${result.rows} counter rows from ${result.surveys} surveys in ${config.reportTz} (${Date.now() - started} ms)\n`);

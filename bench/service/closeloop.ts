@@ -11,6 +11,7 @@ export const SECRETS = {
   webhook: crypto.randomBytes(24).toString('hex'),
   reports: crypto.randomBytes(24).toString('hex'),
   admin: crypto.randomBytes(24).toString('hex'),
+  privacy: crypto.randomBytes(24).toString('hex'),
 };
 
 /**
@@ -35,6 +36,7 @@ export async function startService(o: { dir: string; sinkPort: number; env?: Rec
     WEBHOOK_SECRET: SECRETS.webhook,
     REPORTS_TOKEN: SECRETS.reports,
     ADMIN_TOKEN: SECRETS.admin,
+    PRIVACY_KEY: SECRETS.privacy,
     RATE_LIMIT_PER_MINUTE: '1000000',
     WEBHOOK_AUTH_FAILURES_PER_MINUTE: '1000000',
     ...o.env,

@@ -1,13 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../shared/db';
-import type { Clock } from '../shared/clock';
-import type { Ledger } from '../reports/ledger';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
-import { eraseCustomer } from '../privacy/erase';
+import type { PrivacyService } from '../privacy/service';
 import * as repo from './repository';
 
 const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as const;
@@ -40,7 +38,7 @@ function decodeCursor(value: string): repo.Cursor {
 }
 
 /** The operators' JSON API (ADMIN_TOKEN): look surveys up, and erase a customer. */
-export function apiRoutes(deps: { db: Db; ledger: Ledger; clock: Clock; token: string; previousToken?: string }): Router {
+export function apiRoutes(deps: { db: Db; privacy: PrivacyService; token: string; previousToken?: string }): Router {
   const router = Router();
   router.use('/api', adminAuth(deps.token, deps.previousToken), (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -73,7 +71,7 @@ export function apiRoutes(deps: { db: Db; ledger: Ledger; clock: Clock; token: s
     if (!z.string().email().safeParse(email.trim()).success) {
       throw new AppError(400, 'invalid_request', 'Name the customer by email address.', [{ path: 'email', message: 'must be an email address' }]);
     }
-    res.json({ erased: await eraseCustomer(deps.db, deps.ledger, email, deps.clock.now()) });
+    res.json({ erased: await deps.privacy.eraseCustomer(email) });
   });
 
   return router;

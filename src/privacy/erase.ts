@@ -1,16 +1,23 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../reports/ledger';
+import type { AddressHash } from '../shared/address-hash';
 import { cancelUnsentSurveys } from '../surveys/service';
+import { removeMailOf } from '../delivery/mail-files';
 
 /** What stands in for erased identities and comments. A comment stays non-empty so report counts stay exact. */
 export const ERASED_EMAIL = 'erased@erased.invalid';
 export const ERASED_COMMENT = '[erased]';
 
-export type Erasure = { surveys: number; comments: number; rating_events: number; opt_outs: number; unsubscribe_tokens: number };
+type SurveysErased = { surveys: number; comments: number; rating_events: number };
+/** `opt_out_kept`: the customer had opted out, and that stays (as a keyed hash of the address). */
+export type Erasure = SurveysErased & { unsubscribe_tokens: number; mail_files: number; opt_out_kept: boolean };
+
+/** What erasing a customer touches beyond the database's surveys: the address hash (PRIVACY_KEY) and MAIL_DIR. */
+export type ErasureDeps = { db: Db; ledger: Ledger; addressHash: AddressHash; mailDir: string };
 
 /** Blanks identity and comment text of the chosen surveys; scores, agents and dates stay for the reports. */
-async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.QueryBuilder, now: Date): Promise<Omit<Erasure, 'opt_outs' | 'unsubscribe_tokens'>> {
+async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.QueryBuilder, now: Date): Promise<SurveysErased> {
   // No more mail to a blanked address, and no links left that could add new comments. An email a
   // worker is sending right now is its worker's to end: it cannot be recalled, and if it is to be
   // retried, the worker finds the survey erased and cancels it then (delivery/worker.ts).
@@ -19,11 +26,12 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
   await trx('survey_tokens').whereIn('survey_id', ids.clone()).delete();
   const comments = await trx('surveys').whereIn('id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
-  // Queued or delivered rating webhooks carry the comment text.
+  // Queued or delivered rating webhooks carry the comment text (and a receiver's error may echo it).
   for (const hook of await trx('hook_outbox').whereIn('survey_id', ids.clone()).select('id', 'body')) {
     const body = JSON.parse(hook.body);
     if (body.comment) await trx('hook_outbox').where({ id: hook.id }).update({ body: JSON.stringify({ ...body, comment: ERASED_COMMENT }) });
   }
+  await trx('hook_outbox').whereIn('survey_id', ids.clone()).whereNotNull('last_error').update({ last_error: null });
   // SMTP errors often quote the recipient, so delivery errors go too.
   await trx('outbox').whereIn('survey_id', ids.clone()).update({ last_error: null });
   const surveys = await trx('surveys')
@@ -33,24 +41,31 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
 }
 
 /**
- * Erases one customer (by email, case-insensitive) everywhere in one transaction: their
- * surveys' identity and comments, their opt-out and unsubscribe tokens. Answers what it erased.
+ * Erases one customer (by email, case-insensitive) everywhere in one transaction: their surveys'
+ * identity and comments, their unsubscribe links, and the .eml files of their surveys in MAIL_DIR.
+ * An opt-out stays: opt_outs holds only a keyed hash of the address, and an erased customer who
+ * asked for no surveys must get none when their next ticket closes. Answers what it erased.
  */
-export async function eraseCustomer(db: Db, ledger: Ledger, email: string, now: Date): Promise<Erasure> {
+export async function eraseCustomer(deps: ErasureDeps, email: string, now: Date): Promise<Erasure> {
   const normal = email.trim().toLowerCase();
-  return db.transaction(async (trx) => {
+  const emailHash = deps.addressHash(normal);
+  return deps.db.transaction(async (trx) => {
     const ids = trx('surveys').whereRaw('lower(customer_email) = ?', [normal]).select('id');
-    const erased = await eraseSurveys(trx, ledger, ids, now);
-    const optOuts = await trx('opt_outs').where({ email: normal }).delete();
-    const tokens = await trx('unsubscribe_tokens').where({ email: normal }).delete();
-    return { ...erased, opt_outs: optOuts, unsubscribe_tokens: tokens };
+    const surveyIds: string[] = await trx('surveys').whereRaw('lower(customer_email) = ?', [normal]).pluck('id');
+    const erased = await eraseSurveys(trx, deps.ledger, ids, now);
+    const tokens = await trx('unsubscribe_tokens').where({ email_hash: emailHash }).delete();
+    const optedOut = Boolean(await trx('opt_outs').where({ email_hash: emailHash }).first('email_hash'));
+    // Files last, inside the transaction: if they cannot be removed, nothing is erased and the
+    // request can be repeated (once committed, the surveys no longer name the customer).
+    const mailFiles = await removeMailOf(deps.mailDir, surveyIds);
+    return { ...erased, unsubscribe_tokens: tokens, mail_files: mailFiles, opt_out_kept: optedOut };
   });
 }
 
 /** RETENTION_DAYS: erases identity and comments of every survey closed before `cutoff`. */
-export async function eraseClosedBefore(db: Db, ledger: Ledger, cutoff: Date, now: Date): Promise<Erasure> {
+export async function eraseClosedBefore(db: Db, ledger: Ledger, cutoff: Date, now: Date): Promise<SurveysErased> {
   return db.transaction(async (trx) => {
     const ids = trx('surveys').where('closed_at', '<', cutoff).andWhereNot('customer_email', ERASED_EMAIL).select('id');
-    return { ...(await eraseSurveys(trx, ledger, ids, now)), opt_outs: 0, unsubscribe_tokens: 0 };
+    return eraseSurveys(trx, ledger, ids, now);
   });
 }

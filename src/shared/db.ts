@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
 import pg from 'pg';
-import { migrationSource } from '../../migrations';
+import { migrationSource, migrationSourceWith, type MigrationContext } from '../../migrations';
 import type { DatabaseConfig } from '../config';
 import { safeError, type Logger } from './logger';
 import { finalizeStatements } from './statements';
@@ -118,10 +118,11 @@ export async function withStartupLock<T>(db: Db, work: () => Promise<T>): Promis
   }
 }
 
-export async function migrateLatest(db: Db): Promise<string[]> {
+/** Applies pending migrations; `context` gives those that turn stored addresses into keyed hashes the key (PRIVACY_KEY). */
+export async function migrateLatest(db: Db, context: MigrationContext = {}): Promise<string[]> {
   const schema = (db.client.config as Knex.Config).searchPath;
   if (isPostgres(db) && schema) await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [Array.isArray(schema) ? schema[0] : schema]);
-  const [, applied] = await db.migrate.latest({ migrationSource });
+  const [, applied] = await db.migrate.latest({ migrationSource: migrationSourceWith(context) });
   return applied as string[];
 }
 

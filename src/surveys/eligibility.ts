@@ -36,6 +36,7 @@ export function internalDomain(email: string, policy: EligibilityPolicy): Suppre
 export type CustomerHistory = {
   /** Emails that are an agent's on some survey. */
   agents: Set<string>;
+  /** Emails whose keyed hash is in opt_outs: an opt-out outlives the erasure of the customer's data. */
   optedOut: Set<string>;
   /** When each customer was last surveyed (scheduled or sent), epoch ms. */
   lastSurveyed: Map<string, number>;

@@ -7,6 +7,7 @@ import { isPostgres, toDate } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 import type { CreditedBy } from './credit';
+import type { AddressHash } from '../shared/address-hash';
 
 export type NewSurvey = {
   id: string;
@@ -144,19 +145,21 @@ export async function cancelUnsentSurveys(trx: Knex.Transaction, ledger: Ledger,
 
 /**
  * What stored history says about these customers (normalised emails), read in the caller's
- * transaction: which of them are one of our agents, which opted out, and when each was last
- * surveyed (scheduled or sent) since `since`.
+ * transaction: which of them are one of our agents, which opted out (opt_outs holds their keyed
+ * hashes, `addressHash`), and when each was last surveyed (scheduled or sent) since `since`.
  */
-export async function readCustomerHistory(trx: Knex.Transaction, emails: readonly string[], since: Date, throttled: boolean): Promise<CustomerHistory> {
+export async function readCustomerHistory(trx: Knex.Transaction, emails: readonly string[], since: Date, throttled: boolean, addressHash: AddressHash): Promise<CustomerHistory> {
   const history: CustomerHistory = { agents: new Set(), optedOut: new Set(), lastSurveyed: new Map() };
   if (emails.length === 0) return history;
   // Two instances deciding for the same customer at once take turns (PostgreSQL; SQLite has one writer),
   // so the throttle sees the other's survey. The locks end with the transaction; taken in one order, they cannot deadlock.
   if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k', [[...emails].sort().map((e) => `customer:${e}`)]);
   const among = inList(emails);
+  const byHash = new Map(emails.map((email) => [addressHash(email), email]));
+  const hashes = inList([...byHash.keys()]);
   const [agents, optedOut, recent] = await together(trx, [
     () => query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among.sql}`, among.params),
-    () => query<{ email: string }>(trx, `SELECT email FROM opt_outs WHERE email IN ${among.sql}`, among.params),
+    () => query<{ email_hash: string }>(trx, `SELECT email_hash FROM opt_outs WHERE email_hash IN ${hashes.sql}`, hashes.params),
     () =>
       throttled
         ? query<{ email: string; at: unknown }>(
@@ -168,7 +171,7 @@ export async function readCustomerHistory(trx: Knex.Transaction, emails: readonl
         : [],
   ]);
   for (const row of agents) history.agents.add(row.email);
-  for (const row of optedOut) history.optedOut.add(row.email);
+  for (const row of optedOut) history.optedOut.add(byHash.get(row.email_hash) as string);
   for (const row of recent) history.lastSurveyed.set(row.email, toDate(row.at).getTime());
   return history;
 }
@@ -205,11 +208,11 @@ export async function surveysById(trx: Knex.Transaction, ids: readonly string[])
   return new Map(rows.map((r) => [r.id as string, toSurvey(r)]));
 }
 
-/** Rating tokens [hash, survey id, created, expires] and unsubscribe tokens [hash, email, created]. */
+/** Rating tokens [hash, survey id, created, expires] and unsubscribe tokens [hash, address hash, survey id, created]. */
 export async function insertTokens(trx: Knex.Transaction, rating: unknown[][], unsubscribe: unknown[][]): Promise<void> {
   await together(trx, [
     () => insertRows(trx, 'survey_tokens', ['token_hash', 'survey_id', 'created_at', 'expires_at'], rating),
-    () => insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email', 'created_at'], unsubscribe),
+    () => insertRows(trx, 'unsubscribe_tokens', ['token_hash', 'email_hash', 'survey_id', 'created_at'], unsubscribe),
   ]);
 }
 
@@ -217,8 +220,8 @@ export async function insertToken(db: Db, surveyId: string, tokenHash: string, n
   await db('survey_tokens').insert({ token_hash: tokenHash, survey_id: surveyId, created_at: now, expires_at: expiresAt });
 }
 
-export async function insertUnsubscribeToken(db: Db, tokenHash: string, email: string, now: Date) {
-  await db('unsubscribe_tokens').insert({ token_hash: tokenHash, email, created_at: now });
+export async function insertUnsubscribeToken(db: Db, tokenHash: string, emailHash: string, surveyId: string | null, now: Date) {
+  await db('unsubscribe_tokens').insert({ token_hash: tokenHash, email_hash: emailHash, survey_id: surveyId, created_at: now });
 }
 
 export async function findByTokenHash(db: Db, tokenHash: string): Promise<{ survey: Survey; expiresAt: Date } | undefined> {

@@ -14,6 +14,7 @@ import * as repo from './repository';
 import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptIndex, type Answer, type Receipted, type RequestKey } from './receipts';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 import { creditTicket, type AgentCredit } from './credit';
+import type { AddressHash } from '../shared/address-hash';
 
 export type SurveyServiceDeps = {
   db: Db;
@@ -30,6 +31,8 @@ export type SurveyServiceDeps = {
   onScheduled?: () => void;
   /** Told how many webhooks each committed transaction carried (metrics). */
   onBatch?: (size: number) => void;
+  /** What opt-outs and unsubscribe links keep of an address (PRIVACY_KEY). */
+  addressHash: AddressHash;
 };
 
 export type SurveyService = ReturnType<typeof createSurveyService>;
@@ -77,7 +80,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
     const earliest = Math.min(...batch.map((c) => c.now.getTime()));
     const [live, history, stored] = await together(trx, [
       () => repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),
-      () => repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0),
+      () => repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0, deps.addressHash),
       () => findReceipts(trx, batch.flatMap((c) => (c.once ? [c.once.key] : []))),
     ]);
     // A request whose receipt is stored, or which repeats one earlier in this batch, is a replay: its answer, nothing decided.
@@ -166,7 +169,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       const token = mintToken();
       const unsubscribeToken = mintToken();
       ratingTokens.push([hashToken(token), id, now, expiresAt]);
-      unsubscribeTokens.push([hashToken(unsubscribeToken), normalEmail(survey.customerEmail), now]);
+      unsubscribeTokens.push([hashToken(unsubscribeToken), deps.addressHash(survey.customerEmail), id, now]);
       return { ok: true, value: { survey, token, unsubscribeToken } };
     });
     await repo.insertTokens(trx, ratingTokens, unsubscribeTokens);
@@ -259,10 +262,13 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       return token;
     },
 
-    /** A token for the unsubscribe link of one email; it opts out the address, not just the survey, and does not expire. */
-    async issueUnsubscribeToken(customerEmail: string): Promise<string> {
+    /**
+     * A token for the unsubscribe link of one email (of `surveyId`, whose page shows its masked address);
+     * it opts out the address, not just the survey, and works until RETENTION_DAYS ages it out.
+     */
+    async issueUnsubscribeToken(customerEmail: string, surveyId: string | null = null): Promise<string> {
       const token = mintToken();
-      await repo.insertUnsubscribeToken(db, hashToken(token), normalEmail(customerEmail), clock.now());
+      await repo.insertUnsubscribeToken(db, hashToken(token), deps.addressHash(customerEmail), surveyId, clock.now());
       return token;
     },
 

@@ -95,6 +95,7 @@ describe('loadConfig', () => {
       WEBHOOK_SECRET: 'a-real-secret-of-some-length',
       REPORTS_TOKEN: 'a-real-reports-token-0123',
       ADMIN_TOKEN: 'a-real-admin-token-0123456',
+      PRIVACY_KEY: 'a-real-privacy-key-0123456789abcdef',
     });
     expect(c.usingDevAdminToken).toBe(false);
     expect(c.usingDevSecret).toBe(false);
@@ -105,6 +106,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length' })).toThrow(
       /REPORTS_TOKEN: is required when NODE_ENV=production\n  ADMIN_TOKEN: is required when NODE_ENV=production/,
     );
+  });
+
+  it('when NODE_ENV=production and PRIVACY_KEY is missing or shorter than 32 characters, then start-up stops naming it', () => {
+    const others = { NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length', REPORTS_TOKEN: 'a-real-reports-token-0123', ADMIN_TOKEN: 'a-real-admin-token-0123456' };
+    expect(() => loadConfig(others)).toThrow(/PRIVACY_KEY: is required when NODE_ENV=production/);
+    expect(() => loadConfig({ ...others, PRIVACY_KEY: 'x'.repeat(31) })).toThrow(/PRIVACY_KEY: must be at least 32 characters/);
+    const c = loadConfig({ ...others, PRIVACY_KEY: 'k'.repeat(32) });
+    expect([c.privacyKey, c.usingDevPrivacyKey]).toEqual(['k'.repeat(32), false]);
+    expect(loadConfig({}).usingDevPrivacyKey).toBe(true);
   });
 
   it('when the report settings are unset, then reports use UTC, MIN_SAMPLE 10 and the announced dev token', () => {
@@ -128,6 +138,21 @@ describe('credentials generated for this install', () => {
     expect([again.created, again.credentials]).toEqual([false, first.credentials]);
     const c = loadConfig({ DATABASE_URL: `sqlite:${dir}/data/closeloop.sqlite` }, (f) => loadOrCreateCredentials(f).credentials);
     expect([c.webhookSecret, c.reportsToken, c.adminToken]).toEqual([first.credentials.webhookSecret, first.credentials.reportsToken, first.credentials.adminToken]);
+  });
+
+  it('when a file written before privacy_key is read, then one is added once, and the other values stay as they were', () => {
+    const file = path.join(dir, 'credentials.json');
+    const old = { webhook_secret: 'w'.repeat(43), reports_token: 'r'.repeat(43), admin_token: 'a'.repeat(43) };
+    fs.writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
+    const first = loadOrCreateCredentials(file);
+    expect(first.created).toBe(false);
+    expect(first.credentials).toEqual({ webhookSecret: old.webhook_secret, reportsToken: old.reports_token, adminToken: old.admin_token, privacyKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ ...old, privacy_key: first.credentials.privacyKey });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir)).toEqual(['credentials.json']); // no lock or temporary file left
+    expect(loadOrCreateCredentials(file).credentials).toEqual(first.credentials);
+    const c = loadConfig({ LOCAL_CREDENTIALS_FILE: file }, (f) => loadOrCreateCredentials(f).credentials);
+    expect(c.privacyKey).toBe(first.credentials.privacyKey);
   });
 
   it('when the file was widened or holds something else, then it is narrowed again, or refused', () => {

@@ -44,13 +44,14 @@ describe('erasing a customer', () => {
     await ratedSurvey(EMAIL.toLowerCase(), 2);
     await ratedSurvey('other@example.com', 4, 'fine');
     await t.services.surveys.issueUnsubscribeToken(EMAIL);
-    await t.db('opt_outs').insert({ email: EMAIL.toLowerCase(), created_at: clock.now() });
+    await t.db('opt_outs').insert({ email_hash: t.services.addressHash(EMAIL), created_at: clock.now() });
     const before = (await request(t.app).get('/reports/agents?from=2026-11-01&to=2026-11-30').set('Authorization', reports())).body;
     expect(await everyValue(t)).toMatch(/ann\.secret@example\.com|4711-secret/i);
 
     const res = await request(t.app).delete(`/api/customers/${encodeURIComponent(EMAIL)}`).set('Authorization', admin());
     expect(res.status).toBe(200);
-    expect(res.body.erased).toEqual({ surveys: 2, comments: 1, rating_events: 1, opt_outs: 1, unsubscribe_tokens: 3 }); // two emails' links and one more
+    // two emails' links and one more, and their two .eml files; the opt-out stays, as a keyed hash (test/security/erasure.test.ts)
+    expect(res.body.erased).toEqual({ surveys: 2, comments: 1, rating_events: 1, unsubscribe_tokens: 3, mail_files: 2, opt_out_kept: true });
 
     const all = await everyValue(t);
     expect(all).not.toMatch(/ann\.secret|Ann Secret|4711-secret/i);
@@ -81,7 +82,7 @@ describe('erasing a customer', () => {
 
   it('when an unknown customer is erased, then it answers with zeros', async () => {
     const res = await request(t.app).delete('/api/customers/nobody@example.com').set('Authorization', admin());
-    expect(res.body.erased).toEqual({ surveys: 0, comments: 0, rating_events: 0, opt_outs: 0, unsubscribe_tokens: 0 });
+    expect(res.body.erased).toEqual({ surveys: 0, comments: 0, rating_events: 0, unsubscribe_tokens: 0, mail_files: 0, opt_out_kept: false });
   });
 
   it('when retention erases surveys closed before the cutoff, then newer ones keep their data and counts stay', async () => {

@@ -28,7 +28,7 @@ describe('refused credentials on the reports, admin, preview and metrics routes'
   });
 
   it('when NODE_ENV=production and METRICS_TOKEN is unset, then /metrics is not served; with it, only behind it', async () => {
-    const production = { NODE_ENV: 'production', REPORTS_TOKEN: 'reports-token-0123456789', ADMIN_TOKEN: 'admin-token-0123456789ab' };
+    const production = { NODE_ENV: 'production', REPORTS_TOKEN: 'reports-token-0123456789', ADMIN_TOKEN: 'admin-token-0123456789ab', PRIVACY_KEY: 'privacy-key-0123456789abcdef0123456789' };
     t = await bootApp(production);
     expect((await request(t.app).get('/metrics')).status).toBe(404);
     await t.close();

@@ -39,7 +39,8 @@ describe('unsubscribe', () => {
     const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
     const res = await request(t.app).post(path).type('form').send('List-Unsubscribe=One-Click');
     expect(res.status).toBe(200);
-    expect(await t.db('opt_outs').select('email')).toEqual([{ email: 'ann@example.com' }]);
+    // Only a keyed hash of the address is kept (PRIVACY_KEY), not the address.
+    expect(await t.db('opt_outs').select('*')).toEqual([{ email_hash: t.services.addressHash('ann@example.com'), created_at: expect.anything() }]);
 
     const next = await t.postWebhook(ticketPayload({ customer: { email: 'Ann@Example.com' } }));
     expect(next.body).toMatchObject({ status: 'suppressed', reason: 'opted_out' });

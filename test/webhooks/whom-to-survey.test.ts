@@ -52,7 +52,7 @@ describe('whom to survey: each suppression reason is stored on the survey', () =
 
   it('when the customer opted out, then opted_out', async () => {
     await boot();
-    await t.db('opt_outs').insert({ email: 'ann@example.com', created_at: clock.now() });
+    await t.db('opt_outs').insert({ email_hash: t.services.addressHash('ann@example.com'), created_at: clock.now() });
     expect(await outcome({ customer: { email: 'ANN@example.com' } })).toBe('opted_out');
   });
 
