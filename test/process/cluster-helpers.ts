@@ -129,6 +129,7 @@ async function startClusterOnce() {
     await waitUntil(async () => (await isUp(a)) && (await isUp(b)), 120_000, () => 'both instances to answer /healthz');
   } catch (err) {
     await cluster.stop();
+    await Promise.all([a.exited, b.exited]); // their whole output
     if (lostPort(a.output.text) || lostPort(b.output.text)) return 'lost port';
     throw err;
   }
