@@ -40,7 +40,12 @@ async function main() {
   });
 
   const services = createServices({ config, db, logger, clock: systemClock });
-  const server = createApp(services).listen(config.port, () => {
+  const server = createApp(services).listen(config.port, (err?: Error) => {
+    // Express 5 hands a listen error (a port already in use) to this callback instead of throwing it.
+    if (err) {
+      logger.fatal({ port: config.port, code: (err as NodeJS.ErrnoException).code, error: err.message }, 'cannot listen');
+      process.exit(1);
+    }
     logger.info({ url: config.publicUrl, port: config.port, database: describeDatabase(config.database), mail: services.mailer.describe() }, 'Closeloop is listening');
     if (credentials) {
       // Never the values: where they are. A new install says so once, later starts remind.

@@ -56,7 +56,7 @@ async function spawnService(env: Record<string, string>) {
   if (!listening()) {
     child.kill('SIGKILL');
     await exited;
-    if (lostPort(output.stderr)) return 'lost port';
+    if (lostPort(output.stdout + output.stderr)) return 'lost port';
     throw new Error(`the service did not start:\n${output.stdout}\n${output.stderr}`);
   }
   // The test reads the same database from the side, to check what was stored rather than what a page says.

@@ -41,9 +41,9 @@ export type Service = {
 };
 
 /**
- * Spawns the service and waits until it answers /healthz; fails with its output if it exits first.
- * If another process took env.PORT before the service could listen, it starts again on a fresh
- * port (the returned `url` says which). The bound is a safety net for a very busy machine.
+ * Spawns the service and waits until it says it is listening; fails with its output if it exits
+ * first. If another process took env.PORT before the service could listen, it starts again on a
+ * fresh port (the returned `url` says which). The bound is a safety net for a very busy machine.
  */
 export async function startService(env: Record<string, string>, timeoutMs = 120_000): Promise<Service> {
   for (let attempt = 1; ; attempt += 1) {
@@ -59,7 +59,9 @@ async function spawnService(env: Record<string, string>, timeoutMs: number): Pro
   child.stdout!.on('data', (d) => (output.text += d));
   child.stderr!.on('data', (d) => (output.text += d));
   // 'close', not 'exit': only then has all the output been read.
+  let closed = false;
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  void exited.then(() => (closed = true));
   let expectedDown = false;
   const running = () => child.exitCode === null && child.signalCode === null;
   const url = `http://127.0.0.1:${env.PORT}`;
@@ -84,24 +86,19 @@ async function spawnService(env: Record<string, string>, timeoutMs: number): Pro
       return child.exitCode;
     },
   };
+  // Its own word, not an answer on the port: a process that took the port could answer that.
+  const listening = () => output.text.includes('Closeloop is listening');
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!running()) {
-      await exited;
-      if (lostPort(output.text)) return 'lost port';
-      service.assertRunning();
-    }
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return service;
-    } catch {
-      // not listening yet
-    }
+  while (!listening() && !closed) {
     if (Date.now() > deadline) {
       await service.kill();
-      throw new Error(`the service did not answer /healthz within ${timeoutMs} ms:\n${output.text.slice(-4000)}`);
+      throw new Error(`the service did not start listening within ${timeoutMs} ms:\n${output.text.slice(-4000)}`);
     }
     await sleep(25);
   }
+  if (listening()) return service;
+  if (lostPort(output.text)) return 'lost port';
+  throw new Error(`the service exited (${child.exitCode ?? child.signalCode}) before it listened:\n${output.text.slice(-4000)}`);
 }
 
 /** The variables every fault case's service runs with; `database` from freshDatabaseEnv. */
@@ -112,7 +109,7 @@ export function serviceEnv(database: Record<string, string>, port: number, extra
     PUBLIC_URL,
     WEBHOOK_SECRET: SECRET,
     REPORTS_TOKEN,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // startService waits for the "listening" line
     DELIVERY_POLL_MS: '50',
     DELIVERY_RETRY_BASE_SECONDS: '0.05',
     ...extra,

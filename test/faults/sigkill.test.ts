@@ -25,13 +25,16 @@ describe('the service killed with SIGKILL under load', () => {
   let database: Record<string, string>;
   let db: Knex | undefined;
   let service: Service | undefined;
+  let ended = false; // the test is over (failed or timed out): its senders and killer stop, so jest can exit
 
   beforeEach(async () => {
+    ended = false;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-faults-kill-'));
     smtp = await startFaultySmtp();
     database = freshDatabaseEnv(dir);
   });
   afterEach(async () => {
+    ended = true;
     await service?.kill();
     await db?.destroy();
     await smtp.close();
@@ -61,7 +64,7 @@ describe('the service killed with SIGKILL under load', () => {
     // The helpdesk: IN_FLIGHT senders; while the service is down they wait for it to be back.
     let up: Promise<void> = Promise.resolve();
     async function sender() {
-      while (accepted.size < WEBHOOKS && unexpected.length === 0) {
+      while (accepted.size < WEBHOOKS && unexpected.length === 0 && !ended) {
         await up;
         const next = queue.shift();
         if (!next) {
@@ -81,7 +84,7 @@ describe('the service killed with SIGKILL under load', () => {
       }
     }
 
-    // readyAt: when the restarted process answered. A message the dying process finished sending can be stamped
+    // readyAt: when the restarted process said it listens. A message the dying process finished sending can be stamped
     // late by this busy test process (the SMTP server runs in it), but never after its successor is up.
     const kills: Array<{ respawnedAt: number; readyAt: number; afterAccepted: number; sentBefore: number }> = [];
     async function killAndRestart() {
@@ -102,8 +105,8 @@ describe('the service killed with SIGKILL under load', () => {
       const stretch = WEBHOOKS / (KILLS_DURING_INGEST + 1);
       for (let k = 0; k < KILLS_DURING_INGEST; k += 1) {
         const at = Math.floor(stretch * (k + 0.5) + random() * stretch);
-        await waitUntil(service, () => accepted.size >= at || unexpected.length > 0, 300_000, () => `${at} accepted webhooks (have ${accepted.size})`);
-        if (unexpected.length) return;
+        await waitUntil(service, () => accepted.size >= at || unexpected.length > 0 || ended, 300_000, () => `${at} accepted webhooks (have ${accepted.size})`);
+        if (unexpected.length || ended) return;
         await sleep(Math.floor(random() * 40));
         await killAndRestart();
       }

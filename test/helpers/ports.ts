@@ -4,8 +4,9 @@ import net from 'node:net';
  * Loopback ports for the service run as a child process. The OS picks each one (a guessed port
  * can be any socket's on a busy machine: other servers, a client's local port, TIME_WAIT), it is
  * released, and the child binds it. Between the two another process can still take it; the child
- * then exits with EADDRINUSE, which `lostPort` recognises so the caller starts it again on
- * another port rather than fail the test.
+ * then exits saying EADDRINUSE (src/main.ts), which `lostPort` recognises so the caller starts it
+ * again on another port rather than fail the test. Wait for the child's own "listening" line, not
+ * for an answer on the port: the process that took the port could answer.
  */
 export async function freePorts(count: number): Promise<number[]> {
   // Held open together, so the ports of one call are distinct.

@@ -69,7 +69,7 @@ async function startClusterOnce() {
     RATE_LIMIT_PER_MINUTE: '1000000', // the test rates 360 times from one address
     DELIVERY_POLL_MS: '50',
     PUBLIC_URL,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // start-up waits for the "listening" line
   };
   const a = spawnInstance('A', { ...env, PORT: String(portA) });
   const b = spawnInstance('B', { ...env, PORT: String(portB) });
@@ -87,13 +87,8 @@ async function startClusterOnce() {
     }
   }
 
-  const isUp = async (i: Instance) => {
-    try {
-      return (await fetch(`${i.url}/healthz`)).ok;
-    } catch {
-      return false; // not listening yet
-    }
-  };
+  // Its own word, not an answer on the port: a process that took the port could answer that.
+  const isUp = (i: Instance) => i.output.text.includes('Closeloop is listening');
 
   const cluster = {
     a,
@@ -126,9 +121,10 @@ async function startClusterOnce() {
   };
 
   try {
-    await waitUntil(async () => (await isUp(a)) && (await isUp(b)), 120_000, () => 'both instances to answer /healthz');
+    await waitUntil(() => isUp(a) && isUp(b), 120_000, () => 'both instances to say they are listening');
   } catch (err) {
     await cluster.stop();
+    await Promise.all([a.exited, b.exited]); // their whole output
     if (lostPort(a.output.text) || lostPort(b.output.text)) return 'lost port';
     throw err;
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { signBody } from '../../src/webhooks/signature';
@@ -48,7 +49,7 @@ describe('the service as a process', () => {
       // The warnings follow the "listening" line, and the pipe may hand them over in a later chunk: wait for what is checked.
       await waitFor(() => started.output.stdout.includes('credentials') || closed, 60_000);
       if (started.output.stdout.includes('credentials')) svc = started;
-      else if (!lostPort(started.output.stderr) || attempt >= PORT_ATTEMPTS) throw new Error(`the service did not start:\n${started.output.stdout}\n${started.output.stderr}`);
+      else if (!lostPort(started.output.stdout + started.output.stderr) || attempt >= PORT_ATTEMPTS) throw new Error(`the service did not start:\n${started.output.stdout}\n${started.output.stderr}`);
     }
     expect(svc.output.stdout).toContain('Closeloop is listening');
     expect(svc.output.stdout).toContain(`"url":"http://localhost:${port}"`);
@@ -76,6 +77,21 @@ describe('the service as a process', () => {
     expect(await svc.exited).toBe(0);
     expect(svc.output.stdout).toContain('"msg":"stopped"');
     expect(svc.output.stdout).not.toContain('ann@example.com');
+  });
+
+  it('when another process holds the port, then it exits 1 saying so, rather than run without listening', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as net.AddressInfo).port;
+      const svc = startService({ PORT: String(port), DATABASE_URL: `sqlite:${dir}/x.sqlite`, MAIL_DIR: `${dir}/outbox` });
+      child = svc.child;
+      expect(await svc.exited).toBe(1);
+      expect(svc.output.stdout).toMatch(/"code":"EADDRINUSE".*"msg":"cannot listen"/);
+      expect(svc.output.stdout).not.toContain('Closeloop is listening');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it('when a variable is invalid, then the process exits 1 naming it', async () => {

@@ -80,5 +80,5 @@ describeSqlite('SQLite write transactions and another connection holding the wri
     expect(await t.count('surveys')).toBe(0);
     // Once the lock is free the helpdesk's retry lands.
     expect((await t.postWebhook(ticketPayload({ ticket_id: 'T-gives-up' }))).status).toBe(202);
-  }, 20_000);
+  });
 });
