@@ -79,6 +79,9 @@ export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) =>
 export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) =>
   db.transaction((trx) => finishSends(trx, ledger, [{ row, status: 'failed', error, now }]));
 
+/** Like finishSends, only while the claim still owns the row: a late retry must not free a row another claim has taken since. */
 export async function markRetry(db: Db, row: OutboxRow, dueAt: Date, error: string, now: Date): Promise<void> {
-  await db('outbox').where({ id: row.id }).update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
+  await db('outbox')
+    .where({ id: row.id, status: 'pending', locked_until: row.leaseUntil })
+    .update({ due_at: dueAt, locked_until: null, last_error: error, updated_at: now });
 }
