@@ -3,7 +3,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { bootApp, manualClock, PUBLIC_URL, ticketPayload, type TestApp } from '../helpers/boot';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
-import { claimDueOutboxRows } from '../../src/delivery/repository';
+import { claimDueOutboxRows, markRetry } from '../../src/delivery/repository';
 import { retryDelayMs } from '../../src/delivery/backoff';
 import { classify } from '../../src/delivery/mailer';
 
@@ -36,6 +36,22 @@ describe('outbox worker', () => {
     expect(mail.messageId).toBe(`<survey.${res.body.survey_id}@csat.example.test>`);
     const row = await t.db('outbox').first();
     expect(row).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
+  it('when a retry is marked late, after the lease ran out and another claim took the row, then it leaves that claim alone', async () => {
+    await t.postWebhook(ticketPayload());
+    const [first] = await claimDueOutboxRows(t.db, clock.now(), new Date(clock.now().getTime() + 60_000), 10);
+    clock.advance(61_000);
+    const [second] = await claimDueOutboxRows(t.db, clock.now(), new Date(clock.now().getTime() + 60_000), 10);
+    expect(second.id).toBe(first.id);
+
+    // The first claim's send failed long ago; its retry arrives only now (it waited for the database).
+    await markRetry(t.db, first, clock.now(), '451 try later', clock.now());
+    expect(await t.db('outbox').first('locked_until', 'last_error')).toEqual({ locked_until: expect.anything(), last_error: null });
+    expect(await claimDueOutboxRows(t.db, clock.now(), new Date(clock.now().getTime() + 60_000), 10)).toEqual([]); // still leased: not sent twice
+
+    await markRetry(t.db, second, clock.now(), '451 try later', clock.now()); // the owner's own retry frees it
+    expect(await t.db('outbox').first('locked_until', 'last_error')).toEqual({ locked_until: null, last_error: '451 try later' });
   });
 
   it('when SURVEY_DELAY_MINUTES is set, then the email waits until it is due', async () => {
