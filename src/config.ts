@@ -62,7 +62,7 @@ const envSchema = z
       .string()
       .regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL')
       .optional(),
-    SMTP_ALLOW_PLAINTEXT: flag.default('false'),
+    SMTP_ALLOW_PLAINTEXT: flag.prefault('false'),
     MAIL_DIR: z.string().min(1).default('./data/outbox'),
     MAIL_FROM: z.string().min(3).default('Closeloop <surveys@localhost>'),
     WEBHOOK_SECRET: secret(16).optional(),
@@ -86,9 +86,9 @@ const envSchema = z
     ADMIN_TOKEN: secret(16).optional(),
     RATING_WEBHOOK_URL: caseList
       .refine((l) => l.every((u) => /^https?:\/\/[^\s,]+$/.test(u)), 'must be http(s) URLs, comma-separated')
-      .default(''),
+      .prefault(''),
     RATING_WEBHOOK_SECRET: secret(16).optional(),
-    RATING_WEBHOOK_ALLOW_HTTP: flag.default('false'),
+    RATING_WEBHOOK_ALLOW_HTTP: flag.prefault('false'),
     RETENTION_DAYS: intFrom(0, 36_500).default(0),
     PRIVACY_KEY: secret(32).optional(),
     REPORT_TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
@@ -96,9 +96,9 @@ const envSchema = z
     SURVEYS_FILE: z.string().min(1).optional(),
     SURVEY_THROTTLE_DAYS: intFrom(0, 3650).default(0),
     SURVEY_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
-    SURVEY_EXCLUDE_TAGS: list.default('no-survey,no_csat,spam'),
+    SURVEY_EXCLUDE_TAGS: list.prefault('no-survey,no_csat,spam'),
     AGENT_CREDIT: z.enum(AGENT_CREDIT_CHOICES, { message: `must be one of ${AGENT_CREDIT_CHOICES.join(', ')}` }).default('last_reply'),
-    INTERNAL_DOMAINS: list.refine((l) => l.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be domain names like example.com, comma-separated').default(''),
+    INTERNAL_DOMAINS: list.refine((l) => l.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be domain names like example.com, comma-separated').prefault(''),
     TEMPLATES_DIR: z.string().min(1).optional(),
     RATE_LIMIT_PER_MINUTE: intFrom(1, 1_000_000).default(120),
     WEBHOOK_AUTH_FAILURES_PER_MINUTE: intFrom(1, 1_000_000).default(20),

@@ -13,8 +13,11 @@ export const LAST_DAY = '2199-12-31';
 
 const OUTSIDE = `must be between ${FIRST_DAY} and ${LAST_DAY}`;
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-/** zod's ISO-8601 date-time with a Z or ±hh:mm offset (its offset allows +99:99, which Date cannot read). */
-const DATE_TIME = z.string().datetime({ offset: true });
+/**
+ * An ISO-8601 date-time with a Z or ±hh[:]mm offset; seconds and fractions optional (Zendesk's
+ * placeholders render minutes only). The day and the time are then checked for real below.
+ */
+const DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
 
 /** True for a real calendar date written YYYY-MM-DD. */
 export function isDay(value: string): boolean {
@@ -38,7 +41,8 @@ export function dayProblem(value: string): string | undefined {
 export function instantProblem(value: string, opts: { dates?: boolean } = {}): string | undefined {
   const shape = opts.dates ? 'must be an ISO-8601 date or date-time' : 'must be an ISO-8601 date-time';
   if (opts.dates && DAY_RE.test(value)) return isDay(value) ? dayProblem(value) : shape;
-  if (!DATE_TIME.safeParse(value).success) return shape;
+  const m = DATE_TIME_RE.exec(value);
+  if (!m || !isDay(m[1])) return shape;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return shape;
   return isSupportedInstant(ms) ? undefined : OUTSIDE;
@@ -51,7 +55,7 @@ export const isSupportedInstant = (ms: number) =>
 const checked = (problem: (value: string) => string | undefined) =>
   z.string().superRefine((value, ctx) => {
     const message = problem(value);
-    if (message) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    if (message) ctx.addIssue({ code: 'custom', message });
   });
 
 /** zod schemas of the above, for query strings and payloads: a failure names the field it is on. */

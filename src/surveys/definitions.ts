@@ -47,7 +47,7 @@ const brandSchema = z
   .object({
     sender_name: text(100).optional(),
     sender_address: z.string().email('must be an email address').optional(),
-    logo_url: z.string().url().regex(/^https:\/\//, 'must be an https:// URL').optional(),
+    logo_url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
     accent_color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #1f4fbf').optional(),
   })
   .strict();
@@ -126,9 +126,12 @@ export function parseDefinitions(source: string, file = 'surveys.yml'): SurveyDe
   throw fail(
     parsed.error.issues.map((issue) => {
       // An unknown key is reported at the key itself, not at the block that holds it.
-      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+      const at = issue.path.map((key) => (typeof key === 'number' ? key : String(key)));
+      const path = issue.code === 'unrecognized_keys' ? [...at, issue.keys[0]] : at;
       const line = lineOf(doc.contents as Node | null, path, lineCounter);
-      return `${file}:${line}: ${issue.path.join('.') || '(file)'}: ${issue.message}`;
+      // A bad record key (a locale) carries the key schema's own message inside.
+      const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+      return `${file}:${line}: ${issue.path.join('.') || '(file)'}: ${message}`;
     }),
   );
 }

@@ -63,12 +63,12 @@ describe('survey definitions file: each kind of fault names file, line and field
   });
 
   it('when the file is empty, then it says a mapping was expected at line 1', () => {
-    expect(faultsOf('')).toEqual(['surveys.yml:1: (file): Expected object, received null']);
+    expect(faultsOf('')).toEqual(['surveys.yml:1: (file): Invalid input: expected object, received null']);
   });
 
-  it('when a required field is missing, then its parent mapping\'s line and the field are named with "Required"', () => {
+  it('when a required field is missing, then its parent mapping\'s line and the field are named as missing', () => {
     // thanks (line 10) removed: the fault points at the en mapping, which starts on line 6.
-    expect(faultsOf(validWith({ 10: null }))).toEqual(['surveys.yml:6: questions.0.locales.en.thanks: Required']);
+    expect(faultsOf(validWith({ 10: null }))).toEqual(['surveys.yml:6: questions.0.locales.en.thanks: Invalid input: expected string, received undefined']);
   });
 
   it('when a text is empty or only spaces, then its line says "must not be empty"', () => {
@@ -79,9 +79,9 @@ describe('survey definitions file: each kind of fault names file, line and field
   });
 
   it('when a scale label is missing or a sixth is added, then the labels line names it', () => {
-    expect(faultsOf(validWith({ 9: '        labels: { 1: Awful, 2: Poor, 3: Okay, 4: Good }' }))).toEqual(['surveys.yml:9: questions.0.locales.en.labels.5: Required']);
+    expect(faultsOf(validWith({ 9: '        labels: { 1: Awful, 2: Poor, 3: Okay, 4: Good }' }))).toEqual(['surveys.yml:9: questions.0.locales.en.labels.5: Invalid input: expected string, received undefined']);
     expect(faultsOf(validWith({ 9: '        labels: { 1: Awful, 2: Poor, 3: Okay, 4: Good, 5: Great, 6: Superb }' }))).toEqual([
-      "surveys.yml:9: questions.0.locales.en.labels: Unrecognized key(s) in object: '6'",
+      "surveys.yml:9: questions.0.locales.en.labels: Unrecognized key: \"6\"",
     ]);
   });
 
@@ -121,7 +121,7 @@ describe('survey definitions file: each kind of fault names file, line and field
 
   it('when a rule has no condition, then the rule\'s line asks for brand, team or tags', () => {
     expect(faultsOf(validWith({ 25: '  - { question: handling }' }))).toEqual(['surveys.yml:25: rules.0: needs at least one of brand, team, tags']);
-    expect(faultsOf(validWith({ 25: '  - { tags: [], question: handling }' }))).toEqual(['surveys.yml:25: rules.0.tags: Array must contain at least 1 element(s)']);
+    expect(faultsOf(validWith({ 25: '  - { tags: [], question: handling }' }))).toEqual(['surveys.yml:25: rules.0.tags: Too small: expected array to have >=1 items']);
   });
 
   it('when a variant lacks a locale of its question, then the variant\'s locales line names the missing locale', () => {
@@ -141,8 +141,8 @@ describe('survey definitions file: each kind of fault names file, line and field
   it('when a weight is zero, negative or not a number, then the weight line says so', () => {
     expect(faultsOf(validWith({ 20: '        weight: 0' }))).toEqual(['surveys.yml:20: questions.0.variants.1.weight: must be more than 0']);
     expect(faultsOf(validWith({ 20: '        weight: -5' }))).toEqual(['surveys.yml:20: questions.0.variants.1.weight: must be more than 0']);
-    expect(faultsOf(validWith({ 20: '        weight: fifty' }))).toEqual(['surveys.yml:20: questions.0.variants.1.weight: Expected number, received string']);
-    expect(faultsOf(validWith({ 18: '      - { id: control }' }))).toEqual(['surveys.yml:18: questions.0.variants.0.weight: Required']);
+    expect(faultsOf(validWith({ 20: '        weight: fifty' }))).toEqual(['surveys.yml:20: questions.0.variants.1.weight: Invalid input: expected number, received string']);
+    expect(faultsOf(validWith({ 18: '      - { id: control }' }))).toEqual(['surveys.yml:18: questions.0.variants.0.weight: Invalid input: expected number, received undefined']);
   });
 
   it('when a brand accent colour is not #rrggbb, then its line shows an example', () => {
@@ -155,7 +155,7 @@ describe('survey definitions file: each kind of fault names file, line and field
     for (const url of ['http://acme.example/logo.png', '"javascript:alert(1)"', 'data:image/png;base64,AAAA']) {
       expect(faultsOf(validWith({ 30: `    logo_url: ${url}` }))).toEqual(['surveys.yml:30: brands.acme.logo_url: must be an https:// URL']);
     }
-    expect(faultsOf(validWith({ 30: '    logo_url: not a url' }))).toContain('surveys.yml:30: brands.acme.logo_url: Invalid url');
+    expect(faultsOf(validWith({ 30: '    logo_url: not a url' }))).toContain('surveys.yml:30: brands.acme.logo_url: must be an https:// URL');
   });
 
   it('when a brand sender address is not an email address, then its line says so', () => {
@@ -166,20 +166,20 @@ describe('survey definitions file: each kind of fault names file, line and field
   it('when a wording has an unknown key, then the message names the key and the line it is on', () => {
     // "thank_you" (line 11) is a typo the strict schema must catch, at the line the typo is on.
     expect(faultsOf(validWith({ 10: [VALID_LINES[9], '        thank_you: Cheers!'] }))).toEqual([
-      "surveys.yml:11: questions.0.locales.en: Unrecognized key(s) in object: 'thank_you'",
+      "surveys.yml:11: questions.0.locales.en: Unrecognized key: \"thank_you\"",
     ]);
   });
 
   it('when the file has an unknown top-level key, then the message names the key and the line it is on', () => {
-    expect(faultsOf(validWith({}, ['colour: blue']))).toEqual(["surveys.yml:32: (file): Unrecognized key(s) in object: 'colour'"]);
+    expect(faultsOf(validWith({}, ['colour: blue']))).toEqual(['surveys.yml:32: (file): Unrecognized key: "colour"']);
   });
 
   it('when a variant or a brand has an unknown key, then the message names the key', () => {
     expect(faultsOf(validWith({ 20: ['        weight: 50', '        colour: red'] }))).toEqual([
-      expect.stringMatching(/^surveys\.yml:\d+: questions\.0\.variants\.1: Unrecognized key\(s\) in object: 'colour'$/),
+      expect.stringMatching(/^surveys\.yml:\d+: questions\.0\.variants\.1: Unrecognized key: "colour"$/),
     ]);
     expect(faultsOf(validWith({ 31: [VALID_LINES[30], '    accent_colour: "#000000"'] }))).toEqual([
-      expect.stringMatching(/^surveys\.yml:\d+: brands\.acme: Unrecognized key\(s\) in object: 'accent_colour'$/),
+      expect.stringMatching(/^surveys\.yml:\d+: brands\.acme: Unrecognized key: "accent_colour"$/),
     ]);
   });
 

@@ -109,10 +109,17 @@ export function toTicket(source: Adapter['source'], draft: TicketDraft, now: Dat
     const issue = parsed.error.issues[0];
     const path = issue.path.join('.');
     const field = fieldNames[path] ?? fieldNames[path.replace(/\.\d+$/, '')] ?? path;
-    const missing = issue.code === 'invalid_type' && issue.received === 'undefined';
+    const missing = issue.code === 'invalid_type' && valueAt(draft, issue.path) === undefined;
     throw new AdapterMappingError(field, missing ? `${field} is missing` : `${field}: ${issue.message}`);
   }
   return toTicketClosed(parsed.data, source, now, true);
+}
+
+/** The value at a zod issue's path (undefined when any step is missing). */
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
 }
 
 /** A ticket id for close and reopen answers, validated like the contract's ticket_id. */
