@@ -262,7 +262,7 @@ describe('POST /webhooks/ticket-closed under generated input (property-based)', 
       if (v === ABSENT || v === null) return !f.required;
       if (typeof v !== 'string') return false;
       const s = v.trim();
-      return s.length >= 1 && s.length <= f.max && !CONTROL_CHARS.test(s);
+      return s.length >= 1 && [...s].length <= f.max && !CONTROL_CHARS.test(s);
     };
 
     async function expectFollowsContract(payload: Record<string, unknown>, path: string, v: unknown, ok: boolean, storedValue: unknown) {
