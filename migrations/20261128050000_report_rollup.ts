@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { deriveRollupSql } from '../src/reports/rollup';
+import { deriveRollupSql } from '../src/surveys/counters/rollup';
 
 const REASONS = ['excluded_tag', 'no_agent', 'customer_is_agent', 'internal_domain', 'opted_out', 'throttled', 'sampled_out'];
 const COUNTERS = [

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { projectRoot } from './shared/views';
 import type { EligibilityPolicy } from './surveys/eligibility';
 import { AGENT_CREDIT_CHOICES, type AgentCredit } from './surveys/credit';
-import { isTimeZone } from './reports/period';
+import { isTimeZone } from './shared/period';
 
 import { ephemeralCredentials, PUBLISHED_EXAMPLES, type LocalCredentials } from './credentials';
 

@@ -7,7 +7,7 @@ import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
 import { createApp } from './app';
-import { ensureStats } from './reports/ledger';
+import { ensureStats } from './surveys/counters/ledger';
 import { startReceiptPruning, startRetention } from './privacy/retention';
 import { addressHasher } from './shared/address-hash';
 

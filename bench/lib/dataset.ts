@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Database } from 'sqlite3';
-import { COUNTERS, contribution } from '../../src/reports/ledger';
-import { localDay, startOfDay } from '../../src/reports/period';
+import { COUNTERS, contribution } from '../../src/surveys/counters/ledger';
+import { localDay, startOfDay } from '../../src/shared/period';
 import { all, exec, inserter, type InsertShape } from './sqlite';
 import { makeAgents, makeRandom, pickScore, pickWeighted, BRANDS, COMMENTS, LOCALES, LOCALE_MIX, SUBJECTS, SUPPRESSIONS } from './people';
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../src/shared/db';
-import { addDaysTo, startOfDay } from '../../src/reports/period';
+import { addDaysTo, startOfDay } from '../../src/shared/period';
 
 /** A report period in local days, and the closed_at instants (epoch ms, both included) that bound it. */
 export type Window = { name: string; from: string; to: string; start: number; end: number };

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 
 /** What the load process sends. Bodies, ticket ids and signatures are made per request, in the load process. */
 export type Target =

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { forClaim, isPostgres, type Db } from '../shared/db';
-import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange } from '../reports/ledger';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange } from '../surveys/counters/ledger';
 import { inList, query, together } from '../shared/statements';
 
 /**

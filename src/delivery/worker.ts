@@ -1,11 +1,11 @@
 import { maskEmails, safeError, withoutEmails } from '../shared/logger';
 import type { Db } from '../shared/db';
-import type { Ledger } from '../reports/ledger';
+import type { Ledger } from '../surveys/counters/ledger';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { SurveyService } from '../surveys/service';
-import { retryDelayMs } from './backoff';
+import { retryDelayMs } from '../shared/backoff';
 import { DeliveryError, type Mailer } from './mailer';
 import { renderSurveyEmail, senderFor } from './render';
 import { brandFor } from '../surveys/questions';

@@ -3,7 +3,7 @@ import { toDate } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import type { Metrics } from '../shared/metrics';
 import { SUPPRESSION_REASONS } from '../surveys/eligibility';
-import { ROLLUP_TABLE } from '../reports/rollup';
+import { ROLLUP_TABLE } from '../surveys/counters/rollup';
 
 const FINAL_STATUSES = ['sent', 'failed', 'suppressed', 'cancelled'] as const;
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import type { Ledger } from '../reports/ledger';
+import type { Ledger } from '../surveys/counters/ledger';
 import type { AddressHash } from '../shared/address-hash';
 import { cancelUnsentSurveys } from '../surveys/service';
 import { removeMailOf } from '../delivery/mail-files';

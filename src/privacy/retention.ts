@@ -1,7 +1,7 @@
 import type { Db } from '../shared/db';
 import { safeError, type Logger } from '../shared/logger';
 import { eraseClosedBefore } from './erase';
-import type { Ledger } from '../reports/ledger';
+import type { Ledger } from '../surveys/counters/ledger';
 import { removeMailBefore } from '../delivery/mail-files';
 
 const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from '../reports/ledger';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from '../surveys/counters/ledger';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';

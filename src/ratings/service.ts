@@ -1,4 +1,4 @@
-import type { Ledger } from '../reports/ledger';
+import type { Ledger } from '../surveys/counters/ledger';
 import type { Db } from '../shared/db';
 import { AppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';

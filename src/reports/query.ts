@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import { dayProblem, FIRST_DAY, supportedDay } from '../shared/dates';
-import { addDaysTo, daysBetween, localDay } from './period';
+import { addDaysTo, daysBetween, localDay } from '../shared/period';
 import type { Scope } from './repository';
 import type { SortKey } from './service';
 

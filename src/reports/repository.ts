@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { toDate } from '../shared/db';
-import { COUNTERS, zeroCounts, type Counts } from './ledger';
-import { addDaysTo } from './period';
-import { coverPeriod, ROLLUP_TABLE } from './rollup';
+import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
+import { addDaysTo } from '../shared/period';
+import { coverPeriod, ROLLUP_TABLE } from '../surveys/counters/rollup';
 
 /** A report's period (local days, both ends included) and filters. */
 export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string; question?: string; variant?: string };

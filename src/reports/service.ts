@@ -1,7 +1,7 @@
 import { readTransaction, type Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
-import { COUNTERS, zeroCounts, type Counts } from './ledger';
-import { addDaysTo, bucketStart, buckets, startOfDay, type Interval } from './period';
+import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
+import { addDaysTo, bucketStart, buckets, startOfDay, type Interval } from '../shared/period';
 import * as repo from './repository';
 import { summarize, type Summary } from './stats';
 import { twoProportionTest } from './significance';

@@ -1,5 +1,5 @@
 import { SUPPRESSION_REASONS, type SuppressionReason } from '../surveys/eligibility';
-import type { Counts } from './ledger';
+import type { Counts } from '../surveys/counters/ledger';
 
 const Z95 = 1.959963984540054;
 

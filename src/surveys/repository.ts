@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { CustomerHistory, SuppressionReason } from './eligibility';
-import type { Ledger, SurveyChange } from '../reports/ledger';
+import type { Ledger, SurveyChange } from './counters/ledger';
 import type { FrozenWording, QuestionChoice } from './questions';
 import { isPostgres, toDate } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';

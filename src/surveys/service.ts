@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db } from '../shared/db';
-import type { Ledger } from '../reports/ledger';
+import type { Ledger } from './counters/ledger';
 import type { SurveyDefinitions } from './definitions';
 import { chooseQuestion } from './questions';
 import { isUniqueViolation } from '../shared/errors';

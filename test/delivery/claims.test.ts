@@ -6,8 +6,8 @@ import { tableNames } from '../helpers/database';
 import { createDeliveryWorker } from '../../src/delivery/worker';
 import { createMailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/shared/logger';
-import { rebuildStats } from '../../src/reports/ledger';
-import { signBody } from '../../src/webhooks/signature';
+import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { signBody } from '../../src/shared/signature';
 
 /** Log lines as written, to check what a lost claim says (and that it names no customer). */
 function capturedLogger() {

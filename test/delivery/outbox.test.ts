@@ -4,7 +4,7 @@ import { simpleParser } from 'mailparser';
 import { bootApp, manualClock, PUBLIC_URL, ticketPayload, type TestApp } from '../helpers/boot';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { claimDueOutboxRows, markRetry } from '../../src/delivery/repository';
-import { retryDelayMs } from '../../src/delivery/backoff';
+import { retryDelayMs } from '../../src/shared/backoff';
 import { classify } from '../../src/delivery/mailer';
 
 describe('outbox worker', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/shared/db';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { waitFor } from '../helpers/wait';
 import { freePort, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 

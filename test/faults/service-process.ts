@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { PG_URL } from '../helpers/database';
 import { freePort, lostPort, PORT_ATTEMPTS } from '../helpers/ports';
 import { mulberry32 } from '../reports/seed';

@@ -5,11 +5,11 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { createDb, migrateLatest } from '../../src/shared/db';
 import { dropDatabase, freshDatabaseEnv } from './database';
-import { ensureStats } from '../../src/reports/ledger';
+import { ensureStats } from '../../src/surveys/counters/ledger';
 import { createLogger, type Logger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';
 import { createApp } from '../../src/app';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import type { Clock } from '../../src/shared/clock';
 
 export const TEST_SECRET = 'test-webhook-secret-0123456789';

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { bootApp, manualClock, TEST_SECRET, ticketPayload, type TestApp } from '../helpers/boot';
 import { tableNames } from '../helpers/database';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { hostileText, inputLog, PROPERTY_TIMEOUT_MS, rawSegment, segment, wellFormed } from './arbitraries';
 import { answerKey, documentedAnswers, EDGE_DAYS, fingerprinter, keepAlive, realDay, supportedDay } from './edges';
 

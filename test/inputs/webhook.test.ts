@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { bootApp, manualClock, TEST_SECRET, type TestApp } from '../helpers/boot';
 import { tableNames } from '../helpers/database';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { anyJson, CONTROL_CHARS, hostileText, inputLog, nested, PROPERTY_TIMEOUT_MS, rowCounts, stored, wellFormed } from './arbitraries';
 
 /**

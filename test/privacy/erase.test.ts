@@ -1,4 +1,4 @@
-import { rebuildStats } from '../../src/reports/ledger';
+import { rebuildStats } from '../../src/surveys/counters/ledger';
 import request from 'supertest';
 import { eraseClosedBefore } from '../../src/privacy/erase';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';

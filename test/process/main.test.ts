@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { ticketPayload } from '../helpers/boot';
 import { waitFor } from '../helpers/wait';

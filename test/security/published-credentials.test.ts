@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { PUBLISHED_EXAMPLES } from '../../src/credentials';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
 
 const [webhookSecret, reportsToken, adminToken] = PUBLISHED_EXAMPLES;

@@ -2,7 +2,7 @@ import sqlite3 from 'sqlite3';
 import request from 'supertest';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
 import { describeSqlite, sqliteFile } from '../helpers/database';
-import { FIXED_NOW } from '../webhooks/fixtures';
+import { FIXED_NOW } from '../ticket-webhooks/fixtures';
 
 /**
  * SQLite's write lock held by another connection (what `npm run stats:rebuild`, `npm run migrate`

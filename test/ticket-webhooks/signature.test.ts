@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { bootApp, manualClock, TEST_SECRET, ticketPayload, type TestApp } from '../helpers/boot';
-import { MAX_SKEW_SECONDS, safeEqual, signBody, verifySignature } from '../../src/webhooks/signature';
+import { MAX_SKEW_SECONDS, safeEqual, signBody, verifySignature } from '../../src/shared/signature';
 import { expectNothingStored, FIXED_NOW, sendRaw, signedHeaders, unixSeconds } from './fixtures';
 
 const NOW_S = unixSeconds(FIXED_NOW);

@@ -1,6 +1,6 @@
-import { addDaysTo, daysBetween } from '../../src/reports/period';
-import { coverPeriod, periodsOf } from '../../src/reports/rollup';
-import { makeRng } from './seed';
+import { addDaysTo, daysBetween } from '../../../src/shared/period';
+import { coverPeriod, periodsOf } from '../../../src/surveys/counters/rollup';
+import { makeRng } from '../../reports/seed';
 
 /** The days a rollup period holds. */
 function daysOf(period: string): string[] {

@@ -18,7 +18,7 @@
  *   https://developer.zendesk.com/api-reference/webhooks/event-types/webhook-event-types/ ; they carry no
  *   requester email, so they are answered 400 naming the fix.
  */
-import { MAX_SKEW_SECONDS, safeEqual } from '../signature';
+import { MAX_SKEW_SECONDS, safeEqual } from '../../shared/signature';
 import { obj, text, tagList, languageTag, toTicket, ticketIdOf, hmac, agentDraft, AdapterMappingError, type Adapter } from './types';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;

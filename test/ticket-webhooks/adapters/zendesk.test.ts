@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { zendesk } from '../../../src/webhooks/adapters/zendesk';
-import { AdapterMappingError } from '../../../src/webhooks/adapters/types';
+import { zendesk } from '../../../src/ticket-webhooks/adapters/zendesk';
+import { AdapterMappingError } from '../../../src/ticket-webhooks/adapters/types';
 
 const SECRET = 'dGhpcyBpcyBhIHplbmRlc2sgc2lnbmluZyBzZWNyZXQ=';
 const NOW = new Date('2026-11-20T12:00:00Z');

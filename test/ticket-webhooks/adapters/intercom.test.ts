@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { intercom } from '../../../src/webhooks/adapters/intercom';
-import { AdapterMappingError } from '../../../src/webhooks/adapters/types';
+import { intercom } from '../../../src/ticket-webhooks/adapters/intercom';
+import { AdapterMappingError } from '../../../src/ticket-webhooks/adapters/types';
 
 const CLIENT_SECRET = '3b9f0c1e-5d2a-4c7b-9e8f-0a1b2c3d4e5f';
 const NOW = new Date('2026-11-20T12:00:00Z');

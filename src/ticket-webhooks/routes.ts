@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock';
 import type { CancelOutcome, SurveyService } from '../surveys/service';
 import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
 import { requestKey, sendAnswer, urlCheck } from './replay';
-import { verifySignature } from './signature';
+import { verifySignature } from '../shared/signature';
 
 export const WEBHOOK_BODY_LIMIT = '100kb';
 

@@ -19,7 +19,7 @@
  *   the official intercom-node ConversationStatistics type), admin_assignee_id.
  * - Apps pinned to API 1.x receive item.user{name,email} and item.assignee{type,id,name,email}; those are read too.
  */
-import { safeEqual } from '../signature';
+import { safeEqual } from '../../shared/signature';
 import { obj, text, fromUnixSeconds, toTicket, ticketIdOf, hmac, AdapterMappingError, type Adapter, type Json } from './types';
 
 const ITEM = 'data.item';

@@ -1,7 +1,7 @@
 import { claimDueOutboxRows, markSent } from '../../src/delivery/repository';
-import { rebuildStats } from '../../src/reports/ledger';
+import { rebuildStats } from '../../src/surveys/counters/ledger';
 import { bootApp, manualClock, ticketPayload, TEST_SECRET, type TestApp } from '../helpers/boot';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import request from 'supertest';
 
 describe('POST /webhooks/ticket-reopened', () => {

@@ -1,4 +1,4 @@
-import { addDaysTo, bucketStart, buckets, daysBetween, isDay, localDay, startOfDay } from '../../src/reports/period';
+import { addDaysTo, bucketStart, buckets, daysBetween, isDay, localDay, startOfDay } from '../../src/shared/period';
 
 const at = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { helpscout } from '../../../src/webhooks/adapters/helpscout';
-import { AdapterMappingError } from '../../../src/webhooks/adapters/types';
+import { helpscout } from '../../../src/ticket-webhooks/adapters/helpscout';
+import { AdapterMappingError } from '../../../src/ticket-webhooks/adapters/types';
 
 const SECRET = 'mZ9XbGHodXq7Lk2vPw4s';
 const NOW = new Date('2026-11-20T12:00:00Z');

@@ -57,7 +57,7 @@ export function startOfDay(day: string, tz: string): Date {
 }
 
 /** True for a real calendar date written YYYY-MM-DD (kept with the supported calendar, shared/dates.ts). */
-export { isDay } from '../shared/dates';
+export { isDay } from './dates';
 
 export function addDaysTo(day: string, n: number): string {
   const [y, m, d] = day.split('-').map(Number);

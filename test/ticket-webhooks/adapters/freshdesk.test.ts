@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freshdesk } from '../../../src/webhooks/adapters/freshdesk';
-import { AdapterMappingError } from '../../../src/webhooks/adapters/types';
+import { freshdesk } from '../../../src/ticket-webhooks/adapters/freshdesk';
+import { AdapterMappingError } from '../../../src/ticket-webhooks/adapters/types';
 
 const SECRET = 'fd-7Qe2m9Kx4Lp8Zs1Vb6Nw';
 const NOW = new Date('2026-11-20T12:00:00Z');

@@ -1,4 +1,4 @@
-import { addDaysTo } from './period';
+import { addDaysTo } from '../../shared/period';
 
 /**
  * The agents report's own counters, keyed by period, agent and team only (brand, question and

@@ -1,9 +1,9 @@
 import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import { safeError, type Logger } from '../shared/logger';
-import { retryDelayMs } from '../delivery/backoff';
+import { retryDelayMs } from '../shared/backoff';
 import type { WorkerOptions } from '../delivery/worker';
-import { signBody } from '../webhooks/signature';
+import { signBody } from '../shared/signature';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
 import * as repo from './repository';
 

@@ -14,7 +14,7 @@
  *   note|…, state, createdBy{id,type user|customer,first,last,email}, createdAt; listed newest first).
  * The v2 object carries only mailboxId, no mailbox name, so no team is mapped.
  */
-import { safeEqual } from '../signature';
+import { safeEqual } from '../../shared/signature';
 import { obj, text, fullName, toTicket, ticketIdOf, hmac, type Adapter, type Json } from './types';
 
 const FIELD_NAMES = {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { TEST_SECRET, type TestApp } from '../helpers/boot';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 
 /** A fixed instant for tests that reason about timestamps. */
 export const FIXED_NOW = new Date('2026-11-20T12:00:00Z');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { bootApp, manualClock, TEST_SECRET, type TestApp } from '../helpers/boot';
 import { onPostgres, refuseWrites } from '../helpers/database';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { createDb } from '../../src/shared/db';
 import { createLogger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';

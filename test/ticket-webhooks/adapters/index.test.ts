@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { adapters } from '../../../src/webhooks/adapters';
+import { adapters } from '../../../src/ticket-webhooks/adapters';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
-import { createHookWorker } from '../../src/hooks/worker';
+import { createHookWorker } from '../../src/rating-webhooks/worker';
 import { createLogger } from '../../src/shared/logger';
 
 const SECRET = 'rating-hook-secret-0123456789';

@@ -1,9 +1,9 @@
-import { SUPPRESSION_REASONS } from '../surveys/eligibility';
+import { SUPPRESSION_REASONS } from '../eligibility';
 import type { Knex } from 'knex';
-import type { Db } from '../shared/db';
-import { isPostgres, toDate } from '../shared/db';
-import { localDay } from './period';
-import { insertRows, together } from '../shared/statements';
+import type { Db } from '../../shared/db';
+import { isPostgres, toDate } from '../../shared/db';
+import { localDay } from '../../shared/period';
+import { insertRows, together } from '../../shared/statements';
 import { deriveRollupSql, periodsOf, ROLLUP_TABLE } from './rollup';
 
 /** What reports need to know of one survey. */

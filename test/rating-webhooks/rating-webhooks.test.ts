@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signBody } from '../../src/webhooks/signature';
+import { signBody } from '../../src/shared/signature';
 import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
 import { refuseWrites } from '../helpers/database';
 import { waitFor } from '../helpers/wait';

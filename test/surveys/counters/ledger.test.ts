@@ -1,9 +1,9 @@
-import { markFailed, markSent } from '../../src/delivery/repository';
-import { ensureStats, rebuildStats, type Ledger } from '../../src/reports/ledger';
-import { createDb, migrateLatest, type Db } from '../../src/shared/db';
-import { bootApp, manualClock, type TestApp } from '../helpers/boot';
-import { refuseWrites as refuseTableWrites } from '../helpers/database';
-import { COMMENTS, createSeeder, makeRng, SCORE_WEIGHTS, type SeededSurvey } from './seed';
+import { markFailed, markSent } from '../../../src/delivery/repository';
+import { ensureStats, rebuildStats, type Ledger } from '../../../src/surveys/counters/ledger';
+import { createDb, migrateLatest, type Db } from '../../../src/shared/db';
+import { bootApp, manualClock, type TestApp } from '../../helpers/boot';
+import { refuseWrites as refuseTableWrites } from '../../helpers/database';
+import { COMMENTS, createSeeder, makeRng, SCORE_WEIGHTS, type SeededSurvey } from '../../reports/seed';
 
 const COUNTERS = ['sent', 'suppressed', 'failed', 'responses', 'score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments'] as const;
 type Row = Record<string, string | number>;
