@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { bootApp, manualClock, TEST_SECRET, ticketPayload, type TestApp } from '../helpers/boot';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { manualClock, TEST_SECRET, ticketPayload } from '../helpers/boot';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
 import { tableNames } from '../helpers/database';
 import { createDeliveryWorker } from '../../src/delivery/worker';
 import { createMailer } from '../../src/delivery/mailer';
@@ -28,17 +28,15 @@ function capturedLogger() {
  */
 describe('outbox claims: every transition holds the claim it was made under', () => {
   const clock = manualClock(new Date('2026-11-20T10:00:00Z'));
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
   let logs: string[];
   let other: { drain(): Promise<number>; close(): void };
 
   beforeEach(async () => {
     clock.set(new Date('2026-11-20T10:00:00Z'));
-    smtp = await startSmtpServer();
     const captured = capturedLogger();
     logs = captured.lines;
-    t = await bootApp({ SMTP_URL: smtp.url, DELIVERY_LEASE_SECONDS: '60' }, clock, captured.logger);
+    t = await bootWithSmtp({ DELIVERY_LEASE_SECONDS: '60' }, clock, { logger: captured.logger });
     const mailer = createMailer({ smtpUrl: t.config.smtpUrl, mailDir: t.config.mailDir });
     const worker = createDeliveryWorker({
       ...t.services,
@@ -53,7 +51,6 @@ describe('outbox claims: every transition holds the claim it was made under', ()
   afterEach(async () => {
     other.close();
     await t.close();
-    await smtp.close();
   });
 
   const outboxRow = () => t.db('outbox').first('status', 'attempts', 'locked_until', 'last_error');
@@ -95,7 +92,7 @@ describe('outbox claims: every transition holds the claim it was made under', ()
     'when a send outlives its lease and another worker claims and sends the row, then the late answer (%s) changes nothing: one sent, no further claim',
     async (late, transition) => {
       await t.postWebhook(ticketPayload());
-      const held = smtp.hold();
+      const held = t.smtp.hold();
       const first = t.services.worker.drain();
       await held.reached;
       clock.advance(61_000); // the lease (60 s) ran out while the server was slow
@@ -110,8 +107,8 @@ describe('outbox claims: every transition holds the claim it was made under', ()
       expect(await surveyRow()).toMatchObject({ status: 'sent', last_error: null });
       expect(await lostClaims()).toEqual([{ outbox: 'email', transition, n: 1 }]);
       // A late send the server accepted did go out: the known rare duplicate, with the same Message-ID.
-      expect(smtp.messages.map((m) => m.messageId)).toHaveLength(late === 'accept' ? 2 : 1);
-      expect(new Set(smtp.messages.map((m) => m.messageId)).size).toBe(1);
+      expect(t.smtp.messages.map((m) => m.messageId)).toHaveLength(late === 'accept' ? 2 : 1);
+      expect(new Set(t.smtp.messages.map((m) => m.messageId)).size).toBe(1);
       await noFurtherClaim();
       expect((await outboxRow()).attempts).toBe(2);
 
@@ -126,7 +123,7 @@ describe('outbox claims: every transition holds the claim it was made under', ()
 
   it('when a reopen cancels a row whose lease ran out mid-send, then the late retry is ignored and nothing is sent or claimed again', async () => {
     const closed = await t.postWebhook(ticketPayload({ ticket_id: 'T-claim-1' }));
-    const held = smtp.hold();
+    const held = t.smtp.hold();
     const first = t.services.worker.drain();
     await held.reached;
     // While the lease is live the row is its worker's: the reopen leaves it (positive control).
@@ -140,14 +137,14 @@ describe('outbox claims: every transition holds the claim it was made under', ()
     expect((await surveyRow()).status).toBe('cancelled');
     expect(await lostClaims()).toEqual([{ outbox: 'email', transition: 'retry', n: 1 }]);
     await noFurtherClaim();
-    expect(smtp.messages).toHaveLength(0);
+    expect(t.smtp.messages).toHaveLength(0);
     const [kept, rebuilt] = await countersAndRebuild();
     expect(kept).toEqual(rebuilt);
   });
 
   it('when a customer is erased while a worker sends their email, then the row is left to it, and its retry ends cancelled, never mailing the blanked address', async () => {
     await t.postWebhook(ticketPayload());
-    const held = smtp.hold();
+    const held = t.smtp.hold();
     const first = t.services.worker.drain();
     await held.reached;
     const erased = await request(t.app).delete('/api/customers/ann%40example.com').set('Authorization', `Bearer ${t.config.adminToken}`);
@@ -165,7 +162,7 @@ describe('outbox claims: every transition holds the claim it was made under', ()
     expect(await t.services.worker.drain()).toBe(1);
     expect(await outboxRow()).toMatchObject({ status: 'cancelled', attempts: 2, locked_until: null });
     expect((await surveyRow()).status).toBe('cancelled');
-    expect(smtp.messages).toHaveLength(0);
+    expect(t.smtp.messages).toHaveLength(0);
     await noFurtherClaim();
     const [kept, rebuilt] = await countersAndRebuild();
     expect(kept).toEqual(rebuilt);

@@ -1,25 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
-import { bootApp, manualClock, PUBLIC_URL, ticketPayload, type TestApp } from '../helpers/boot';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { bootApp, manualClock, PUBLIC_URL, ticketPayload } from '../helpers/boot';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
 import { claimDueOutboxRows, markRetry } from '../../src/delivery/repository';
 import { retryDelayMs } from '../../src/shared/backoff';
 import { classify } from '../../src/delivery/mailer';
 
 describe('outbox worker', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
   const clock = manualClock(new Date('2026-11-20T10:00:00Z'));
 
   beforeEach(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url, DELIVERY_LEASE_SECONDS: '60' }, clock);
+    t = await bootWithSmtp({ DELIVERY_LEASE_SECONDS: '60' }, clock);
   });
-  afterEach(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterEach(() => t.close());
 
   it('when a worker claimed a row and died before marking it, then after the lease it is sent with the same Message-ID', async () => {
     const res = await t.postWebhook(ticketPayload());
@@ -28,11 +23,11 @@ describe('outbox worker', () => {
     expect(claimed).toHaveLength(1);
 
     expect(await t.services.worker.drain()).toBe(0);
-    expect(smtp.messages).toHaveLength(0);
+    expect(t.smtp.messages).toHaveLength(0);
 
     clock.advance(61_000);
     expect(await t.services.worker.drain()).toBe(1);
-    const [mail] = await smtp.waitForMessages(1);
+    const [mail] = await t.smtp.waitForMessages(1);
     expect(mail.messageId).toBe(`<survey.${res.body.survey_id}@csat.example.test>`);
     const row = await t.db('outbox').first();
     expect(row).toMatchObject({ status: 'sent', attempts: 2 });
@@ -56,18 +51,18 @@ describe('outbox worker', () => {
 
   it('when SURVEY_DELAY_MINUTES is set, then the email waits until it is due', async () => {
     await t.close();
-    t = await bootApp({ SMTP_URL: smtp.url, SURVEY_DELAY_MINUTES: '30' }, clock);
+    t = await bootWithSmtp({ SURVEY_DELAY_MINUTES: '30' }, clock);
     await t.postWebhook(ticketPayload());
     expect(await t.services.worker.drain()).toBe(0);
     clock.advance(30 * 60_000);
     expect(await t.services.worker.drain()).toBe(1);
-    await smtp.waitForMessages(1);
+    await t.smtp.waitForMessages(1);
   });
 
   it('when temporary failures exhaust DELIVERY_MAX_ATTEMPTS, then the survey ends failed with the last error', async () => {
     await t.close();
-    t = await bootApp({ SMTP_URL: smtp.url, DELIVERY_MAX_ATTEMPTS: '3' }, clock);
-    smtp.state.mode = 'tempfail';
+    t = await bootWithSmtp({ DELIVERY_MAX_ATTEMPTS: '3' }, clock);
+    t.smtp.state.mode = 'tempfail';
     const res = await t.postWebhook(ticketPayload());
     for (let i = 0; i < 3; i += 1) {
       await t.services.worker.drain();

@@ -1,28 +1,24 @@
-import { bootApp, PUBLIC_URL, ticketPayload, type TestApp } from '../helpers/boot';
-import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { PUBLIC_URL, ticketPayload } from '../helpers/boot';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
+import { ratingLinks } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
-import { retryNow } from '../helpers/outbox';
+import { lastWorkerPass, retryNow } from '../helpers/outbox';
 
 describe('survey email through a real SMTP server', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
 
   beforeEach(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url, MAIL_FROM: 'Acme Support <support@acme.test>' });
+    t = await bootWithSmtp({ MAIL_FROM: 'Acme Support <support@acme.test>' });
     t.services.worker.start();
   });
-  afterEach(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterEach(() => t.close());
 
   it('when a ticket closes, then one email with five rating links to PUBLIC_URL arrives in text and HTML', async () => {
     const res = await t.postWebhook(ticketPayload({ thread_message_id: '<abc@mail.example>' }));
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ survey_id: expect.any(String), status: 'scheduled' });
 
-    const [mail] = await smtp.waitForMessages(1);
+    const [mail] = await t.smtp.waitForMessages(1);
     expect(mail.to).toMatchObject({ value: [{ address: 'ann@example.com', name: 'Ann' }] });
     expect(mail.from?.value[0].address).toBe('support@acme.test');
     expect(mail.subject).toBe('How satisfied were you with the handling of your issue?');
@@ -49,8 +45,7 @@ describe('survey email through a real SMTP server', () => {
   });
 
   it('when the SMTP server is down and comes back, then the mail is delivered once', async () => {
-    const port = smtp.port;
-    await smtp.close();
+    const restartSmtp = await t.stopSmtp();
     const res = await t.postWebhook(ticketPayload());
     expect(res.status).toBe(202);
     await waitFor(async () => (await t.db('outbox').first()).attempts >= 2);
@@ -58,33 +53,34 @@ describe('survey email through a real SMTP server', () => {
     expect(pending.status).toBe('pending');
     expect(pending.last_error).toMatch(/ECONNREFUSED|ECONNECTION/);
 
-    smtp = await startSmtpServer(port);
+    await restartSmtp(); // on the same port
     await retryNow(t.db); // not the backoff, which doubled with every refused attempt meanwhile
-    await smtp.waitForMessages(1);
+    await t.smtp.waitForMessages(1);
     await waitFor(async () => (await t.db('outbox').first()).status === 'sent');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(smtp.messages).toHaveLength(1);
+    // Positive control instead of a sleep: a whole worker pass after the row was sent claims nothing, and no send is left in flight.
+    expect(await lastWorkerPass(t)).toBe(0);
+    expect(t.smtp.messages.map((m) => m.messageId)).toEqual([`<survey.${res.body.survey_id}@csat.example.test>`]);
   });
 
   it('when the server answers 4xx for a while, then it retries until delivered', async () => {
-    smtp.state.mode = 'tempfail';
+    t.smtp.state.mode = 'tempfail';
     await t.postWebhook(ticketPayload());
     await waitFor(async () => (await t.db('outbox').first()).attempts >= 2);
-    smtp.state.mode = 'accept';
+    t.smtp.state.mode = 'accept';
     await retryNow(t.db);
-    await smtp.waitForMessages(1);
+    await t.smtp.waitForMessages(1);
     await waitFor(async () => (await t.db('surveys').first()).status === 'sent');
   });
 
   it('when the server answers 550 for a recipient, then that survey fails with the reason and others still go out', async () => {
-    smtp.state.rejectRecipients.add('gone@example.com');
+    t.smtp.state.rejectRecipients.add('gone@example.com');
     const bad = await t.postWebhook(ticketPayload({ customer: { email: 'gone@example.com' } }));
     await t.postWebhook(ticketPayload());
-    await smtp.waitForMessages(1);
+    await t.smtp.waitForMessages(1);
     await waitFor(async () => (await t.db('surveys').where({ id: bad.body.survey_id }).first()).status === 'failed');
     const failed = await t.db('surveys').where({ id: bad.body.survey_id }).first();
     expect(failed.last_error).toMatch(/550/);
     expect((await t.db('outbox').where({ survey_id: bad.body.survey_id }).first()).attempts).toBe(1);
-    expect(smtp.messages.map((m) => m.to)).toEqual([expect.objectContaining({ text: expect.stringContaining('ann@example.com') })]);
+    expect(t.smtp.messages.map((m) => m.to)).toEqual([expect.objectContaining({ text: expect.stringContaining('ann@example.com') })]);
   });
 });

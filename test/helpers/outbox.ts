@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { waitFor } from './wait';
 
 /**
  * Makes every email that waits out a retry delay due now, as an operator's "retry now" would; rows
@@ -9,4 +10,21 @@ import type { Knex } from 'knex';
  */
 export async function retryNow(db: Knex): Promise<number> {
   return db('outbox').where({ status: 'pending' }).whereNull('locked_until').update({ due_at: new Date() });
+}
+
+type WithWorker = { db: Knex; services: { worker: { drain(): Promise<number>; stop(): Promise<void> } } };
+
+/**
+ * The positive control before asserting that nothing else was sent, instead of a sleep. Waits until no
+ * outbox row is pending (each is sent, failed or cancelled: nothing is due, now or later), runs one whole
+ * worker pass that begins after that and awaits it, then stops the worker, which waits for any send its
+ * own loop still had in flight. Answers how many rows that pass claimed: 0 unless a finished row was taken
+ * up again. Afterwards no send is running or can begin, so what the SMTP server holds is all there will be.
+ * The worker stays stopped: call it at the end of a test.
+ */
+export async function lastWorkerPass(t: WithWorker): Promise<number> {
+  await waitFor(async () => Number((await t.db('outbox').where({ status: 'pending' }).count<{ n: number }[]>({ n: '*' }).first())?.n ?? 0) === 0);
+  const claimed = await t.services.worker.drain();
+  await t.services.worker.stop();
+  return claimed;
 }

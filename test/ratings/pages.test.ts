@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { renderSurveyEmail } from '../../src/delivery/render';
 import { bootApp, manualClock, PUBLIC_URL, type TestApp } from '../helpers/boot';
-import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
+import { ratingLinks } from '../helpers/smtp';
 import { DAY_MS, linkEvents, ratingEvents, surveyRow, surveyWithToken } from './fixtures';
 
 const NASTY_NAME = 'Ann <script>alert("name")</script> O\'Hara';
@@ -215,17 +216,12 @@ describe('rating pages', () => {
 });
 
 describe('survey email with hostile customer data through a real SMTP server', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
 
   beforeEach(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url });
+    t = await bootWithSmtp();
   });
-  afterEach(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterEach(() => t.close());
 
   it('when the name and subject carry markup, then the delivered HTML escapes them and its links lead to clean pages', async () => {
     const res = await t.postWebhook({
@@ -236,7 +232,7 @@ describe('survey email with hostile customer data through a real SMTP server', (
     });
     expect(res.status).toBe(202);
     expect(await t.services.worker.drain()).toBe(1);
-    const [mail] = await smtp.waitForMessages(1);
+    const [mail] = await t.smtp.waitForMessages(1);
 
     const html = String(mail.html);
     expect(hasNoInjectedMarkup(html)).toBe(true);

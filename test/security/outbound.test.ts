@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
 
 const SECRET = 'rating-hook-secret-0123456789';
 const COMMENT = 'Zebulon fixed it, but my invoice xyzzy-42 is still wrong';
@@ -111,25 +111,22 @@ describe('rating webhook receivers must be https:// (configuration)', () => {
 });
 
 describe('smtp:// requires STARTTLS', () => {
-  let t: TestApp | undefined;
-  let smtp: SmtpTestServer;
+  let t: MailApp | undefined;
   afterEach(async () => {
     await t?.close();
     t = undefined;
-    await smtp.close();
   });
 
-  async function sendOne(env: Record<string, string>) {
-    t = await bootApp(env, manualClock()); // a retry is due only when the clock moves: one attempt here
+  async function sendOne(starttls: boolean, env: Record<string, string> = {}) {
+    t = await bootWithSmtp(env, manualClock(), { starttls }); // a retry is due only when the clock moves: one attempt here
     const res = await t.postWebhook(ticketPayload());
     expect(res.status).toBe(202);
     await t.services.worker.drain();
-    return t.db('outbox').first();
+    return { row: await t.db('outbox').first(), smtp: t.smtp };
   }
 
   it('when the server offers no STARTTLS, then by default nothing is sent (in clear or at all) and the email waits for a retry', async () => {
-    smtp = await startSmtpServer(0, { starttls: false });
-    const row = await sendOne({ SMTP_URL: smtp.url });
+    const { row, smtp } = await sendOne(false);
     expect(smtp.state.connections).toBeGreaterThanOrEqual(1); // positive control: it did connect
     expect(smtp.messages).toEqual([]);
     expect(row.status).toBe('pending');
@@ -138,16 +135,14 @@ describe('smtp:// requires STARTTLS', () => {
   });
 
   it('when the operator opts out with SMTP_ALLOW_PLAINTEXT=true, then the same server gets the email in clear', async () => {
-    smtp = await startSmtpServer(0, { starttls: false });
-    const row = await sendOne({ SMTP_URL: smtp.url, SMTP_ALLOW_PLAINTEXT: 'true' });
+    const { row, smtp } = await sendOne(false, { SMTP_ALLOW_PLAINTEXT: 'true' });
     expect(row.status).toBe('sent');
     expect(smtp.messages).toHaveLength(1);
     expect(smtp.state.inClear).toBe(1);
   });
 
   it('when the server offers STARTTLS, then the email is sent encrypted', async () => {
-    smtp = await startSmtpServer();
-    const row = await sendOne({ SMTP_URL: smtp.url });
+    const { row, smtp } = await sendOne(true);
     expect(row.status).toBe('sent');
     expect(smtp.messages).toHaveLength(1);
     expect(smtp.state.inClear).toBe(0);

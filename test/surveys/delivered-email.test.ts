@@ -4,8 +4,9 @@ import request from 'supertest';
 import { renderSurveyEmail } from '../../src/delivery/render';
 import { loadDefinitions } from '../../src/surveys/definitions';
 import { createViews } from '../../src/shared/views';
-import { bootApp, PUBLIC_URL, ticketPayload, type TestApp } from '../helpers/boot';
-import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { PUBLIC_URL, ticketPayload } from '../helpers/boot';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
+import { ratingLinks } from '../helpers/smtp';
 import { deliverOne, html, SHIPPED_SURVEYS, SHIPPED_TEMPLATES, tempDir } from './fixtures';
 
 const shipped = loadDefinitions(SHIPPED_SURVEYS);
@@ -13,20 +14,15 @@ const words = (locale: string) => shipped.questions.find((q) => q.id === shipped
 const bytes = (s: unknown) => Buffer.byteLength(String(s), 'utf8');
 
 describe('the delivered survey email in the customer\'s language (shipped definitions, real SMTP)', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url });
+    t = await bootWithSmtp();
   });
-  afterAll(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterAll(() => t.close());
 
   it('when a de ticket closes, then the email is German, lang="de", with German labels and no English question', async () => {
     const de = words('de');
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ locale: 'de', customer: { email: 'dora@example.com', name: 'Dora' } }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ locale: 'de', customer: { email: 'dora@example.com', name: 'Dora' } }));
     expect(mail.subject).toBe(de.subject);
     expect(mail.html).toContain('<html lang="de">');
     expect(mail.html).toContain(html(de.intro));
@@ -44,7 +40,7 @@ describe('the delivered survey email in the customer\'s language (shipped defini
 
   it('when a de ticket\'s link is followed, then the page is German and the rating and thanks work', async () => {
     const de = words('de');
-    const { mail, surveyId } = await deliverOne(t, smtp, ticketPayload({ locale: 'de-DE', customer: { email: 'dirk@example.com' } }));
+    const { mail, surveyId } = await deliverOne(t, t.smtp, ticketPayload({ locale: 'de-DE', customer: { email: 'dirk@example.com' } }));
     const link = new URL(ratingLinks(mail)[4]);
     expect(link.origin).toBe(PUBLIC_URL);
     const page = await request(t.app).get(link.pathname);
@@ -66,7 +62,7 @@ describe('the delivered survey email in the customer\'s language (shipped defini
 
   it.each(['fr', 'es'])('when a %s ticket closes, then the email and its page are in that language', async (locale) => {
     const w = words(locale);
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ locale, customer: { email: `${locale}@example.com` } }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ locale, customer: { email: `${locale}@example.com` } }));
     expect(mail.subject).toBe(w.subject);
     expect(mail.html).toContain(`<html lang="${locale}">`);
     expect(mail.text).toContain(w.question);
@@ -77,7 +73,7 @@ describe('the delivered survey email in the customer\'s language (shipped defini
   });
 
   it('when a pt ticket closes, then the email falls back to en', async () => {
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ locale: 'pt-BR', customer: { email: 'paulo@example.com' } }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ locale: 'pt-BR', customer: { email: 'paulo@example.com' } }));
     expect(mail.subject).toBe(words('en').subject);
     expect(mail.html).toContain('<html lang="en">');
   });
@@ -85,28 +81,23 @@ describe('the delivered survey email in the customer\'s language (shipped defini
   it('when a de, fr or es email greets the customer by name, then the greeting is not English', async () => {
     // The greeting is written into templates/email/*.hbs as "Hi {{customerName}},": the survey file has no field for it.
     for (const locale of ['de', 'fr', 'es']) {
-      const { mail } = await deliverOne(t, smtp, ticketPayload({ locale, customer: { email: `greet-${locale}@example.com`, name: 'Ann' } }));
+      const { mail } = await deliverOne(t, t.smtp, ticketPayload({ locale, customer: { email: `greet-${locale}@example.com`, name: 'Ann' } }));
       expect([locale, String(mail.text).includes('Hi Ann,'), String(mail.html).includes('Hi Ann,')]).toEqual([locale, false, false]);
     }
   });
 });
 
 describe('user data in the email', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url });
+    t = await bootWithSmtp();
   });
-  afterAll(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterAll(() => t.close());
 
   it('when the customer name and ticket subject hold markup, then the HTML shows it as text and the text part unchanged', async () => {
     const name = 'Ann <script>alert("x")</script> & "Co"';
     const subject = '<img src=x onerror=alert(1)> "Refund" & <b>more</b>';
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ customer: { email: 'ann@example.com', name }, subject }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ customer: { email: 'ann@example.com', name }, subject }));
     const body = String(mail.html);
     expect(body).toContain(html(name));
     expect(body).toContain(html(subject));
@@ -118,7 +109,7 @@ describe('user data in the email', () => {
   });
 
   it('when an email is delivered, then its HTML is under 100 kB', async () => {
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ customer: { email: 'size@example.com', name: 'Ann' } }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ customer: { email: 'size@example.com', name: 'Ann' } }));
     expect(bytes(mail.html)).toBeLessThan(100_000);
   });
 
@@ -148,8 +139,7 @@ describe('user data in the email', () => {
 describe('TEMPLATES_DIR pointing at a modified copy of templates/', () => {
   const tmp = tempDir('closeloop-templates-');
   const copy = path.join(tmp.dir, 'templates');
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
   beforeAll(async () => {
     fs.cpSync(SHIPPED_TEMPLATES, copy, { recursive: true });
     const edit = (file: string, from: string, to: string) => {
@@ -161,24 +151,22 @@ describe('TEMPLATES_DIR pointing at a modified copy of templates/', () => {
     edit('email/survey.html.hbs', '<h1 ', '<p class="ops">Restyled by ops for {{customerName}}</p>\n<h1 ');
     edit('email/survey.text.hbs', '{{question}}', 'RESTYLED TEXT\n{{question}}');
     edit('pages/rate.hbs', '<h1>', '<p class="ops">Restyled page</p>\n<h1>');
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url, TEMPLATES_DIR: copy });
+    t = await bootWithSmtp({ TEMPLATES_DIR: copy });
   });
   afterAll(async () => {
     await t.close();
-    await smtp.close();
     tmp.cleanup();
   });
 
   it('when an email is sent, then it uses the copy (HTML and text), still escaping user data', async () => {
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ customer: { email: 'ops@example.com', name: '<i>Ann</i>' } }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ customer: { email: 'ops@example.com', name: '<i>Ann</i>' } }));
     expect(mail.html).toContain(`<p class="ops">Restyled by ops for ${html('<i>Ann</i>')}</p>`);
     expect(mail.text).toContain('RESTYLED TEXT');
     expect(ratingLinks(mail)).toHaveLength(5);
   });
 
   it('when a rating page is opened, then it uses the copy too', async () => {
-    const { mail } = await deliverOne(t, smtp, ticketPayload({ customer: { email: 'ops2@example.com' } }));
+    const { mail } = await deliverOne(t, t.smtp, ticketPayload({ customer: { email: 'ops2@example.com' } }));
     const page = await request(t.app).get(new URL(ratingLinks(mail)[2]).pathname);
     expect(page.text).toContain('<p class="ops">Restyled page</p>');
   });

@@ -160,7 +160,7 @@ export async function deliverOne(t: Deliverer, smtp: SmtpTestServer, payload: Re
   let mail: ParsedMail | undefined;
   while (!(mail = smtp.messages.find((m) => m.messageId === messageId))) {
     if (Date.now() > deadline) throw new Error(`no email arrived for survey ${surveyId}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // pacing of this poll loop; it waits for the email, asserts no absence
   }
   const links = ratingLinks(mail);
   if (links.length !== 5) throw new Error(`expected 5 rating links, found ${links.length}`);

@@ -1,22 +1,16 @@
-import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { ticketPayload } from '../helpers/boot';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
+import { lastWorkerPass } from '../helpers/outbox';
 import { waitFor } from '../helpers/wait';
 
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
 
   beforeEach(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url });
+    t = await bootWithSmtp();
     t.services.worker.start();
   });
-  afterEach(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterEach(() => t.close());
 
   it('when 20 identical webhooks arrive at once, then all twenty get the same 202 and survey_id, one row each and one email', async () => {
     const payload = ticketPayload();
@@ -50,18 +44,19 @@ describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', ()
   });
 
   async function oneEmail(surveyId: string) {
-    const [mail] = await smtp.waitForMessages(1);
+    const [mail] = await t.smtp.waitForMessages(1);
     expect(mail.messageId).toBe(`<survey.${surveyId}@csat.example.test>`);
     await waitFor(async () => (await t.db('outbox').first()).status === 'sent');
-    await settle(300); // the worker polls every 20 ms: time enough for a second send to show up
-    expect(smtp.messages).toHaveLength(1);
+    // Positive control instead of a sleep: a whole worker pass after the send claims nothing, and no second send is in flight.
+    expect(await lastWorkerPass(t)).toBe(0);
+    expect(t.smtp.messages).toHaveLength(1);
     expect(await t.count('survey_tokens')).toBe(1);
   }
 
   it('when the same ticket arrives again later with different details, then 200 duplicate and the first version is kept', async () => {
     const first = await t.postWebhook(ticketPayload({ ticket_id: 'T-again', subject: 'First' }));
     expect(first.status).toBe(202);
-    await smtp.waitForMessages(1);
+    await t.smtp.waitForMessages(1);
 
     const again = await t.postWebhook(ticketPayload({ ticket_id: 'T-again', subject: 'Second', customer: { email: 'bob@example.com' } }));
     expect(again.status).toBe(200);
@@ -70,8 +65,8 @@ describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', ()
     const rows = await t.db('surveys').select('subject', 'customer_email');
     expect(rows).toEqual([{ subject: 'First', customer_email: 'ann@example.com' }]);
     expect(await t.count('outbox')).toBe(1);
-    await settle(300);
-    expect(smtp.messages).toHaveLength(1);
+    expect(await lastWorkerPass(t)).toBe(0); // the one row is sent, and a later pass takes nothing up
+    expect(t.smtp.messages).toHaveLength(1);
   });
 
   it('when 10 different tickets arrive at once, then each gets its own survey and email', async () => {
@@ -80,8 +75,9 @@ describe('POST /webhooks/ticket-closed idempotency, with a real SMTP server', ()
     expect(new Set(responses.map((r) => r.body.survey_id)).size).toBe(10);
     expect(await t.count('surveys')).toBe(10);
     expect(await t.count('outbox')).toBe(10);
-    await smtp.waitForMessages(10);
-    await settle(300);
-    expect(smtp.messages).toHaveLength(10);
+    await t.smtp.waitForMessages(10);
+    expect(await lastWorkerPass(t)).toBe(0); // all ten rows are sent, and a later pass takes none up again
+    expect(t.smtp.messages).toHaveLength(10);
+    expect(new Set(t.smtp.messages.map((m) => m.messageId)).size).toBe(10);
   });
 });

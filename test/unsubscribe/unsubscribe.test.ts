@@ -1,26 +1,21 @@
 import request from 'supertest';
-import { bootApp, ticketPayload, type TestApp } from '../helpers/boot';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
+import { ticketPayload } from '../helpers/boot';
+import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
 
 describe('unsubscribe', () => {
-  let smtp: SmtpTestServer;
-  let t: TestApp;
+  let t: MailApp;
 
   beforeEach(async () => {
-    smtp = await startSmtpServer();
-    t = await bootApp({ SMTP_URL: smtp.url });
+    t = await bootWithSmtp();
   });
-  afterEach(async () => {
-    await t.close();
-    await smtp.close();
-  });
+  afterEach(() => t.close());
 
   /** Sends one survey to `email` and answers the delivered message's List-Unsubscribe URL path. */
   async function surveyEmail(email: string) {
     const res = await t.postWebhook(ticketPayload({ customer: { email, name: 'Ann' } }));
     expect(res.status).toBe(202);
     await t.services.worker.drain();
-    const mail = (await smtp.waitForMessages(smtp.messages.length || 1)).at(-1)!;
+    const mail = (await t.smtp.waitForMessages(t.smtp.messages.length || 1)).at(-1)!;
     return mail;
   }
 
