@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import nodemailer from 'nodemailer';
+import { parseConnectionUrl } from 'nodemailer/lib/shared';
 
 export type MailSpec = {
   smtpUrl: string;
@@ -28,7 +29,9 @@ function noDelaySocket(options: { host?: string; port?: number }, callback: (err
 }
 
 async function send(spec: MailSpec): Promise<number> {
-  const transport = nodemailer.createTransport(spec.smtpUrl + (spec.smtpUrl.includes('?') ? '&' : '?') + 'pool=true', {
+  const transport = nodemailer.createTransport({
+    ...parseConnectionUrl(spec.smtpUrl),
+    pool: true,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 30_000,

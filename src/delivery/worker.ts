@@ -13,7 +13,7 @@ import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
 import { createBatchWriter } from '../shared/batch';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
-import { ERASED_EMAIL } from '../privacy/erase';
+import { ERASED_EMAIL } from '../surveys/state';
 
 export type WorkerOptions = {
   maxAttempts: number;

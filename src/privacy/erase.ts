@@ -2,12 +2,8 @@ import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../surveys/counters/ledger';
 import type { AddressHash } from '../shared/address-hash';
-import { cancelUnsentSurveys } from '../surveys/service';
+import { cancelUnsentSurveys, ERASED_COMMENT, ERASED_EMAIL, eraseSurveyText } from '../surveys/state';
 import { removeMailOf } from '../delivery/mail-files';
-
-/** What stands in for erased identities and comments. A comment stays non-empty so report counts stay exact. */
-export const ERASED_EMAIL = 'erased@erased.invalid';
-export const ERASED_COMMENT = '[erased]';
 
 type SurveysErased = { surveys: number; comments: number; rating_events: number };
 /** `opt_out_kept`: the customer had opted out, and that stays (as a keyed hash of the address). */
@@ -24,7 +20,6 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
   const waiting = await trx('outbox').whereIn('survey_id', ids.clone()).andWhere('status', 'pending').pluck('survey_id');
   await cancelUnsentSurveys(trx, ledger, waiting, now);
   await trx('survey_tokens').whereIn('survey_id', ids.clone()).delete();
-  const comments = await trx('surveys').whereIn('id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
   // Queued or delivered rating webhooks carry the comment text (and a receiver's error may echo it).
   for (const hook of await trx('hook_outbox').whereIn('survey_id', ids.clone()).select('id', 'body')) {
@@ -34,9 +29,7 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
   await trx('hook_outbox').whereIn('survey_id', ids.clone()).whereNotNull('last_error').update({ last_error: null });
   // SMTP errors often quote the recipient, so delivery errors go too.
   await trx('outbox').whereIn('survey_id', ids.clone()).update({ last_error: null });
-  const surveys = await trx('surveys')
-    .whereIn('id', ids.clone())
-    .update({ customer_email: ERASED_EMAIL, customer_name: null, subject: null, thread_message_id: null, last_error: null });
+  const { surveys, comments } = await eraseSurveyText(trx, ids);
   return { surveys, comments, rating_events: ratingEvents };
 }
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from '../surveys/counters/ledger';
+import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../surveys/counters/ledger';
+import { applyRatings, type RatingChange } from '../surveys/state';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
@@ -67,8 +68,7 @@ export async function recordRatings(
   const current = new Map(rows.map((r) => [r.id as string, r]));
   const events: unknown[][] = [];
   const hooks: unknown[][] = [];
-  const changes: SurveyChange[] = [];
-  const changed = new Map<string, SurveyRow>();
+  const changed = new Map<string, RatingChange>(); // each survey's last rating in this batch, with its facts before the batch
   const outcomes = requests.map(({ tokenHash, now, decide, attempt }): ItemOutcome<RatingDecision> => {
     const found = surveyOf.get(tokenHash);
     const refusal = linkRefusal(found && { expired: found.expiresAt <= now });
@@ -91,9 +91,9 @@ export async function recordRatings(
     const before = toFacts(row);
     const next = { ...row, score: decision.next.score, comment: decision.next.comment, first_rated_at: decision.next.firstRatedAt, rated_at: now };
     current.set(surveyId, next);
-    changed.set(surveyId, next);
+    const first = changed.get(surveyId)?.before ?? before;
+    changed.set(surveyId, { surveyId, before: first, score: decision.next.score, comment: decision.next.comment, firstRatedAt: decision.next.firstRatedAt, ratedAt: now });
     for (const e of decision.events) events.push([surveyId, e.kind, e.score, e.comment, now]);
-    changes.push({ before, after: { ...before, score: decision.next.score, comment: decision.next.comment } });
     const body = JSON.stringify(ratingEvent(row, before, decision, surveyId, now));
     for (const url of hookUrls) hooks.push([surveyId, url, body, 'pending', now, 0, now, now]);
     return { ok: true, value: decision };
@@ -101,17 +101,7 @@ export async function recordRatings(
   // Each survey's row is updated once, with its last state: all the writes go together (shared/statements.ts).
   await together(trx, [
     () => insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events),
-    ...[...changed].map(([id, r]) => () =>
-      query(trx, 'UPDATE surveys SET score = ?, comment = ?, first_rated_at = ?, rated_at = ?, updated_at = ? WHERE id = ?', [
-        r.score,
-        r.comment,
-        r.first_rated_at,
-        r.rated_at,
-        r.rated_at,
-        id,
-      ]),
-    ),
-    () => ledger.recordMany(trx, changes),
+    () => applyRatings(trx, ledger, [...changed.values()]),
     () => insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
     () => insertRows(trx, 'rating_attempts', ATTEMPT_COLUMNS, attempts),
   ]);

@@ -1,101 +1,15 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
-import type { CustomerHistory, SuppressionReason } from './eligibility';
-import type { Ledger, SurveyChange } from './counters/ledger';
-import type { FrozenWording, QuestionChoice } from './questions';
+import type { CustomerHistory } from './eligibility';
+import type { Ledger } from './counters/ledger';
+import { cancelUnsentSurveys } from './state';
+import type { FrozenWording } from './questions';
 import { isPostgres, toDate } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
 import type { Survey, SurveyStatus, TicketClosed } from './types';
 import type { CreditedBy } from './credit';
 import type { AddressHash } from '../shared/address-hash';
 
-export type NewSurvey = {
-  id: string;
-  ticket: TicketClosed;
-  choice: QuestionChoice;
-  messageId: string;
-  now: Date;
-  sendAfter: Date;
-  /** The request that scheduled it, for the worker's logs. */
-  requestId?: string;
-  /** Why it gets no email, or null: it is scheduled. */
-  reason: SuppressionReason | null;
-};
-
-/**
- * Writes the surveys, their report counters and (unless suppressed) their outbox rows inside the
- * caller's transaction: one multi-row statement per table, whatever the number of surveys.
- */
-export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surveys: readonly NewSurvey[]): Promise<void> {
-  if (surveys.length === 0) return;
-  const statusOf = (s: Pick<NewSurvey, 'reason'>): SurveyStatus => (s.reason ? 'suppressed' : 'scheduled');
-  // The surveys first (the outbox rows refer to them); then the counters and the outbox together.
-  await insertRows(
-    trx,
-    'surveys',
-    SURVEY_COLUMNS,
-    surveys.map(({ ticket: t, ...s }) => [
-      s.id,
-      t.source,
-      t.ticketId,
-      t.customer.email,
-      t.customer.name ?? null,
-      t.agent?.id ?? null,
-      t.agent?.name ?? null,
-      t.agent?.email ?? null,
-      t.agent ? (t.creditedBy ?? null) : null,
-      t.team ?? null,
-      t.subject ?? null,
-      JSON.stringify(t.tags),
-      t.locale ?? null,
-      t.brand ?? null,
-      t.threadMessageId ?? null,
-      t.closedAt,
-      s.choice.questionId,
-      s.choice.variant,
-      JSON.stringify(s.choice.wording),
-      statusOf(s),
-      s.reason,
-      s.messageId,
-      s.now,
-      s.now,
-    ]),
-  );
-  const counted = () => ledger.recordMany(
-    trx,
-    surveys.map(({ ticket: t, ...s }) => ({
-      before: null,
-      after: {
-        closedAt: t.closedAt,
-        agentId: t.agent?.id ?? null,
-        agentName: t.agent?.name ?? null,
-        team: t.team ?? null,
-        brand: t.brand ?? null,
-        questionId: s.choice.questionId,
-        variant: s.choice.variant,
-        status: statusOf(s),
-        suppressionReason: s.reason,
-        score: null,
-        comment: null,
-      },
-    })),
-  );
-  const scheduled = surveys.filter((s) => !s.reason);
-  const queued = () => insertRows(
-    trx,
-    'outbox',
-    ['survey_id', 'status', 'due_at', 'request_id', 'attempts', 'created_at', 'updated_at'],
-    scheduled.map((s) => [s.id, 'pending', s.sendAfter, s.requestId ?? null, 0, s.now, s.now]),
-  );
-  await together(trx, [counted, queued]);
-}
-
-const SURVEY_COLUMNS = [
-  'id', 'source', 'ticket_id', 'customer_email', 'customer_name', 'agent_id', 'agent_name', 'agent_email', 'credited_by', 'team', 'subject', 'tags', 'locale',
-  'brand', 'thread_message_id', 'closed_at', 'question_id', 'variant', 'wording', 'status', 'suppression_reason', 'message_id', 'created_at', 'updated_at',
-];
-
-/**
 /**
  * Cancels a reopened ticket's survey if its email is still waiting (cancelUnsentSurveys), in the
  * caller's transaction; answers `sending` when a worker holds it under a live lease.
@@ -109,38 +23,6 @@ export async function cancelUnsent(trx: Knex.Transaction, ledger: Ledger, source
     return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
   }
   return { status: 'cancelled' as const, surveyId: survey.id as string };
-}
-
-/** Surveys cancelled per statement; more go in further rounds. */
-const CANCEL_CHUNK = 64;
-
-/**
- * The one rule for cancelling surveys whose email has not gone out (a reopen, an erasure), in the
- * caller's transaction: a survey is cancelled only while its outbox row is pending and no worker
- * holds it under a live lease (that worker may be sending it right now, and its claim decides how
- * it ends). Outbox row, survey status and report counters change together. Answers the ids cancelled.
- */
-export async function cancelUnsentSurveys(trx: Knex.Transaction, ledger: Ledger, surveyIds: readonly string[], now: Date): Promise<string[]> {
-  const cancelled: string[] = [];
-  for (let at = 0; at < surveyIds.length; at += CANCEL_CHUNK) {
-    const among = inList(surveyIds.slice(at, at + CANCEL_CHUNK));
-    const rows = await query<{ survey_id: string }>(
-      trx,
-      `UPDATE outbox SET status = 'cancelled', locked_until = NULL, updated_at = ?
-       WHERE survey_id IN ${among.sql} AND status = 'pending' AND (locked_until IS NULL OR locked_until <= ?) RETURNING survey_id`,
-      [now, ...among.params, now],
-    );
-    cancelled.push(...rows.map((r) => r.survey_id));
-  }
-  if (cancelled.length === 0) return cancelled;
-  const changes: SurveyChange[] = [];
-  for (const id of cancelled) {
-    const before = await ledger.read(trx, id);
-    changes.push({ before, after: { ...before, status: 'cancelled' } });
-  }
-  await trx('surveys').whereIn('id', cancelled).update({ status: 'cancelled', updated_at: now });
-  await ledger.recordMany(trx, changes);
-  return cancelled;
 }
 
 /**

@@ -11,6 +11,7 @@ import { together } from '../shared/statements';
 import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
+import * as state from './state';
 import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptIndex, type Answer, type Receipted, type RequestKey } from './receipts';
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 import { creditTicket, type AgentCredit } from './credit';
@@ -45,7 +46,7 @@ export type CancelOutcome =
  * For another area's transaction (erasure): cancels those of `surveyIds` whose email waits unsent
  * and unclaimed, under the same rule as a reopen (repository.cancelUnsentSurveys). Answers their ids.
  */
-export const cancelUnsentSurveys = repo.cancelUnsentSurveys;
+export const cancelUnsentSurveys = state.cancelUnsentSurveys;
 
 /** The most webhooks one transaction takes (see shared/batch.ts). */
 export const SCHEDULE_BATCH_MAX = 64;
@@ -86,7 +87,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
     // A request whose receipt is stored, or which repeats one earlier in this batch, is a replay: its answer, nothing decided.
     const receipts = receiptIndex(stored, new Date(earliest));
     const newReceipts: Array<{ key: RequestKey; answer: Answer; now: Date }> = [];
-    const rows: repo.NewSurvey[] = [];
+    const rows: state.NewSurvey[] = [];
     const decide = ({ ticket, now, requestId }: Closing): ScheduleOutcome => {
       const key = repo.ticketKey(ticket);
       const existing = live.get(key);
@@ -122,7 +123,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       return { ok: true, value: { outcome, answer } };
     });
     await deleteReceipts(trx, receipts.expired);
-    await together(trx, [() => repo.insertSurveys(trx, deps.ledger, rows), () => insertReceipts(trx, newReceipts)]);
+    await together(trx, [() => state.insertSurveys(trx, deps.ledger, rows), () => insertReceipts(trx, newReceipts)]);
     return outcomes;
   }
 

@@ -7,7 +7,7 @@ import { maskEmail } from '../shared/logger';
 import type { Views } from '../shared/views';
 import { hashToken, looksLikeToken } from '../surveys/tokens';
 import type { SurveyService } from '../surveys/service';
-import { ERASED_EMAIL } from '../privacy/erase';
+import { ERASED_EMAIL } from '../surveys/state';
 import * as repo from './repository';
 
 /**
