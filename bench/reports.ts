@@ -179,7 +179,7 @@ async function timeRebuild(db: Db, surveys: number) {
   const took = await timeOnce(() => rebuildStats(db, TZ));
   let mismatched = 0;
   for (const t of tables) {
-    const [{ n }] = (await db.raw(`SELECT (SELECT COUNT(*) FROM (SELECT * FROM bench_${t} EXCEPT SELECT * FROM ${t})) + (SELECT COUNT(*) FROM (SELECT * FROM ${t} EXCEPT SELECT * FROM bench_${t})) AS n`)) as Array<{ n: number }>;
+    const [{ n }] = await db.raw<Array<{ n: number }>>(`SELECT (SELECT COUNT(*) FROM (SELECT * FROM bench_${t} EXCEPT SELECT * FROM ${t})) + (SELECT COUNT(*) FROM (SELECT * FROM ${t} EXCEPT SELECT * FROM bench_${t})) AS n`);
     mismatched += n;
   }
   say();

@@ -74,7 +74,7 @@ function addPrivacyKey(where: string, read: () => Stored): Stored {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() > until) throw new Error(`${lock} exists: another start is adding privacy_key to ${where}; if none is, remove the lock file`);
+      if (Date.now() > until) throw new Error(`${lock} exists: another start is adding privacy_key to ${where}; if none is, remove the lock file`, { cause: err });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }

@@ -66,7 +66,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     options: config.delivery,
     metrics,
   });
-  wakeWorker = worker.wake;
+  wakeWorker = () => worker.wake();
   const hooks = createHookWorker({
     db,
     clock,

@@ -24,7 +24,7 @@ export const RAW_AGENTS_SQL = `
 
 export type RawRow = { agent_id: string | null; sent: number; responses: number; satisfied: number };
 
-export const rawAgents = (db: Db, w: Window): Promise<RawRow[]> => db.raw(RAW_AGENTS_SQL, [w.start, w.end]) as unknown as Promise<RawRow[]>;
+export const rawAgents = (db: Db, w: Window): Promise<RawRow[]> => db.raw(RAW_AGENTS_SQL, [w.start, w.end]);
 
 type ReportRow = { agent_id: string | null; surveys_sent: number; responses: number; distribution: Record<'4' | '5', number> };
 
@@ -44,7 +44,7 @@ export function differences(report: ReportRow[], raw: RawRow[]): string[] {
 
 /** EXPLAIN QUERY PLAN of a statement, one line per step, indented by depth. */
 export async function explain(db: Db, sql: string, bindings: readonly Knex.RawBinding[]): Promise<string[]> {
-  const steps = (await db.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings)) as Array<{ id: number; parent: number; detail: string }>;
+  const steps = await db.raw<Array<{ id: number; parent: number; detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, bindings);
   const depth = new Map<number, number>([[0, 0]]);
   return steps.map((s) => {
     depth.set(s.id, (depth.get(s.parent) ?? 0) + 1);

@@ -24,7 +24,7 @@ function saturate(spec: LoadSpec, build: (i: number) => OutgoingRequest, tally: 
         requests: [{ setupRequest: (req) => ({ ...req, ...build(i++) }) }],
       },
       (err, result) => {
-        if (err) return reject(err);
+        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
         for (const [code, { count = 0 } = {}] of Object.entries(result.statusCodeStats ?? {})) tally.status[code] = count;
         tally.errors = result.errors;
         tally.timeouts = result.timeouts;

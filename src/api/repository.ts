@@ -49,7 +49,7 @@ export async function listSurveys(db: Db, f: SurveyFilter, limit: number, after?
   const last = page.at(-1);
   return {
     items: page.map(surveyItem),
-    next: rows.length > limit && last ? ({ closedAt: toDate(last.closed_at).getTime(), id: last.id } as Cursor) : null,
+    next: rows.length > limit && last ? ({ closedAt: toDate(last.closed_at).getTime(), id: last.id }) : null,
   };
 }
 

@@ -49,7 +49,7 @@ export function createRatingService(deps: {
   async function openSurvey(token: string): Promise<Survey> {
     const found = await surveys.findByToken(token);
     const refusal = linkRefusal(found);
-    if (refusal || !found) throw refusal;
+    if (refusal || !found) throw refusal ?? new AppError(404, 'not_found');
     return found.survey;
   }
 

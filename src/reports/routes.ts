@@ -32,7 +32,7 @@ const scopeParams = (q: ReportQuery) => {
 
 const link = (path: string, params: Record<string, string | number | undefined>) => {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>);
-  return qs.size ? `${path}?${qs}` : path;
+  return qs.size ? `${path}?${qs.toString()}` : path;
 };
 
 /** Support leads' reports as JSON, CSV or an HTML dashboard, behind the reports token. */

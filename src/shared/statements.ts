@@ -26,7 +26,7 @@ function forget(statements: Map<string, SqliteStatement>): Promise<void[]> {
 
 /** Runs `sql` with `params` in `trx` and returns its rows (none for writes). */
 export async function query<T = Record<string, unknown>>(trx: Knex.Transaction, sql: string, params: readonly unknown[]): Promise<T[]> {
-  if (trx.client.config.client === 'pg') return ((await trx.raw(sql, params as Knex.RawBinding[])) as { rows: T[] }).rows;
+  if (trx.client.config.client === 'pg') return (await trx.raw<{ rows: T[] }>(sql, params as Knex.RawBinding[])).rows;
   // knex refuses a settled transaction's queries; these bypass knex, so refuse them here, or they would run outside it.
   if (trx.isCompleted()) throw new Error('Transaction query already complete');
   // Inside a transaction, knex hands back the transaction's own connection.
@@ -35,7 +35,7 @@ export async function query<T = Record<string, unknown>>(trx: Knex.Transaction, 
   if (!statements) prepared.set(connection, (statements = new Map()));
   let statement = statements.get(sql);
   if (!statement) {
-    if (statements.size >= MAX_PREPARED) forget(statements); // SQLite finalizes them after the runs already queued
+    if (statements.size >= MAX_PREPARED) void forget(statements); // SQLite finalizes them after the runs already queued; nothing waits for it
     statements.set(sql, (statement = connection.prepare(sql)));
   }
   const ready = statement;

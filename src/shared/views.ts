@@ -32,7 +32,7 @@ export function createViews(templatesDir = path.join(projectRoot(), 'templates')
   const hbs = Handlebars.create();
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   /** A number or an em dash for "no data" (null), never a misleading 0. */
-  hbs.registerHelper('num', (value: unknown, suffix: unknown) => (value === null || value === undefined ? '—' : `${value}${typeof suffix === 'string' ? suffix : ''}`));
+  hbs.registerHelper('num', (value: number | string | null | undefined, suffix: unknown) => (value === null || value === undefined ? '—' : `${value}${typeof suffix === 'string' ? suffix : ''}`));
   const compileDir = (dir: string) => {
     const full = path.join(templatesDir, dir);
     const out = new Map<string, Handlebars.TemplateDelegate>();

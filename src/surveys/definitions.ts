@@ -109,7 +109,7 @@ export function loadDefinitions(file: string): SurveyDefinitions {
   try {
     source = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DefinitionsError(`Invalid survey definitions: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new DefinitionsError(`Invalid survey definitions: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   return parseDefinitions(source, file);
 }
@@ -128,7 +128,7 @@ export function parseDefinitions(source: string, file = 'surveys.yml'): SurveyDe
       // An unknown key is reported at the key itself, not at the block that holds it.
       const at = issue.path.map((key) => (typeof key === 'number' ? key : String(key)));
       const path = issue.code === 'unrecognized_keys' ? [...at, issue.keys[0]] : at;
-      const line = lineOf(doc.contents as Node | null, path, lineCounter);
+      const line = lineOf(doc.contents, path, lineCounter);
       // A bad record key (a locale) carries the key schema's own message inside.
       const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
       return `${file}:${line}: ${issue.path.join('.') || '(file)'}: ${message}`;

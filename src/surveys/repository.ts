@@ -67,7 +67,7 @@ export async function liveSurveysOf(trx: Knex.Transaction, tickets: readonly Pic
     `SELECT id, source, ticket_id FROM surveys WHERE source IN ${sources.sql} AND ticket_id IN ${ids.sql} AND status <> 'cancelled'`,
     [...sources.params, ...ids.params],
   );
-  return new Map(rows.map((r) => [ticketKey({ source: r.source, ticketId: r.ticket_id }), r.id as string]));
+  return new Map(rows.map((r) => [ticketKey({ source: r.source, ticketId: r.ticket_id }), r.id]));
 }
 
 export const ticketKey = (t: Pick<TicketClosed, 'source' | 'ticketId'>) => `${t.source}\u0000${t.ticketId}`;

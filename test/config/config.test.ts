@@ -104,7 +104,7 @@ describe('loadConfig', () => {
 
   it('when NODE_ENV=production and REPORTS_TOKEN is missing, then start-up stops naming REPORTS_TOKEN', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'a-real-secret-of-some-length' })).toThrow(
-      /REPORTS_TOKEN: is required when NODE_ENV=production\n  ADMIN_TOKEN: is required when NODE_ENV=production/,
+      /REPORTS_TOKEN: is required when NODE_ENV=production\n {2}ADMIN_TOKEN: is required when NODE_ENV=production/,
     );
   });
 

@@ -56,8 +56,8 @@ export async function startService(env: Record<string, string>, timeoutMs = 120_
 async function spawnService(env: Record<string, string>, timeoutMs: number): Promise<Service | 'lost port'> {
   const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { text: '' };
-  child.stdout!.on('data', (d) => (output.text += d));
-  child.stderr!.on('data', (d) => (output.text += d));
+  child.stdout.on('data', (d) => (output.text += d));
+  child.stderr.on('data', (d) => (output.text += d));
   // 'close', not 'exit': only then has all the output been read.
   let closed = false;
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));

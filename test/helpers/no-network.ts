@@ -11,4 +11,4 @@ net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
     throw new Error(`tests may only connect to loopback, not ${host}`);
   }
   return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
-} as typeof net.Socket.prototype.connect;
+};

@@ -171,7 +171,7 @@ describe('rating endpoints under generated input (property-based)', () => {
             const segs = raw ? routedSegments(wire) : [wellFormed(s)];
             const decoded = segs.length === 1 ? segs[0] : undefined;
             const oneSegment = decoded !== undefined;
-            if (oneSegment && /^[1-5]$/.test(decoded as string)) {
+            if (oneSegment && /^[1-5]$/.test(decoded)) {
               expect(res.status).toBe(200);
               expect(added.filter((v) => v.kind === 'view')).toEqual([{ kind: 'view', score: Number(decoded) }]);
             } else if (routedSegments(wire).length === 1 && wire.replace(/\/$/, '').toLowerCase() === 'check') {
@@ -299,7 +299,7 @@ describe('rating endpoints under generated input (property-based)', () => {
       'when the page\'s form posts any score and comment (browser encoding, repeated or malformed fields), then it redirects exactly when the README allows it, else 4xx with nothing changed',
       async () => {
         const formValue = fc.oneof(
-          { weight: 4, arbitrary: fc.oneof(scoreValue, commentValue).filter((v) => typeof v === 'string').map((v) => ({ value: wellFormed(v as string), wire: encodeForm(v as string) })) },
+          { weight: 4, arbitrary: fc.oneof(scoreValue, commentValue).filter((v) => typeof v === 'string').map((v) => ({ value: wellFormed(v), wire: encodeForm(v) })) },
           { weight: 1, arbitrary: fc.constantFrom('%', '%E0', '%G1', '%33', '3%00', '+3', '%2B3').map((wire) => ({ value: decodeForm(wire), wire })) },
         );
         const pairs = fc.array(fc.tuple(fc.constantFrom('score', 'comment', 'other', 'Score'), formValue), { maxLength: 4 });

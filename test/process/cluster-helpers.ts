@@ -18,8 +18,8 @@ export type Instance = { name: string; url: string; child: ChildProcess; output:
 function spawnInstance(name: string, env: Record<string, string>): Instance {
   const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { text: '' };
-  child.stdout!.on('data', (d) => (output.text += d));
-  child.stderr!.on('data', (d) => (output.text += d));
+  child.stdout.on('data', (d) => (output.text += d));
+  child.stderr.on('data', (d) => (output.text += d));
   // 'close', not 'exit': only then has all the output been read.
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return { name, url: `http://127.0.0.1:${env.PORT}`, child, output, exited, expectedDown: false };

@@ -48,27 +48,43 @@ async function everyKindOfChange(t: TestApp, clock: ReturnType<typeof manualCloc
     const rateable = all().filter((s) => s.status !== 'suppressed' && s.status !== 'cancelled' && !erased.has(s.id));
     const rated = rateable.filter((s) => s.score !== null);
     let kind: string;
-    if (roll < 0.25 || scheduled.length === 0) (kind = 'schedule'), await seeder.schedule();
-    else if (roll < 0.4) (kind = 'send'), await seeder.send(rng.pick(scheduled));
-    else if (roll < 0.45) (kind = 'fail'), await seeder.fail(rng.pick(scheduled));
-    else if (roll < 0.5) {
+    if (roll < 0.25 || scheduled.length === 0) {
+      kind = 'schedule';
+      await seeder.schedule();
+    } else if (roll < 0.4) {
+      kind = 'send';
+      await seeder.send(rng.pick(scheduled));
+    } else if (roll < 0.45) {
+      kind = 'fail';
+      await seeder.fail(rng.pick(scheduled));
+    } else if (roll < 0.5) {
       kind = 'reopen';
       const s = rng.pick(scheduled);
       const outcome = await t.services.surveys.cancelSurvey('generic', s.ticketId);
       expect(outcome.status).toBe('cancelled');
-      s.status = 'cancelled' as SeededSurvey['status'];
-    } else if (roll < 0.62 || rated.length === 0) (kind = 'rate'), await seeder.rate(rng.pick(rateable), { score: rng.pick(SCORE_WEIGHTS) });
-    else if (roll < 0.7) (kind = 'change'), await seeder.rate(rng.pick(rated), { score: rng.int(1, 5) });
-    else if (roll < 0.76) (kind = 'comment'), await seeder.rate(rng.pick(rated), { comment: rng.pick(COMMENTS) });
-    else if (roll < 0.8) (kind = 'clear comment'), await seeder.rate(rng.pick(rated), { comment: '' });
-    else if (roll < 0.85) {
+      s.status = 'cancelled';
+    } else if (roll < 0.62 || rated.length === 0) {
+      kind = 'rate';
+      await seeder.rate(rng.pick(rateable), { score: rng.pick(SCORE_WEIGHTS) });
+    } else if (roll < 0.7) {
+      kind = 'change';
+      await seeder.rate(rng.pick(rated), { score: rng.int(1, 5) });
+    } else if (roll < 0.76) {
+      kind = 'comment';
+      await seeder.rate(rng.pick(rated), { comment: rng.pick(COMMENTS) });
+    } else if (roll < 0.8) {
+      kind = 'clear comment';
+      await seeder.rate(rng.pick(rated), { comment: '' });
+    } else if (roll < 0.85) {
       kind = 'held rating';
       const s = rng.pick(rateable);
       await t.services.ratings.holdRating(await tokenOf(s), rng.int(1, 5), { visibleMs: 4000, interacted: true });
       clock.advance(t.config.ratingHoldSeconds * 1000 + 1000);
       await t.services.ratings.decidePending();
-    } else if (roll < 0.9) (kind = 'scanner sweep'), await seeder.scan(rng.pick(rateable));
-    else if (roll < 0.96) {
+    } else if (roll < 0.9) {
+      kind = 'scanner sweep';
+      await seeder.scan(rng.pick(rateable));
+    } else if (roll < 0.96) {
       kind = 'erase customer';
       const s = rng.pick(all());
       const survey = await t.services.surveys.getSurvey(s.id);
