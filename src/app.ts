@@ -8,9 +8,10 @@ import { opsRoutes } from './ops/routes';
 import { adapterRoutes } from './ticket-webhooks/adapter-routes';
 import { ratingRoutes } from './ratings/routes';
 import { reportRoutes } from './reports/routes';
-import { previewRoutes } from './surveys/routes';
+import { previewRoutes } from './delivery/routes';
 import { unsubscribeRoutes } from './unsubscribe/routes';
 import { apiRoutes } from './api/routes';
+import { privacyRoutes } from './privacy/routes';
 import type { Services } from './services';
 
 /** Builds the HTTP app; never listens, so tests drive it with supertest. */
@@ -32,8 +33,9 @@ export function createApp(s: Services): express.Express {
   app.use(adapterRoutes({ surveys: s.surveys, clock: s.clock, secrets: s.config.helpdesks }));
   app.use('/webhooks', failureLimit.gate);
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
-  app.use(apiRoutes({ db: s.db, privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
-  app.use(unsubscribeRoutes({ db: s.db, clock: s.clock, views: s.views, surveys: s.surveys }));
+  app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(apiRoutes({ api: s.api, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(unsubscribeRoutes({ views: s.views, unsubscribe: s.unsubscribe }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
   app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
 

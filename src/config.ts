@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './shared/views';
+import type { DatabaseConfig } from './shared/db';
 import type { EligibilityPolicy } from './surveys/eligibility';
 import { AGENT_CREDIT_CHOICES, type AgentCredit } from './surveys/credit';
 import { isTimeZone } from './shared/period';
@@ -177,13 +178,7 @@ export type Config = Readonly<{
   delivery: Readonly<{ maxAttempts: number; retryBaseSeconds: number; pollMs: number; concurrency: number; leaseSeconds: number }>;
 }>;
 
-/**
- * SQLite: one file, one connection. PostgreSQL: a pool shared by every part of one instance;
- * several instances may share the database. `schema` is PostgreSQL's search path (default public).
- */
-export type DatabaseConfig =
-  | Readonly<{ client: 'sqlite'; path: string }>
-  | Readonly<{ client: 'pg'; url: string; schema?: string; poolMax: number; acquireTimeoutMs: number; statementTimeoutMs: number }>;
+export type { DatabaseConfig };
 
 export class ConfigError extends Error {}
 

@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from './config';
 import { loadOrCreateCredentials } from './credentials';
 import { addressHasher } from './shared/address-hash';
-import { createDb, migrateLatest, withStartupLock } from './shared/db';
+import { createDb, withStartupLock } from './shared/db';
+import { migrateLatest } from './schema';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL and exits. */
 async function run() {

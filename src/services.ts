@@ -15,6 +15,8 @@ import { createMetrics } from './shared/metrics';
 import { registerDatabaseGauges } from './ops/collect';
 import { addressHasher } from './shared/address-hash';
 import { createPrivacyService } from './privacy/service';
+import { createUnsubscribeService } from './unsubscribe/service';
+import { createApiService } from './api/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
@@ -77,7 +79,9 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   });
   const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions, metrics });
   const privacy = createPrivacyService({ db, ledger, clock, addressHash, mailDir: config.mailDir, retentionDays: config.retentionDays });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy };
+  const unsubscribe = createUnsubscribeService({ db, clock, surveys });
+  const api = createApiService({ surveys, ratings });
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api };
 }
 
 export type Services = ReturnType<typeof createServices>;

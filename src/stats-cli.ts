@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from './config';
 import { loadOrCreateCredentials } from './credentials';
 import { addressHasher } from './shared/address-hash';
-import { createDb, migrateLatest, withStartupLock } from './shared/db';
+import { createDb, withStartupLock } from './shared/db';
+import { migrateLatest } from './schema';
 import { rebuildStats } from './surveys/counters/ledger';
 
 /** `npm run stats:rebuild`: recomputes the report counters from the surveys table, in REPORT_TZ. */

@@ -1,12 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Db } from '../shared/db';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
-import type { PrivacyService } from '../privacy/service';
-import * as repo from './repository';
+import type { Cursor } from '../surveys/repository';
+import type { ApiService } from './service';
 
 const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as const;
 /** A day (its midnight UTC) or a date-time with offset, in the supported calendar (shared/dates.ts). */
@@ -26,8 +25,8 @@ const listQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-const encodeCursor = (c: repo.Cursor) => Buffer.from(JSON.stringify([c.closedAt, c.id])).toString('base64url');
-function decodeCursor(value: string): repo.Cursor {
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.closedAt, c.id])).toString('base64url');
+function decodeCursor(value: string): Cursor {
   try {
     const [closedAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
     if (typeof closedAt === 'number' && isSupportedInstant(closedAt) && typeof id === 'string') return { closedAt, id };
@@ -37,8 +36,8 @@ function decodeCursor(value: string): repo.Cursor {
   throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
 }
 
-/** The operators' JSON API (ADMIN_TOKEN): look surveys up, and erase a customer. */
-export function apiRoutes(deps: { db: Db; privacy: PrivacyService; token: string; previousToken?: string }): Router {
+/** The operators' JSON API (ADMIN_TOKEN): look surveys up (erasure: privacy/routes.ts). */
+export function apiRoutes(deps: { api: ApiService; token: string; previousToken?: string }): Router {
   const router = Router();
   router.use('/api', adminAuth(deps.token, deps.previousToken), (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -49,8 +48,7 @@ export function apiRoutes(deps: { db: Db; privacy: PrivacyService; token: string
     const parsed = listQuery.safeParse(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
     if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the query parameters.', zodDetails(parsed.error));
     const q = parsed.data;
-    const page = await repo.listSurveys(
-      deps.db,
+    const page = await deps.api.listSurveys(
       { ticketId: q.ticket_id, status: q.status, agentId: q.agent_id, from: q.from, to: q.to },
       q.limit,
       q.cursor ? decodeCursor(q.cursor) : undefined,
@@ -61,17 +59,9 @@ export function apiRoutes(deps: { db: Db; privacy: PrivacyService; token: string
   router.get('/api/surveys/:id', async (req, res) => {
     const surveyId = String(req.params.id);
     if (!id.safeParse(surveyId).success) throw new AppError(404, 'not_found');
-    const survey = await repo.surveyDetail(deps.db, surveyId);
+    const survey = await deps.api.surveyDetail(surveyId);
     if (!survey) throw new AppError(404, 'not_found');
     res.json(survey);
-  });
-
-  router.delete('/api/customers/:email', async (req, res) => {
-    const email = String(req.params.email);
-    if (!z.string().email().safeParse(email.trim()).success) {
-      throw new AppError(400, 'invalid_request', 'Name the customer by email address.', [{ path: 'email', message: 'must be an email address' }]);
-    }
-    res.json({ erased: await deps.privacy.eraseCustomer(email) });
   });
 
   return router;

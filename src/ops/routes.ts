@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Db } from '../shared/db';
-import { pendingMigrations } from '../shared/db';
+import { readiness } from './service';
 import { tokenAuth } from '../shared/auth';
 import type { Metrics } from '../shared/metrics';
 
@@ -16,14 +16,8 @@ export function opsRoutes(deps: { db: Db; metrics: Metrics; metricsToken?: strin
   });
 
   router.get('/readyz', async (_req, res) => {
-    try {
-      await deps.db.raw('SELECT 1');
-      const pending = await pendingMigrations(deps.db);
-      if (pending > 0) return void res.status(503).json({ status: 'not_ready', reason: 'migrations_pending', pending });
-      res.json({ status: 'ready' });
-    } catch {
-      res.status(503).json({ status: 'not_ready', reason: 'database_unavailable' });
-    }
+    const ready = await readiness(deps.db);
+    res.status(ready.status === 'ready' ? 200 : 503).json(ready);
   });
 
   // Metrics name routes, volumes and failures: in production they are served only behind METRICS_TOKEN.

@@ -6,7 +6,7 @@ import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
 import { linkRefusal, type RatingDecision, type RatingState } from './rules';
-import { ATTEMPT_COLUMNS, stillPending, supersedePending } from './attempts';
+import { ATTEMPT_COLUMNS, attemptsOf, stillPending, supersedePending } from './attempts';
 import { AppError } from '../shared/errors';
 
 export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
@@ -131,4 +131,26 @@ function ratingEvent(row: SurveyRow, before: SurveyFacts, decision: RatingDecisi
 
 export async function ratingHistory(db: Db, surveyId: string) {
   return db('rating_events').where({ survey_id: surveyId }).orderBy('id').select('kind', 'score', 'comment', 'created_at');
+}
+
+/** Every rating of a survey, every POST that tried to rate it and what the rules made of it, beside the link opens they read. */
+export async function ratingRecord(db: Db, surveyId: string) {
+  const iso = (v: unknown) => (v === null || v === undefined ? null : toDate(v).toISOString());
+  const history = await ratingHistory(db, surveyId);
+  const attempts = await attemptsOf(db, surveyId);
+  const opens = await db('link_events').where({ survey_id: surveyId }).orderBy('id').select('kind', 'score', 'created_at');
+  return {
+    rating_history: history.map((h) => ({ kind: h.kind, score: h.score ?? null, comment: h.comment ?? null, at: iso(h.created_at) })),
+    rating_attempts: attempts.map((a) => ({
+      source: a.source,
+      score: a.score ?? null,
+      status: a.status,
+      reason: a.reason ?? null,
+      visible_ms: a.visible_ms ?? null,
+      interacted: a.interacted === null || a.interacted === undefined ? null : Boolean(a.interacted),
+      at: iso(a.created_at),
+      decided_at: iso(a.decided_at),
+    })),
+    link_events: opens.map((e) => ({ kind: e.kind, score: e.score ?? null, at: iso(e.created_at) })),
+  };
 }

@@ -124,6 +124,9 @@ export function createRatingService(deps: {
   return {
     openSurvey,
 
+    /** A survey's ratings, rating attempts and link opens, for the operators' API. */
+    ratingRecord: (surveyId: string) => repo.ratingRecord(db, surveyId),
+
     /** A GET of a rating link: never a rating, but remembered so scanner sweeps show up. */
     async viewScore(token: string, score: number): Promise<Survey> {
       const survey = await openSurvey(token);

@@ -2,13 +2,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
 import pg from 'pg';
-import { migrationSource, migrationSourceWith, type MigrationContext } from '../../migrations';
-import type { DatabaseConfig } from '../config';
 import { safeError, type Logger } from './logger';
 import { finalizeStatements } from './statements';
 import { ImmediateSqliteClient } from './sqlite-client';
 
 export type Db = Knex;
+
+/**
+ * SQLite: one file, one connection. PostgreSQL: a pool shared by every part of one instance;
+ * several instances may share the database. `schema` is PostgreSQL's search path (default public).
+ */
+export type DatabaseConfig =
+  | Readonly<{ client: 'sqlite'; path: string }>
+  | Readonly<{ client: 'pg'; url: string; schema?: string; poolMax: number; acquireTimeoutMs: number; statementTimeoutMs: number }>;
 
 // COUNT(*) and SUM(integer) come back as int8; every count here fits a JS number exactly.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
@@ -116,19 +122,6 @@ export async function withStartupLock<T>(db: Db, work: () => Promise<T>): Promis
   } finally {
     await lock.destroy();
   }
-}
-
-/** Applies pending migrations; `context` gives those that turn stored addresses into keyed hashes the key (PRIVACY_KEY). */
-export async function migrateLatest(db: Db, context: MigrationContext = {}): Promise<string[]> {
-  const schema = (db.client.config as Knex.Config).searchPath;
-  if (isPostgres(db) && schema) await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [Array.isArray(schema) ? schema[0] : schema]);
-  const [, applied] = await db.migrate.latest({ migrationSource: migrationSourceWith(context) });
-  return applied as string[];
-}
-
-export async function pendingMigrations(db: Db): Promise<number> {
-  const [, pending] = await db.migrate.list({ migrationSource });
-  return (pending as unknown[]).length;
 }
 
 /** SQLite hands instants back as epoch milliseconds, PostgreSQL as Date: accept both. */

@@ -249,6 +249,12 @@ export function createSurveyService(deps: SurveyServiceDeps) {
 
     getSurvey: (id: string): Promise<Survey | undefined> => repo.findSurvey(db, id),
 
+    /** Surveys for the operators' API, newest closed first, a page after `after`. */
+    listSurveys: (filter: repo.SurveyFilter, limit: number, after?: repo.Cursor) => repo.listSurveys(db, filter, limit, after),
+
+    /** One survey for the operators' API, with its delivery. */
+    surveyWithDelivery: (id: string) => repo.surveyWithDelivery(db, id),
+
     /**
      * What the email of a survey needs: the survey, a fresh rating token and an unsubscribe token,
      * stored before the email can go out (sends running together share the transaction).

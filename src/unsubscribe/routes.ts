@@ -1,22 +1,16 @@
 import express, { Router } from 'express';
-import type { Db } from '../shared/db';
-import type { Clock } from '../shared/clock';
 import { AppError } from '../shared/errors';
 import { htmlErrors } from '../shared/http';
-import { maskEmail } from '../shared/logger';
 import type { Views } from '../shared/views';
-import { hashToken, looksLikeToken } from '../surveys/tokens';
-import type { SurveyService } from '../surveys/service';
-import { ERASED_EMAIL } from '../surveys/state';
-import * as repo from './repository';
+import type { UnsubscribeService } from './service';
 
 /**
  * Unsubscribe links. GET only shows a page (mail scanners open links); POST acts: the
  * RFC 8058 one-click body `List-Unsubscribe=One-Click` from a mail client, or the page's
  * own form, which also lets the customer opt back in.
  */
-export function unsubscribeRoutes(deps: { db: Db; clock: Clock; views: Views; surveys: SurveyService }): Router {
-  const { db, views } = deps;
+export function unsubscribeRoutes(deps: { views: Views; unsubscribe: UnsubscribeService }): Router {
+  const { views, unsubscribe } = deps;
   const router = Router();
   router.use('/u', htmlErrors, (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -24,22 +18,9 @@ export function unsubscribeRoutes(deps: { db: Db; clock: Clock; views: Views; su
     next();
   });
 
-  const linkOf = async (token: string) => {
-    const link = looksLikeToken(token) ? await repo.linkForToken(db, hashToken(token)) : undefined;
-    if (!link) throw new AppError(404, 'not_found');
-    return link;
-  };
-
-  /** The page names the address masked, from the survey whose email carried the link, while that survey still holds one. */
-  const page = async (token: string, link: repo.UnsubscribeLink) => {
-    const address = link.surveyId ? (await deps.surveys.getSurvey(link.surveyId))?.customerEmail : undefined;
-    const email = address && address !== ERASED_EMAIL ? maskEmail(address) : undefined;
-    return views.page('unsubscribe', { title: 'Survey emails', email, optedOut: await repo.isOptedOut(db, link.emailHash), action: `/u/${token}` });
-  };
-
   router.get('/u/:token', async (req, res) => {
-    const link = await linkOf(req.params.token);
-    res.send(await page(req.params.token, link));
+    const link = await unsubscribe.linkOf(req.params.token);
+    res.send(views.page('unsubscribe', { title: 'Survey emails', ...(await unsubscribe.pageOf(link)), action: `/u/${req.params.token}` }));
   });
 
   // RFC 8058 one-click POSTs SHOULD be multipart/form-data; a 2 kB raw read finds the field in either form.
@@ -48,16 +29,16 @@ export function unsubscribeRoutes(deps: { db: Db; clock: Clock; views: Views; su
 
   router.post('/u/:token', multipart, express.urlencoded({ extended: false, limit: '2kb' }), async (req, res) => {
     const token = String(req.params.token);
-    const { emailHash } = await linkOf(token);
+    const link = await unsubscribe.linkOf(token);
     const body = (Buffer.isBuffer(req.body) ? {} : (req.body ?? {})) as Record<string, string>;
     const oneClick = Buffer.isBuffer(req.body) ? oneClickPart.test(req.body.toString('utf8')) : body['List-Unsubscribe'] === 'One-Click';
     if (oneClick) {
-      await repo.optOut(db, emailHash, deps.clock.now());
+      await unsubscribe.optOut(link);
       res.type('text/plain').send('Unsubscribed.');
       return;
     }
-    if (body.action === 'unsubscribe') await repo.optOut(db, emailHash, deps.clock.now());
-    else if (body.action === 'resubscribe') await repo.optIn(db, emailHash);
+    if (body.action === 'unsubscribe') await unsubscribe.optOut(link);
+    else if (body.action === 'resubscribe') await unsubscribe.optIn(link);
     else throw new AppError(400, 'invalid_request', 'Choose to unsubscribe or to receive survey emails again.');
     res.redirect(303, `/u/${token}`);
   });

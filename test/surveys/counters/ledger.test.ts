@@ -1,6 +1,7 @@
 import { markFailed, markSent } from '../../../src/delivery/repository';
 import { ensureStats, rebuildStats, type Ledger } from '../../../src/surveys/counters/ledger';
-import { createDb, migrateLatest, type Db } from '../../../src/shared/db';
+import { createDb, type Db } from '../../../src/shared/db';
+import { migrateLatest } from '../../../src/schema';
 import { bootApp, manualClock, type TestApp } from '../../helpers/boot';
 import { refuseWrites as refuseTableWrites } from '../../helpers/database';
 import { COMMENTS, createSeeder, makeRng, SCORE_WEIGHTS, type SeededSurvey } from '../../reports/seed';

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { AppError } from '../shared/errors';
 import { zodDetails } from '../shared/http';
 import type { Views } from '../shared/views';
-import { renderSurveyEmail, senderFor } from '../delivery/render';
+import { renderSurveyEmail, senderFor } from './render';
 import { reportsAuth } from '../shared/auth';
-import type { SurveyDefinitions } from './definitions';
-import { brandFor, findQuestion, wordingFor } from './questions';
+import type { SurveyDefinitions } from '../surveys/definitions';
+import { brandFor, findQuestion, wordingFor } from '../surveys/questions';
 import { allowInlineStyles } from '../shared/security';
 
 const previewQuery = z.object({

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { loadDefinitions } from '../../src/surveys/definitions';
 import { bootApp, PUBLIC_URL, type TestApp } from '../helpers/boot';
-import { bearer, html, SHIPPED_SURVEYS, tempDir, validWith } from './fixtures';
+import { bearer, html, SHIPPED_SURVEYS, tempDir, validWith } from '../surveys/fixtures';
 
 const shipped = loadDefinitions(SHIPPED_SURVEYS);
 const shippedWords = (locale: string) => shipped.questions.find((q) => q.id === 'handling')!.locales[locale];
