@@ -1,4 +1,5 @@
-import { maskEmails, safeError, withoutEmails } from '../shared/logger';
+import { maskEmails, withoutEmails } from '../shared/logger';
+import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../surveys/counters/ledger';
 import type { Clock } from '../shared/clock';
@@ -15,13 +16,7 @@ import { createBatchWriter } from '../shared/batch';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
 import { ERASED_EMAIL } from '../surveys/state';
 
-export type WorkerOptions = {
-  maxAttempts: number;
-  retryBaseSeconds: number;
-  pollMs: number;
-  concurrency: number;
-  leaseSeconds: number;
-};
+export type { WorkerOptions };
 
 type WorkerDeps = {
   db: Db;
@@ -46,11 +41,6 @@ export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
  */
 export function createDeliveryWorker(deps: WorkerDeps) {
   const { db, clock, logger, options } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let started = false;
-  let stopping = false;
-  let wakeRequested = false;
 
   // Sends finishing together share one transaction (group commit, shared/batch.ts).
   const finisher = createBatchWriter({
@@ -114,67 +104,13 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     log.info('survey sent');
   }
 
-  /**
-   * Keeps up to DELIVERY_CONCURRENCY sends in flight until nothing is due: as soon as one ends,
-   * the freed place is filled (no waiting for the slowest of a batch). Returns how many rows it handled.
-   */
-  async function drain(): Promise<number> {
-    let handled = 0;
-    const inFlight = new Set<Promise<void>>();
-    while (!stopping) {
-      const free = options.concurrency - inFlight.size;
-      const now = clock.now();
-      const rows = free > 0 ? await repo.claimDueOutboxRows(db, now, new Date(now.getTime() + options.leaseSeconds * 1000), free) : [];
-      for (const row of rows) {
-        const send: Promise<void> = deliver(row)
-          // The lease brings such a row back once it expires; nothing is lost.
-          .catch((err) => logger.error({ err: safeError(err) }, 'delivery step failed; row returns after its lease'))
-          .finally(() => inFlight.delete(send));
-        inFlight.add(send);
-      }
-      handled += rows.length;
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight); // a place is free again (or it was not full): claim what is due now
-    }
-    await Promise.all(inFlight);
-    return handled;
-  }
-
-  function schedule(ms: number) {
-    if (!started || stopping) return;
-    clearTimeout(timer);
-    timer = setTimeout(tick, ms);
-  }
-
-  function tick() {
-    if (running || stopping) return;
-    wakeRequested = false;
-    running = drain()
-      .then(() => undefined)
-      .catch((err) => logger.error({ err: safeError(err) }, 'outbox poll failed'))
-      .finally(() => {
-        running = undefined;
-        schedule(wakeRequested ? 0 : options.pollMs);
-      });
-  }
-
-  return {
-    start() {
-      started = true;
-      schedule(0);
-    },
-    /** A new survey is due now: look sooner than the next poll. */
-    wake() {
-      if (!started || stopping) return;
-      if (running) wakeRequested = true;
-      else schedule(0);
-    },
-    /** Stops claiming new work and waits for the in-flight sends to finish. */
-    async stop() {
-      stopping = true;
-      clearTimeout(timer);
-      await running;
-    },
-    drain,
-  };
+  return createOutboxPoller({
+    clock,
+    logger,
+    options,
+    claim: (now, leaseUntil, limit) => repo.claimDueOutboxRows(db, now, leaseUntil, limit),
+    handle: deliver,
+    // The lease brings such a row back once it expires; nothing is lost.
+    messages: { stepFailed: 'delivery step failed; row returns after its lease', pollFailed: 'outbox poll failed' },
+  });
 }

@@ -1,8 +1,8 @@
 import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
-import { safeError, type Logger } from '../shared/logger';
+import type { Logger } from '../shared/logger';
+import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
 import { retryDelayMs } from '../shared/backoff';
-import type { WorkerOptions } from '../delivery/worker';
 import { signBody } from '../shared/signature';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
 import * as repo from './repository';
@@ -18,10 +18,6 @@ const TIMEOUT_MS = 10_000;
  */
 export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; secret: string; options: WorkerOptions; metrics?: Metrics }) {
   const { db, clock, logger, options } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let started = false;
-  let stopping = false;
 
   /** A transition that found its claim gone changed nothing: say so (the event body is not logged). */
   function lostClaim(row: repo.HookRow, transition: OutboxTransition) {
@@ -65,38 +61,12 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
     }
   }
 
-  async function drain(): Promise<number> {
-    let handled = 0;
-    while (!stopping) {
-      const now = clock.now();
-      const rows = await repo.claimDueHooks(db, now, new Date(now.getTime() + options.leaseSeconds * 1000), options.concurrency);
-      if (rows.length === 0) break;
-      await Promise.allSettled(rows.map(post));
-      handled += rows.length;
-    }
-    return handled;
-  }
-
-  function tick() {
-    if (stopping) return;
-    running = drain()
-      .catch((err) => logger.error({ err: safeError(err) }, 'rating webhook poll failed'))
-      .finally(() => {
-        running = undefined;
-        if (started && !stopping) timer = setTimeout(tick, options.pollMs);
-      });
-  }
-
-  return {
-    start() {
-      started = true;
-      timer = setTimeout(tick, 0);
-    },
-    async stop() {
-      stopping = true;
-      clearTimeout(timer);
-      await running;
-    },
-    drain,
-  };
+  return createOutboxPoller({
+    clock,
+    logger,
+    options,
+    claim: (now, leaseUntil, limit) => repo.claimDueHooks(db, now, leaseUntil, limit),
+    handle: post,
+    messages: { stepFailed: 'rating webhook step failed; it returns after its lease', pollFailed: 'rating webhook poll failed' },
+  });
 }

@@ -1,0 +1,98 @@
+import type { Clock } from './clock';
+import { safeError, type Logger } from './logger';
+
+/** DELIVERY_*: how every outbox is worked (email delivery and rating webhooks alike). */
+export type WorkerOptions = {
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  pollMs: number;
+  concurrency: number;
+  leaseSeconds: number;
+};
+
+export type OutboxPoller = ReturnType<typeof createOutboxPoller>;
+
+/**
+ * The one loop that works an outbox: claim due rows under a lease (`claim`), handle each
+ * (`handle`: send it, then end or retry it under its claim), keep up to `concurrency` in flight and
+ * claim again as soon as one ends, poll every `pollMs` when idle, and look at once when woken.
+ * A row whose handling threw returns after its lease; nothing is lost. `stop` stops claiming and
+ * waits for the rows in flight.
+ */
+export function createOutboxPoller<Row>(deps: {
+  clock: Clock;
+  logger: Logger;
+  options: Pick<WorkerOptions, 'pollMs' | 'concurrency' | 'leaseSeconds'>;
+  claim: (now: Date, leaseUntil: Date, limit: number) => Promise<Row[]>;
+  handle: (row: Row) => Promise<void>;
+  /** Log messages: a row's handling threw; a poll (a claim) failed. */
+  messages: { stepFailed: string; pollFailed: string };
+}) {
+  const { clock, logger, options } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let started = false;
+  let stopping = false;
+  let wakeRequested = false;
+
+  /** Handles due rows until none is due; answers how many it handled. */
+  async function drain(): Promise<number> {
+    let handled = 0;
+    const inFlight = new Set<Promise<void>>();
+    while (!stopping) {
+      const free = options.concurrency - inFlight.size;
+      const now = clock.now();
+      const rows = free > 0 ? await deps.claim(now, new Date(now.getTime() + options.leaseSeconds * 1000), free) : [];
+      for (const row of rows) {
+        const step: Promise<void> = deps
+          .handle(row)
+          .catch((err) => logger.error({ err: safeError(err) }, deps.messages.stepFailed))
+          .finally(() => inFlight.delete(step));
+        inFlight.add(step);
+      }
+      handled += rows.length;
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight); // a place is free again (or it was not full): claim what is due now
+    }
+    await Promise.all(inFlight);
+    return handled;
+  }
+
+  function schedule(ms: number) {
+    if (!started || stopping) return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  }
+
+  function tick() {
+    if (running || stopping) return;
+    wakeRequested = false;
+    running = drain()
+      .then(() => undefined)
+      .catch((err) => logger.error({ err: safeError(err) }, deps.messages.pollFailed))
+      .finally(() => {
+        running = undefined;
+        schedule(wakeRequested ? 0 : options.pollMs);
+      });
+  }
+
+  return {
+    start() {
+      started = true;
+      schedule(0);
+    },
+    /** Something is due now: look sooner than the next poll. */
+    wake() {
+      if (!started || stopping) return;
+      if (running) wakeRequested = true;
+      else schedule(0);
+    },
+    /** Stops claiming new work and waits for the rows in flight. */
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await running;
+    },
+    drain,
+  };
+}
