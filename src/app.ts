@@ -13,6 +13,7 @@ import { unsubscribeRoutes } from './unsubscribe/routes';
 import { apiRoutes } from './api/routes';
 import { privacyRoutes } from './privacy/routes';
 import type { Services } from './services';
+import { pendingMigrations } from './schema';
 
 /** Builds the HTTP app; never listens, so tests drive it with supertest. */
 export function createApp(s: Services): express.Express {
@@ -25,7 +26,7 @@ export function createApp(s: Services): express.Express {
   app.use(securityHeaders());
   const credentialLimit = credentialFailureLimit(s.config.rateLimits);
   app.use(['/reports', '/api', '/preview', '/metrics'], credentialLimit.track);
-  app.use(opsRoutes({ db: s.db, metrics: s.metrics, metricsToken: s.config.metricsToken, production: s.config.nodeEnv === 'production' }));
+  app.use(opsRoutes({ db: s.db, pendingMigrations, metrics: s.metrics, metricsToken: s.config.metricsToken, production: s.config.nodeEnv === 'production' }));
   const failureLimit = webhookFailureLimit(s.config.rateLimits);
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
   app.use(['/r', '/u'], publicRateLimit(s.config.rateLimits));

@@ -2,9 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
-import { zodDetails } from '../shared/http';
+import { validateQuery, validQuery } from '../shared/validation';
 import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
-import type { Cursor } from '../surveys/repository';
+import type { Cursor } from '../surveys/service';
 import type { ApiService } from './service';
 
 const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as const;
@@ -44,10 +44,8 @@ export function apiRoutes(deps: { api: ApiService; token: string; previousToken?
     next();
   });
 
-  router.get('/api/surveys', async (req, res) => {
-    const parsed = listQuery.safeParse(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
-    if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the query parameters.', zodDetails(parsed.error));
-    const q = parsed.data;
+  router.get('/api/surveys', validateQuery(listQuery, 'Check the query parameters.'), async (_req, res) => {
+    const q = validQuery(res, listQuery);
     const page = await deps.api.listSurveys(
       { ticketId: q.ticket_id, status: q.status, agentId: q.agent_id, from: q.from, to: q.to },
       q.limit,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
-import { zodDetails } from '../shared/http';
+import { validateQuery, validQuery } from '../shared/validation';
 import type { Views } from '../shared/views';
 import { renderSurveyEmail, senderFor } from './render';
 import { reportsAuth } from '../shared/auth';
@@ -22,10 +22,9 @@ const DUMMY_TOKEN = 'PREVIEW-PREVIEW-PREVIEW-PREVIEW-PREVIEW-PREV';
 /** `GET /preview/:question_id`: the email exactly as a customer would get it, with dummy links (reports credential). */
 export function previewRoutes(deps: { definitions: SurveyDefinitions; views: Views; publicUrl: string; mailFrom: string; token: string; previousToken?: string }): Router {
   const router = Router();
-  router.get('/preview/:questionId', reportsAuth(deps.token, deps.previousToken), allowInlineStyles, (req, res) => {
-    const parsed = previewQuery.safeParse(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
-    if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the preview parameters.', zodDetails(parsed.error));
-    const { locale, brand, variant, format } = parsed.data;
+  const query = validateQuery(previewQuery, 'Check the preview parameters.');
+  router.get('/preview/:questionId', reportsAuth(deps.token, deps.previousToken), allowInlineStyles, query, (req, res) => {
+    const { locale, brand, variant, format } = validQuery(res, previewQuery);
     const question = findQuestion(deps.definitions, String(req.params.questionId));
     if (!question) throw new AppError(404, 'not_found', 'No question with this id in the survey definitions.');
     const variants = question.variants?.map((v) => v.id) ?? [];

@@ -9,14 +9,14 @@ import type { Metrics } from '../shared/metrics';
  * answers and its schema is current: send traffic here), /metrics (Prometheus text; behind
  * METRICS_TOKEN when set; in production only then).
  */
-export function opsRoutes(deps: { db: Db; metrics: Metrics; metricsToken?: string; production?: boolean }): Router {
+export function opsRoutes(deps: { db: Db; pendingMigrations: (db: Db) => Promise<number>; metrics: Metrics; metricsToken?: string; production?: boolean }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   router.get('/readyz', async (_req, res) => {
-    const ready = await readiness(deps.db);
+    const ready = await readiness(deps.db, deps.pendingMigrations);
     res.status(ready.status === 'ready' ? 200 : 503).json(ready);
   });
 

@@ -5,12 +5,11 @@ import { applyRatings, type RatingChange } from '../surveys/state';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
-import { linkRefusal, type RatingDecision, type RatingState } from './rules';
+import { linkRefusal, type LinkEventKind, type RatingDecision, type RatingEventKind, type RatingState } from './rules';
 import { ATTEMPT_COLUMNS, attemptsOf, stillPending, supersedePending } from './attempts';
 import { AppError } from '../shared/errors';
 
-export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
-export type RatingEventKind = 'rated' | 'changed' | 'commented';
+export type { LinkEventKind, RatingEventKind };
 
 export async function insertLinkEvent(db: Db, surveyId: string, kind: LinkEventKind, score: number | null, now: Date) {
   await db('link_events').insert({ survey_id: surveyId, kind, score, created_at: now });

@@ -1,6 +1,8 @@
 import { AppError } from '../shared/errors';
 import { addDays } from '../shared/clock';
-import type { RatingEventKind } from './repository';
+
+export type LinkEventKind = 'view' | 'scanner_multi_score' | 'scanner_decoy';
+export type RatingEventKind = 'rated' | 'changed' | 'commented';
 
 export type RatingState = { score: number | null; comment: string | null; firstRatedAt: Date | null };
 export type RatingInput = { score?: number; comment?: string };

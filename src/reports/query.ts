@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
-import { zodDetails } from '../shared/http';
+import { parseOr400 } from '../shared/validation';
 import { dayProblem, FIRST_DAY, supportedDay } from '../shared/dates';
 import { addDaysTo, daysBetween, localDay } from '../shared/period';
 import type { Scope } from './repository';
@@ -63,9 +63,7 @@ export function period(given: { from?: string; to?: string }, today: string): { 
 /** Reads and checks a report's query string; bad values answer 400 naming the parameter. The default period is the last 30 days (period()). */
 export function parseReportQuery(req: Request, tz: string, today: Date): ReportQuery {
   const single = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
-  const parsed = querySchema.safeParse(single);
-  if (!parsed.success) throw new AppError(400, 'invalid_query', 'Check the report parameters.', zodDetails(parsed.error));
-  const q = parsed.data;
+  const q = parseOr400(querySchema, single, 'invalid_query', 'Check the report parameters.');
   const { from, to } = period(q, localDay(today, tz));
   const raw: Record<string, string> = {};
   for (const key of ['from', 'to', 'team', 'brand', 'agent', 'question', 'variant', 'sort', 'dir', 'interval'] as const) {

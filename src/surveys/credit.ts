@@ -1,5 +1,3 @@
-import type { TicketClosed } from './types';
-
 /** An agent as a helpdesk names them. */
 export type AgentRef = { id: string; name?: string; email?: string };
 
@@ -12,6 +10,9 @@ export type AgentCredit = (typeof AGENT_CREDIT_CHOICES)[number];
 
 /** How a survey's agent was chosen (surveys.credited_by): a candidate, or `payload` for the generic contract's own `agent`. */
 export type CreditedBy = AgentCredit | 'payload';
+
+/** What crediting reads and writes of a ticket (surveys/types.ts TicketClosed). */
+type Credited = { agent?: AgentRef; candidates?: CreditCandidates; creditedBy?: CreditedBy };
 
 const CANDIDATE: Record<AgentCredit, keyof CreditCandidates> = { last_reply: 'lastReplier', closer: 'closer', assignee: 'assignee' };
 
@@ -39,7 +40,7 @@ export function chooseAgent(candidates: CreditCandidates, preference: AgentCredi
  * contract with `last_replied_by` / `closed_by`) gets the rule's choice; otherwise the generic contract named
  * the agent itself (`payload`).
  */
-export function creditTicket(ticket: TicketClosed, preference: AgentCredit): TicketClosed {
+export function creditTicket<T extends Credited>(ticket: T, preference: AgentCredit): T {
   if (!ticket.candidates) return { ...ticket, agent: ticket.agent, creditedBy: ticket.agent ? 'payload' : undefined };
   const chosen = chooseAgent(ticket.candidates, preference);
   return { ...ticket, agent: chosen?.agent, creditedBy: chosen?.creditedBy };

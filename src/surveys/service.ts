@@ -37,6 +37,7 @@ export type SurveyServiceDeps = {
 };
 
 export type SurveyService = ReturnType<typeof createSurveyService>;
+export type { Cursor, SurveyFilter } from './repository';
 
 export type CancelOutcome =
   | { survey_id: string; status: 'cancelled' | 'already_sent' | 'sending' | 'not_scheduled' }

@@ -2,7 +2,7 @@ import express, { Router, type Request } from 'express';
 import type { ScheduleOutcome } from '../surveys/types';
 import type { Answer, RequestKey } from '../surveys/receipts';
 import { AppError } from '../shared/errors';
-import { zodDetails } from '../shared/http';
+import { parseOr400 } from '../shared/validation';
 import type { Clock } from '../shared/clock';
 import type { CancelOutcome, SurveyService } from '../surveys/service';
 import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
@@ -58,18 +58,16 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
   router.post('/webhooks/ticket-closed', rawBody, async (req, res) => {
     const now = deps.clock.now();
     const { json, key } = signedJson(req, now);
-    const payload = ticketClosedSchema.safeParse(json);
-    if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
+    const payload = parseOr400(ticketClosedSchema, json, 'invalid_payload', 'The payload does not match the contract.');
 
-    const ticket = toTicketClosed(payload.data, 'generic', now);
+    const ticket = toTicketClosed(payload, 'generic', now);
     sendAnswer(res, await deps.surveys.scheduleSurveyOnce(ticket, { key, answer: scheduleAnswer }, { requestId: res.locals.requestId }));
   });
 
   router.post('/webhooks/ticket-reopened', rawBody, async (req, res) => {
     const { json, key } = signedJson(req, deps.clock.now());
-    const payload = ticketReopenedSchema.safeParse(json);
-    if (!payload.success) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', zodDetails(payload.error));
-    sendAnswer(res, await deps.surveys.cancelSurveyOnce('generic', payload.data.ticket_id, { key, answer: cancelAnswer }));
+    const payload = parseOr400(ticketReopenedSchema, json, 'invalid_payload', 'The payload does not match the contract.');
+    sendAnswer(res, await deps.surveys.cancelSurveyOnce('generic', payload.ticket_id, { key, answer: cancelAnswer }));
   });
 
   return router;
