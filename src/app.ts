@@ -30,8 +30,8 @@ export function createApp(s: Services): express.Express {
   const failureLimit = webhookFailureLimit(s.config.rateLimits);
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
   app.use(['/r', '/u'], publicRateLimit(s.config.rateLimits));
-  app.use(webhookRoutes({ surveys: s.surveys, clock: s.clock, secret: s.config.webhookSecret, previousSecret: s.config.previous.webhookSecret }));
-  app.use(adapterRoutes({ surveys: s.surveys, clock: s.clock, secrets: s.config.helpdesks }));
+  app.use(webhookRoutes({ tickets: s.tickets, clock: s.clock, secret: s.config.webhookSecret, previousSecret: s.config.previous.webhookSecret }));
+  app.use(adapterRoutes({ tickets: s.tickets, clock: s.clock, secrets: s.config.helpdesks }));
   app.use('/webhooks', failureLimit.gate);
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
   app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));

@@ -17,6 +17,7 @@ import { addressHasher } from './shared/address-hash';
 import { createPrivacyService } from './privacy/service';
 import { createUnsubscribeService } from './unsubscribe/service';
 import { createApiService } from './api/service';
+import { createTicketWebhookService } from './ticket-webhooks/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
@@ -81,7 +82,8 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const privacy = createPrivacyService({ db, ledger, clock, addressHash, mailDir: config.mailDir, retentionDays: config.retentionDays });
   const unsubscribe = createUnsubscribeService({ db, clock, surveys });
   const api = createApiService({ surveys, ratings });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api };
+  const tickets = createTicketWebhookService({ surveys });
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api, tickets };
 }
 
 export type Services = ReturnType<typeof createServices>;

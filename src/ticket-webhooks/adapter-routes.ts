@@ -1,31 +1,12 @@
-import express, { Router, type Response } from 'express';
+import express, { Router } from 'express';
 import { AppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
-import type { SurveyService } from '../surveys/service';
-import type { RequestKey } from '../surveys/receipts';
-import { AdapterMappingError, adapters, type Adapter, type InboundRequest } from './adapters';
-import { cancelAnswer, parseJson, scheduleAnswer, WEBHOOK_BODY_LIMIT } from './routes';
-import { requestKey, sendAnswer, urlCheck } from './replay';
+import { AdapterMappingError, adapters, type Adapter } from './adapters';
+import { parseJson, WEBHOOK_BODY_LIMIT } from './routes';
+import { sendAnswer, urlCheck } from './replay';
+import { replayKey, type TicketWebhookService } from './service';
 
 export type HelpdeskSecrets = Readonly<Partial<Record<Adapter['source'], string>>>;
-
-/**
- * Each helpdesk's request, as replays are told apart (webhooks/replay.ts, docs/helpdesks.md "Replays"):
- * Zendesk signs its timestamp with the body and names each invocation in a header outside the
- * signature; Intercom names each notification by the `id` inside its signed body; Help Scout and
- * Freshdesk send neither, so their body alone is the request.
- */
-function replayKey(source: Adapter['source'], inbound: InboundRequest, json: unknown): RequestKey {
-  if (source === 'zendesk') {
-    const timestamp = inbound.header('x-zendesk-webhook-signature-timestamp');
-    return requestKey(source, inbound.rawBody, { timestamp, eventId: inbound.header('x-zendesk-webhook-invocation-id'), eventIdSigned: false });
-  }
-  if (source === 'intercom') {
-    const notification = json !== null && typeof json === 'object' ? (json as { id?: unknown }) : {};
-    return requestKey(source, inbound.rawBody, { eventId: notification.id, eventIdSigned: true });
-  }
-  return requestKey(source, inbound.rawBody);
-}
 
 /**
  * POST /webhooks/zendesk, /helpscout, /freshdesk, /intercom: each helpdesk's own authentication
@@ -33,7 +14,7 @@ function replayKey(source: Adapter['source'], inbound: InboundRequest, json: unk
  * unsent one, any other event answers 200 ignored; each once per request (a replay gets the first
  * answer). An adapter without its secret is switched off (404); GET and HEAD answer 200 regardless.
  */
-export function adapterRoutes(deps: { surveys: SurveyService; clock: Clock; secrets: HelpdeskSecrets }): Router {
+export function adapterRoutes(deps: { tickets: TicketWebhookService; clock: Clock; secrets: HelpdeskSecrets }): Router {
   const router = Router();
   for (const adapter of Object.values(adapters)) {
     router.get(`/webhooks/${adapter.source}`, urlCheck(`/webhooks/${adapter.source}`));
@@ -52,15 +33,8 @@ export function adapterRoutes(deps: { surveys: SurveyService; clock: Clock; secr
         if (!(err instanceof AdapterMappingError)) throw err;
         throw new AppError(400, 'invalid_payload', err.message, [{ path: err.field, message: err.message }]);
       }
-      await answer(res, result, replayKey(adapter.source, inbound, json));
+      sendAnswer(res, await deps.tickets.handle(result, replayKey(adapter.source, inbound, json), res.locals.requestId));
     });
-  }
-
-  async function answer(res: Response, result: ReturnType<Adapter['map']>, key: RequestKey) {
-    const { surveys } = deps;
-    if (result.kind === 'ignored') return sendAnswer(res, await surveys.ignoreOnce(key, { status: 200, body: { status: 'ignored', reason: result.reason } }));
-    if (result.kind === 'reopened') return sendAnswer(res, await surveys.cancelSurveyOnce(result.source, result.ticketId, { key, answer: cancelAnswer }));
-    sendAnswer(res, await surveys.scheduleSurveyOnce(result.ticket, { key, answer: scheduleAnswer }, { requestId: res.locals.requestId }));
   }
 
   return router;

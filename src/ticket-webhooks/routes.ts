@@ -1,13 +1,12 @@
 import express, { Router, type Request } from 'express';
-import type { ScheduleOutcome } from '../surveys/types';
-import type { Answer, RequestKey } from '../surveys/receipts';
+import type { RequestKey } from '../surveys/receipts';
 import { AppError } from '../shared/errors';
 import { parseOr400 } from '../shared/validation';
 import type { Clock } from '../shared/clock';
-import type { CancelOutcome, SurveyService } from '../surveys/service';
 import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
 import { requestKey, sendAnswer, urlCheck } from './replay';
 import { verifySignature } from '../shared/signature';
+import type { TicketWebhookService } from './service';
 
 export const WEBHOOK_BODY_LIMIT = '100kb';
 
@@ -20,18 +19,8 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-/** How every ticket-closed endpoint answers: 202 scheduled, 200 duplicate or suppressed with its reason. */
-export function scheduleAnswer(outcome: ScheduleOutcome): Answer {
-  if (outcome.status === 'scheduled') return { status: 202, body: { survey_id: outcome.surveyId, status: 'scheduled' } };
-  if (outcome.status === 'duplicate') return { status: 200, body: { survey_id: outcome.surveyId, status: 'duplicate' } };
-  return { status: 200, body: { survey_id: outcome.surveyId, status: 'suppressed', reason: outcome.reason } };
-}
-
-/** How every reopen answers: 200 with what happened to the survey. */
-export const cancelAnswer = (outcome: CancelOutcome): Answer => ({ status: 200, body: outcome });
-
 /** The generic helpdesk contract: signed JSON "ticket closed" and "ticket reopened" events. */
-export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secret: string; previousSecret?: string }): Router {
+export function webhookRoutes(deps: { tickets: TicketWebhookService; clock: Clock; secret: string; previousSecret?: string }): Router {
   const router = Router();
   const rawBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
 
@@ -61,13 +50,13 @@ export function webhookRoutes(deps: { surveys: SurveyService; clock: Clock; secr
     const payload = parseOr400(ticketClosedSchema, json, 'invalid_payload', 'The payload does not match the contract.');
 
     const ticket = toTicketClosed(payload, 'generic', now);
-    sendAnswer(res, await deps.surveys.scheduleSurveyOnce(ticket, { key, answer: scheduleAnswer }, { requestId: res.locals.requestId }));
+    sendAnswer(res, await deps.tickets.handle({ kind: 'closed', ticket }, key, res.locals.requestId));
   });
 
   router.post('/webhooks/ticket-reopened', rawBody, async (req, res) => {
     const { json, key } = signedJson(req, deps.clock.now());
     const payload = parseOr400(ticketReopenedSchema, json, 'invalid_payload', 'The payload does not match the contract.');
-    sendAnswer(res, await deps.surveys.cancelSurveyOnce('generic', payload.ticket_id, { key, answer: cancelAnswer }));
+    sendAnswer(res, await deps.tickets.handle({ kind: 'reopened', source: 'generic', ticketId: payload.ticket_id }, key));
   });
 
   return router;
