@@ -14,7 +14,8 @@ const blankAsUnset = (v: unknown) => (v === '' ? undefined : v);
 /** A day in the supported calendar (shared/dates.ts), checked before any arithmetic; empty counts as absent. */
 const day = z.preprocess(blankAsUnset, supportedDay.optional());
 const name = z.preprocess(blankAsUnset, z.string().max(128).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional());
-const SORT_KEYS = ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'] as const;
+/** The agents report's sort keys: the query accepts them, the dashboard's columns are them. */
+export const SORT_KEYS = ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'] as const;
 
 const querySchema = z.object({
   from: day,

@@ -6,7 +6,7 @@ import type { Views } from '../shared/views';
 import { reportsAuth } from '../shared/auth';
 import { intervalBar, trendChart } from './charts';
 import { toCsv } from './csv';
-import { parseReportQuery, type ReportQuery } from './query';
+import { parseReportQuery, SORT_KEYS, type ReportQuery } from './query';
 import type { AgentRow, ReportService } from './service';
 import type { Summary } from './stats';
 import { SUPPRESSION_REASONS } from '../surveys/eligibility';
@@ -77,7 +77,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
             bar: intervalBar(a),
             href: a.agent_id ? link(`/reports/agents/${encodeURIComponent(a.agent_id)}`, scopeParams(q)) : null,
           })),
-          columns: ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'].map((key) => ({
+          columns: SORT_KEYS.map((key) => ({
             key,
             label: key === 'csat_ci_low' ? '95% interval' : key.replace(/_/g, ' '),
             href: sortLink(key),
