@@ -65,7 +65,7 @@ export function notes(f: Figures): string[] {
     `ingest: ${count(svc.ok)} webhooks accepted in ${svc.seconds.toFixed(1)} s (ceiling ${count(ceil.ok)}); ${count(ingest.scheduled)} surveys scheduled in all`,
     `memory: service RSS ${mb(ingest.startBytes)} MB when ready, peak ${mb(ingest.peakBytes)} MB through warm-up and timed ingest`,
     `delivery: ${count(delivery.service.count)} emails in ${delivery.service.seconds.toFixed(1)} s from the service, ${delivery.ceiling.seconds.toFixed(1)} s from the bare pool, ` +
-      `${delivery.noDelay.seconds.toFixed(1)} s from the bare pool with TCP_NODELAY (first to last arrival at the sink; nodemailer 7 leaves Nagle on)` +
+      `${delivery.noDelay.seconds.toFixed(1)} s from the bare pool with TCP_NODELAY (first to last arrival at the sink; nodemailer 10 turns Nagle off itself, older majors left it on)` +
       (delivery.tokenCheck ? '' : '; WARNING: the token the sink read is not in the parsed email'),
     `rating POST at ${f.ratingRate}/s: ${count(ratings.paced.ok)} recorded, offered at ${f.ratingRate}/s, answered at ${count(ratings.paced.answeredPerSecond)}/s over ${ratings.paced.seconds.toFixed(1)} s, p50 ${ms(ratings.paced.p50)} ms ` +
       (f.pacer === 'open-loop'
