@@ -10,7 +10,7 @@ import type { SurveyStatus, TicketClosed } from './types';
  * The one owner of survey state. Every change of a survey's status, score, comment or identity is
  * written here, and the report counters (counters/ledger.ts) move with it in the caller's
  * transaction: creation, the end of a send, a cancellation (reopen, erasure), a rating, an erasure.
- * No other module writes `surveys` or the counter tables (test/surveys/state-owner.test.ts reads
+ * No other module writes `surveys` or the counter tables (test/surveys/state.test.ts reads
  * the source to keep it so). Outbox rows are created, cancelled and ended here with their survey;
  * delivery only leases them (delivery/repository.ts).
  */
