@@ -1,7 +1,8 @@
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
-import { htmlErrors, sameOriginOnly, zodDetails } from '../shared/http';
+import { htmlErrors, sameOriginOnly } from '../shared/http';
+import { parseOr400 } from '../shared/validation';
 import type { Views } from '../shared/views';
 import { SCORES } from '../surveys/wording';
 import type { Survey } from '../surveys/types';
@@ -26,6 +27,9 @@ const pageSignals = z.object({
   visible_ms: z.number().int().min(0).max(86_400_000).nullable().optional(),
   interacted: z.boolean().nullable().optional(),
 });
+
+/** The page's own POST: a score and its signals. */
+const pagePost = z.object({ score: z.number().int().min(1).max(5), page: pageSignals });
 
 const scoreParam = z.string().regex(/^[1-5]$/).transform(Number);
 
@@ -123,22 +127,17 @@ export function ratingRoutes(deps: { ratings: RatingService; views: Views; publi
     express.json({ limit: '64kb' }),
     async (req, res) => {
       const token = String(req.params.token);
-      const page = req.is('application/json') && req.body && typeof req.body === 'object' && 'page' in req.body ? pageSignals.safeParse(req.body.page) : undefined;
-      if (page) {
+      if (req.is('application/json') && req.body && typeof req.body === 'object' && 'page' in req.body) {
         // Posted by the page itself, not by a person's act: it waits for the scanner rules.
-        const score = z.object({ score: z.number().int().min(1).max(5) }).safeParse(req.body);
-        if (!score.success || !page.success) throw new AppError(400, 'invalid_rating', 'Choose a rating from 1 to 5.', zodDetails((score.error ?? page.error)!));
-        const held = await ratings.holdRating(token, score.data.score, { visibleMs: page.data.visible_ms ?? null, interacted: page.data.interacted ?? null });
+        const { score, page } = parseOr400(pagePost, req.body, 'invalid_rating', 'Choose a rating from 1 to 5.');
+        const held = await ratings.holdRating(token, score, { visibleMs: page.visible_ms ?? null, interacted: page.interacted ?? null });
         res.status(held.status === 'pending' ? 202 : 200).json(held);
         return;
       }
-      const body = ratingBody.safeParse(req.body ?? {});
-      if (!body.success) {
-        const commentFault = body.error.issues.some((i) => i.path[0] === 'comment');
-        const message = commentFault ? 'Comments can be at most 2000 characters.' : 'Choose a rating from 1 to 5.';
-        throw new AppError(400, 'invalid_rating', message, zodDetails(body.error));
-      }
-      const saved = await ratings.recordRating(token, body.data);
+      // A fault in the comment gets its own message; the details name the field either way.
+      const commentFault = !ratingBody.shape.comment.safeParse((req.body as { comment?: unknown } | undefined)?.comment).success;
+      const message = commentFault ? 'Comments can be at most 2000 characters.' : 'Choose a rating from 1 to 5.';
+      const saved = await ratings.recordRating(token, parseOr400(ratingBody, req.body ?? {}, 'invalid_rating', message));
       if (req.is('application/json')) {
         res.json({ status: 'recorded', score: saved.score, comment: saved.comment });
         return;
