@@ -10,6 +10,7 @@ import * as ratingAttempts from './20261130010000_rating_attempts';
 import * as creditedBy from './20261130020000_credited_by';
 import * as webhookReceipts from './20261130030000_webhook_receipts';
 import * as hashedAddresses from './20261130050000_hashed_addresses';
+import * as followups from './20261130060000_followups';
 import type { MigrationContext } from './context';
 
 export type { MigrationContext } from './context';
@@ -32,6 +33,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261130020000_credited_by', creditedBy],
   ['20261130030000_webhook_receipts', webhookReceipts],
   ['20261130050000_hashed_addresses', hashedAddresses],
+  ['20261130060000_followups', followups],
 ];
 
 /** The migrations, each given `context` (what a migration needs from the configuration: the address hash). */

@@ -74,6 +74,7 @@ const envSchema = z
     TOKEN_TTL_DAYS: intFrom(1, 365).default(28),
     RATING_CHANGE_DAYS: intFrom(0, 365).default(14),
     RATING_HOLD_SECONDS: intFrom(5, 3600).default(60),
+    ALERT_MAX_SCORE: intFrom(1, 4).default(2),
     DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
     DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
@@ -146,6 +147,8 @@ export type Config = Readonly<{
   surveyDelayMinutes: number;
   tokenTtlDays: number;
   ratingChangeDays: number;
+  /** ALERT_MAX_SCORE: a counted rating at or below it opens a follow-up. */
+  alertMaxScore: number;
   /** How long a rating the page posted by itself waits for mail-scanner signals before it counts (also the window they are looked for in). */
   ratingHoldSeconds: number;
   reportsToken: string;
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
     ratingChangeDays: e.RATING_CHANGE_DAYS,
+    alertMaxScore: e.ALERT_MAX_SCORE,
     ratingHoldSeconds: e.RATING_HOLD_SECONDS,
     reportsToken: e.REPORTS_TOKEN ?? (local as LocalCredentials).reportsToken,
     usingDevReportsToken: !e.REPORTS_TOKEN,

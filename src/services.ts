@@ -17,6 +17,7 @@ import { addressHasher } from './shared/address-hash';
 import { createPrivacyService } from './privacy/service';
 import { createUnsubscribeService } from './unsubscribe/service';
 import { createApiService } from './api/service';
+import { createFollowupService } from './followups/service';
 import { createTicketWebhookService } from './ticket-webhooks/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
@@ -48,6 +49,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     db,
     ledger,
     hookUrls: config.ratingWebhooks.urls,
+    followUpAtOrBelow: config.alertMaxScore,
     clock,
     surveys,
     ratingChangeDays: config.ratingChangeDays,
@@ -81,9 +83,10 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions, metrics });
   const privacy = createPrivacyService({ db, ledger, clock, addressHash, mailDir: config.mailDir, retentionDays: config.retentionDays });
   const unsubscribe = createUnsubscribeService({ db, clock, surveys });
-  const api = createApiService({ surveys, ratings });
+  const followups = createFollowupService({ db, clock });
+  const api = createApiService({ surveys, ratings, followups });
   const tickets = createTicketWebhookService({ surveys });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api, tickets };
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api, tickets, followups };
 }
 
 export type Services = ReturnType<typeof createServices>;

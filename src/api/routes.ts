@@ -6,6 +6,7 @@ import { validateQuery, validQuery } from '../shared/validation';
 import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
 import type { Cursor } from '../surveys/service';
 import type { ApiService } from './service';
+import { followupRoutes } from './followup-routes';
 
 const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as const;
 /** A day (its midnight UTC) or a date-time with offset, in the supported calendar (shared/dates.ts). */
@@ -36,13 +37,14 @@ function decodeCursor(value: string): Cursor {
   throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
 }
 
-/** The operators' JSON API (ADMIN_TOKEN): look surveys up (erasure: privacy/routes.ts). */
+/** The operators' JSON API (ADMIN_TOKEN): look surveys up, work the follow-ups (erasure: privacy/routes.ts). */
 export function apiRoutes(deps: { api: ApiService; token: string; previousToken?: string }): Router {
   const router = Router();
   router.use('/api', adminAuth(deps.token, deps.previousToken), (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  router.use(followupRoutes({ api: deps.api }));
 
   router.get('/api/surveys', validateQuery(listQuery, 'Check the query parameters.'), async (_req, res) => {
     const q = validQuery(res, listQuery);

@@ -21,6 +21,9 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
   await cancelUnsentSurveys(trx, ledger, waiting, now);
   await trx('survey_tokens').whereIn('survey_id', ids.clone()).delete();
   const ratingEvents = await trx('rating_events').whereIn('survey_id', ids.clone()).whereNotNull('comment').update({ comment: ERASED_COMMENT });
+  // A lead's notes on a follow-up are about the customer too.
+  const followups = trx('followups').whereIn('survey_id', ids.clone()).select('id');
+  await trx('followup_events').whereIn('followup_id', followups).whereNotNull('note').update({ note: ERASED_COMMENT });
   // Queued or delivered rating webhooks carry the comment text (and a receiver's error may echo it).
   for (const hook of await trx('hook_outbox').whereIn('survey_id', ids.clone()).select('id', 'body')) {
     const body = JSON.parse(hook.body);

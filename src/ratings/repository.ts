@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../surveys/counters/ledger';
 import { applyRatings, type RatingChange } from '../surveys/state';
+import { followRatings } from '../followups/state';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
@@ -50,6 +51,8 @@ export async function recordRatings(
   ledger: Ledger,
   hookUrls: readonly string[],
   requests: readonly RatingRequest[],
+  /** ALERT_MAX_SCORE: a counted rating at or below it opens a follow-up (followups/state.ts). */
+  lowAtOrBelow: number,
 ): Promise<ItemOutcome<RatingDecision>[]> {
   const hashes = inList([...new Set(requests.map((r) => r.tokenHash))]);
   const rows = await query<SurveyRow>(
@@ -104,6 +107,8 @@ export async function recordRatings(
     () => insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
     () => insertRows(trx, 'rating_attempts', ATTEMPT_COLUMNS, attempts),
   ]);
+  const nowCounting = [...changed.values()].map((c) => ({ surveyId: c.surveyId, previous: c.before.score, score: c.score, agentId: c.before.agentId, team: c.before.team, at: c.ratedAt }));
+  await followRatings(trx, nowCounting, lowAtOrBelow);
   const now = requests[0]?.now ?? new Date();
   await supersedePending(trx, [...settledBy], counted, now);
   if (counted.length) await trx('rating_attempts').whereIn('id', counted).update({ status: 'counted', reason: 'no_scanner_signal', decided_at: now });

@@ -33,6 +33,8 @@ export function createRatingService(deps: {
   /** RATING_HOLD_SECONDS: how long a rating the page posted by itself waits, and the window scanner signals are looked for in. */
   holdSeconds: number;
   hookUrls?: readonly string[];
+  /** ALERT_MAX_SCORE: a counted rating at or below it opens a follow-up. */
+  followUpAtOrBelow: number;
   metrics?: Metrics;
   logger?: Logger;
 }) {
@@ -42,7 +44,7 @@ export function createRatingService(deps: {
   const writer = createBatchWriter({
     db,
     maxItems: RATING_BATCH_MAX,
-    write: (trx, requests: repo.RatingRequest[]) => repo.recordRatings(trx, deps.ledger, deps.hookUrls ?? [], requests),
+    write: (trx, requests: repo.RatingRequest[]) => repo.recordRatings(trx, deps.ledger, deps.hookUrls ?? [], requests, deps.followUpAtOrBelow),
     onCommit: (size) => deps.metrics?.writeBatchSize.observe({ kind: 'rating' }, size),
   });
 

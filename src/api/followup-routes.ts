@@ -1,0 +1,80 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { AppError } from '../shared/errors';
+import { parseOr400, validateQuery, validQuery } from '../shared/validation';
+import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
+import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES } from '../followups/state';
+import type { FollowupCursor } from '../followups/service';
+import type { ApiService } from './service';
+
+const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+const line = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
+const instant = supportedDayOrInstant.transform((s) => new Date(s));
+
+const listQuery = z.object({
+  status: z.enum(FOLLOWUP_STATUSES).optional(),
+  team: line(128).optional(),
+  agent: line(128).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/** A lead's change: at least one of status, owner (null: nobody), outcome, note; `author` names the lead (default "admin"). */
+const changeBody = z
+  .object({
+    status: z.enum(FOLLOWUP_STATUSES).optional(),
+    owner: line(200).nullable().optional(),
+    outcome: z.enum(FOLLOWUP_OUTCOMES).optional(),
+    note: z
+      .string()
+      .trim()
+      .min(1)
+      .max(2000)
+      .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters other than line breaks and tabs')
+      .optional(),
+    author: line(200).default('admin'),
+  })
+  .strict()
+  .refine((b) => b.status !== undefined || b.owner !== undefined || b.outcome !== undefined || b.note !== undefined, 'send status, owner, outcome or note');
+
+const encodeCursor = (c: FollowupCursor) => Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+function decodeCursor(value: string): FollowupCursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (typeof createdAt === 'number' && isSupportedInstant(createdAt) && Number.isSafeInteger(id)) return { createdAt, id };
+  } catch {
+    // falls through to the 400 below
+  }
+  throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
+}
+
+const followupId = (value: string) => {
+  if (!/^[1-9]\d{0,9}$/.test(value)) throw new AppError(404, 'not_found');
+  return Number(value);
+};
+
+/** `/api/followups` (ADMIN_TOKEN, mounted behind apiRoutes' credential check): the queue, one follow-up, a lead's change. */
+export function followupRoutes(deps: { api: ApiService }): Router {
+  const router = Router();
+  router.get('/api/followups', validateQuery(listQuery, 'Check the query parameters.'), async (_req, res) => {
+    const q = validQuery(res, listQuery);
+    const page = await deps.api.followups.list({ status: q.status, team: q.team, agentId: q.agent, from: q.from, to: q.to }, q.limit, q.cursor ? decodeCursor(q.cursor) : undefined);
+    res.json({ items: page.items, next_cursor: page.next && encodeCursor(page.next) });
+  });
+
+  router.get('/api/followups/:id', async (req, res) => {
+    const found = await deps.api.followupDetail(followupId(String(req.params.id)));
+    if (!found) throw new AppError(404, 'not_found');
+    res.json(found);
+  });
+
+  router.patch('/api/followups/:id', express.json({ limit: '16kb' }), async (req, res) => {
+    const id = followupId(String(req.params.id));
+    if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
+    const change = parseOr400(changeBody, req.body, 'invalid_change', 'Check the change.');
+    res.json(await deps.api.followups.change(id, change));
+  });
+  return router;
+}

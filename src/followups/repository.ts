@@ -1,0 +1,53 @@
+import type { Db } from '../shared/db';
+import { toDate } from '../shared/db';
+import type { FollowupStatus } from './state';
+
+export type FollowupFilter = { status?: FollowupStatus; team?: string; agentId?: string; from?: Date; to?: Date };
+/** Keyset position in the queue: oldest first, by (created_at, id). */
+export type FollowupCursor = { createdAt: number; id: number };
+
+const iso = (v: unknown) => (v === null || v === undefined ? null : toDate(v).toISOString());
+
+const item = (r: Record<string, unknown>) => ({
+  id: r.id as number,
+  survey_id: r.survey_id as string,
+  status: r.status as FollowupStatus,
+  owner: (r.owner as string) ?? null,
+  outcome: (r.outcome as string) ?? null,
+  score: r.score as number,
+  agent_id: (r.agent_id as string) ?? null,
+  team: (r.team as string) ?? null,
+  created_at: iso(r.created_at),
+  updated_at: iso(r.updated_at),
+  first_action_at: iso(r.first_action_at),
+  resolved_at: iso(r.resolved_at),
+});
+
+/** The queue, oldest first (the one waiting longest on top), a page after `after`. */
+export async function listFollowups(db: Db, f: FollowupFilter, limit: number, after?: FollowupCursor) {
+  const q = db('followups');
+  if (f.status) q.where('status', f.status);
+  if (f.team) q.where('team', f.team);
+  if (f.agentId) q.where('agent_id', f.agentId);
+  if (f.from) q.where('created_at', '>=', f.from);
+  if (f.to) q.where('created_at', '<', f.to);
+  if (after) {
+    const at = new Date(after.createdAt);
+    q.andWhere((w) => w.where('created_at', '>', at).orWhere((x) => x.where('created_at', '=', at).andWhere('id', '>', after.id)));
+  }
+  const rows = await q.orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(limit + 1).select('*');
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(item), next: rows.length > limit && last ? { createdAt: toDate(last.created_at).getTime(), id: last.id as number } : null };
+}
+
+/** One follow-up with its events (notes among them), oldest first. */
+export async function findFollowup(db: Db, id: number) {
+  const row = await db('followups').where({ id }).first();
+  if (!row) return undefined;
+  const events = await db('followup_events').where({ followup_id: id }).orderBy('id').select('kind', 'author', 'status', 'owner', 'outcome', 'note', 'created_at');
+  return {
+    ...item(row),
+    events: events.map((e) => ({ kind: e.kind, author: e.author ?? null, status: e.status, owner: e.owner ?? null, outcome: e.outcome ?? null, note: e.note ?? null, at: iso(e.created_at) })),
+  };
+}

@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+import { AppError } from '../shared/errors';
+
+/*
+ * The one writer of follow-ups and their events. A counted rating at or below ALERT_MAX_SCORE opens
+ * its survey's one follow-up, in the rating's own transaction (ratings/repository.ts), so a low
+ * rating and its follow-up commit together or not at all; a changed rating that is no longer low
+ * resolves it as `recovered` by itself, and one that is low again after that reopens it.
+ * Leads change it through the API (service.ts → changeFollowup below).
+ */
+
+export const FOLLOWUP_STATUSES = ['open', 'in_progress', 'resolved'] as const;
+export type FollowupStatus = (typeof FOLLOWUP_STATUSES)[number];
+export const FOLLOWUP_OUTCOMES = ['contacted', 'recovered', 'no_action'] as const;
+export type FollowupOutcome = (typeof FOLLOWUP_OUTCOMES)[number];
+
+/** A survey's rating as it now counts: what follow-ups need of it. */
+export type CountedRating = { surveyId: string; previous: number | null; score: number | null; agentId: string | null; team: string | null; at: Date };
+
+type Row = { id: number; survey_id: string; status: FollowupStatus; outcome: FollowupOutcome | null };
+
+const event = (followupId: number, kind: string, f: { status: string; owner?: string | null; outcome?: string | null }, at: Date, author: string | null = null, note: string | null = null) => ({
+  followup_id: followupId,
+  kind,
+  author,
+  status: f.status,
+  owner: f.owner ?? null,
+  outcome: f.outcome ?? null,
+  note,
+  created_at: at,
+});
+
+/** Opens, recovers or reopens the follow-ups of these counted ratings (one per survey), in the rating's transaction. */
+export async function followRatings(trx: Knex.Transaction, ratings: readonly CountedRating[], lowAtOrBelow: number): Promise<void> {
+  // Only a rating that is low, or was low, can touch a follow-up: the others cost no query.
+  const isLow = (score: number | null) => score !== null && score <= lowAtOrBelow;
+  const rated = ratings.filter((r) => r.score !== null && (isLow(r.score) || isLow(r.previous)));
+  if (rated.length === 0) return;
+  const existing = new Map<string, Row>(
+    (await trx('followups').whereIn('survey_id', rated.map((r) => r.surveyId)).select('id', 'survey_id', 'status', 'outcome')).map((r: Row) => [r.survey_id, r]),
+  );
+  const events: ReturnType<typeof event>[] = [];
+  for (const r of rated) {
+    const low = isLow(r.score);
+    const f = existing.get(r.surveyId);
+    if (!f) {
+      if (!low) continue;
+      const [opened] = await trx('followups')
+        .insert({ survey_id: r.surveyId, status: 'open', score: r.score, agent_id: r.agentId, team: r.team, created_at: r.at, updated_at: r.at })
+        .returning('id');
+      events.push(event(typeof opened === 'object' ? opened.id : opened, 'opened', { status: 'open' }, r.at));
+    } else if (!low && f.status !== 'resolved') {
+      await trx('followups').where({ id: f.id }).update({ status: 'resolved', outcome: 'recovered', score: r.score, updated_at: r.at, resolved_at: r.at });
+      events.push(event(f.id, 'recovered', { status: 'resolved', outcome: 'recovered' }, r.at));
+    } else if (low && f.status === 'resolved') {
+      await trx('followups').where({ id: f.id }).update({ status: 'open', outcome: null, score: r.score, updated_at: r.at, resolved_at: null });
+      events.push(event(f.id, 'reopened', { status: 'open' }, r.at));
+    } else {
+      await trx('followups').where({ id: f.id }).update({ score: r.score, updated_at: r.at });
+    }
+  }
+  if (events.length) await trx('followup_events').insert(events);
+}
+
+/** A lead's change: any of status, owner, outcome, and a note; `author` names who made it. */
+export type FollowupChange = { status?: FollowupStatus; owner?: string | null; outcome?: FollowupOutcome; note?: string; author: string };
+
+/**
+ * Applies a lead's change and records it as one event, in one transaction: resolving needs an
+ * outcome (and an outcome needs resolving); the first change by a lead is the follow-up's first
+ * action. Answers false when there is no such follow-up.
+ */
+export async function changeFollowup(trx: Knex.Transaction, id: number, change: FollowupChange, now: Date): Promise<boolean> {
+  const query = trx('followups').where({ id }).first('id', 'status', 'owner', 'outcome', 'first_action_at', 'resolved_at');
+  const current = await (trx.client.config.client === 'pg' ? query.forUpdate() : query);
+  if (!current) return false;
+  const status: FollowupStatus = change.status ?? (change.outcome ? 'resolved' : current.status === 'open' && change.owner ? 'in_progress' : current.status);
+  if (change.outcome && status !== 'resolved') throw new AppError(400, 'invalid_change', 'An outcome is given when resolving.', [{ path: 'outcome', message: 'needs status resolved' }]);
+  const outcome = status === 'resolved' ? (change.outcome ?? (current.status === 'resolved' ? current.outcome : null)) : null;
+  if (status === 'resolved' && !outcome) throw new AppError(400, 'invalid_change', 'Say how it ended: contacted, recovered or no_action.', [{ path: 'outcome', message: 'is required to resolve' }]);
+  const owner = change.owner !== undefined ? change.owner : current.owner;
+  await trx('followups')
+    .where({ id })
+    .update({
+      status,
+      owner,
+      outcome,
+      updated_at: now,
+      first_action_at: current.first_action_at ?? now,
+      resolved_at: status !== 'resolved' ? null : current.status === 'resolved' ? current.resolved_at : now,
+    });
+  const onlyNote = change.status === undefined && change.owner === undefined && change.outcome === undefined;
+  await trx('followup_events').insert(event(id, onlyNote ? 'note' : 'changed', { status, owner, outcome }, now, change.author, change.note ?? null));
+  return true;
+}
