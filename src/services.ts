@@ -83,7 +83,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const reports = createReportService({ db, clock, tz: config.reportTz, minSample: config.minSample, definitions, metrics });
   const privacy = createPrivacyService({ db, ledger, clock, addressHash, mailDir: config.mailDir, retentionDays: config.retentionDays });
   const unsubscribe = createUnsubscribeService({ db, clock, surveys });
-  const followups = createFollowupService({ db, clock });
+  const followups = createFollowupService({ db, clock, hookUrls: config.ratingWebhooks.urls });
   const api = createApiService({ surveys, ratings, followups });
   const tickets = createTicketWebhookService({ surveys });
   return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api, tickets, followups };

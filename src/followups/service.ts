@@ -8,14 +8,14 @@ export type FollowupService = ReturnType<typeof createFollowupService>;
 export type { FollowupCursor, FollowupFilter } from './repository';
 
 /** Follow-ups of low ratings, for leads (the operators' API): the queue, one follow-up, a change to it. */
-export function createFollowupService(deps: { db: Db; clock: Clock }) {
+export function createFollowupService(deps: { db: Db; clock: Clock; hookUrls: readonly string[] }) {
   const { db, clock } = deps;
   return {
     list: (filter: repo.FollowupFilter, limit: number, after?: repo.FollowupCursor) => repo.listFollowups(db, filter, limit, after),
     get: (id: number) => repo.findFollowup(db, id),
     /** Applies a lead's change as one event; 404 when there is no such follow-up. Answers the follow-up as it is now. */
     async change(id: number, change: FollowupChange) {
-      const found = await db.transaction((trx) => changeFollowup(trx, id, change, clock.now()));
+      const found = await db.transaction((trx) => changeFollowup(trx, id, change, clock.now(), deps.hookUrls));
       if (!found) throw new AppError(404, 'not_found');
       return (await repo.findFollowup(db, id))!;
     },

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors';
+import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
 
 /*
  * The one writer of follow-ups and their events. A counted rating at or below ALERT_MAX_SCORE opens
@@ -19,6 +20,25 @@ export type CountedRating = { surveyId: string; previous: number | null; score: 
 
 type Row = { id: number; survey_id: string; status: FollowupStatus; outcome: FollowupOutcome | null };
 
+type EventRow = ReturnType<typeof event>;
+
+/** The rating webhook receivers' copy of an event: `followup.<kind>`, with the follow-up's state after it. */
+const hookEvent = (surveyId: string, e: EventRow): QueuedEvent => ({
+  surveyId,
+  at: e.created_at,
+  body: {
+    event: `followup.${e.kind}`,
+    followup_id: e.followup_id,
+    survey_id: surveyId,
+    status: e.status,
+    owner: e.owner,
+    outcome: e.outcome,
+    note: e.note,
+    author: e.author,
+    at: e.created_at.toISOString(),
+  },
+});
+
 const event = (followupId: number, kind: string, f: { status: string; owner?: string | null; outcome?: string | null }, at: Date, author: string | null = null, note: string | null = null) => ({
   followup_id: followupId,
   kind,
@@ -31,7 +51,7 @@ const event = (followupId: number, kind: string, f: { status: string; owner?: st
 });
 
 /** Opens, recovers or reopens the follow-ups of these counted ratings (one per survey), in the rating's transaction. */
-export async function followRatings(trx: Knex.Transaction, ratings: readonly CountedRating[], lowAtOrBelow: number): Promise<void> {
+export async function followRatings(trx: Knex.Transaction, ratings: readonly CountedRating[], lowAtOrBelow: number, hookUrls: readonly string[]): Promise<void> {
   // Only a rating that is low, or was low, can touch a follow-up: the others cost no query.
   const isLow = (score: number | null) => score !== null && score <= lowAtOrBelow;
   const rated = ratings.filter((r) => r.score !== null && (isLow(r.score) || isLow(r.previous)));
@@ -39,7 +59,8 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
   const existing = new Map<string, Row>(
     (await trx('followups').whereIn('survey_id', rated.map((r) => r.surveyId)).select('id', 'survey_id', 'status', 'outcome')).map((r: Row) => [r.survey_id, r]),
   );
-  const events: ReturnType<typeof event>[] = [];
+  const events: EventRow[] = [];
+  const hooks: QueuedEvent[] = [];
   for (const r of rated) {
     const low = isLow(r.score);
     const f = existing.get(r.surveyId);
@@ -49,17 +70,21 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
         .insert({ survey_id: r.surveyId, status: 'open', score: r.score, agent_id: r.agentId, team: r.team, created_at: r.at, updated_at: r.at })
         .returning('id');
       events.push(event(typeof opened === 'object' ? opened.id : opened, 'opened', { status: 'open' }, r.at));
+      hooks.push(hookEvent(r.surveyId, events.at(-1)!));
     } else if (!low && f.status !== 'resolved') {
       await trx('followups').where({ id: f.id }).update({ status: 'resolved', outcome: 'recovered', score: r.score, updated_at: r.at, resolved_at: r.at });
       events.push(event(f.id, 'recovered', { status: 'resolved', outcome: 'recovered' }, r.at));
+      hooks.push(hookEvent(r.surveyId, events.at(-1)!));
     } else if (low && f.status === 'resolved') {
       await trx('followups').where({ id: f.id }).update({ status: 'open', outcome: null, score: r.score, updated_at: r.at, resolved_at: null });
       events.push(event(f.id, 'reopened', { status: 'open' }, r.at));
+      hooks.push(hookEvent(r.surveyId, events.at(-1)!));
     } else {
       await trx('followups').where({ id: f.id }).update({ score: r.score, updated_at: r.at });
     }
   }
   if (events.length) await trx('followup_events').insert(events);
+  await queueEvents(trx, hookUrls, hooks);
 }
 
 /** A lead's change: any of status, owner, outcome, and a note; `author` names who made it. */
@@ -70,8 +95,8 @@ export type FollowupChange = { status?: FollowupStatus; owner?: string | null; o
  * outcome (and an outcome needs resolving); the first change by a lead is the follow-up's first
  * action. Answers false when there is no such follow-up.
  */
-export async function changeFollowup(trx: Knex.Transaction, id: number, change: FollowupChange, now: Date): Promise<boolean> {
-  const query = trx('followups').where({ id }).first('id', 'status', 'owner', 'outcome', 'first_action_at', 'resolved_at');
+export async function changeFollowup(trx: Knex.Transaction, id: number, change: FollowupChange, now: Date, hookUrls: readonly string[]): Promise<boolean> {
+  const query = trx('followups').where({ id }).first('id', 'survey_id', 'status', 'owner', 'outcome', 'first_action_at', 'resolved_at');
   const current = await (trx.client.config.client === 'pg' ? query.forUpdate() : query);
   if (!current) return false;
   const status: FollowupStatus = change.status ?? (change.outcome ? 'resolved' : current.status === 'open' && change.owner ? 'in_progress' : current.status);
@@ -90,6 +115,8 @@ export async function changeFollowup(trx: Knex.Transaction, id: number, change: 
       resolved_at: status !== 'resolved' ? null : current.status === 'resolved' ? current.resolved_at : now,
     });
   const onlyNote = change.status === undefined && change.owner === undefined && change.outcome === undefined;
-  await trx('followup_events').insert(event(id, onlyNote ? 'note' : 'changed', { status, owner, outcome }, now, change.author, change.note ?? null));
+  const recorded = event(id, onlyNote ? 'note' : 'changed', { status, owner, outcome }, now, change.author, change.note ?? null);
+  await trx('followup_events').insert(recorded);
+  await queueEvents(trx, hookUrls, [hookEvent(current.survey_id, recorded)]);
   return true;
 }

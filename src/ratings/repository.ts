@@ -3,6 +3,7 @@ import type { Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../surveys/counters/ledger';
 import { applyRatings, type RatingChange } from '../surveys/state';
 import { followRatings } from '../followups/state';
+import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
 import { inList, insertRows, query, together } from '../shared/statements';
@@ -69,7 +70,7 @@ export async function recordRatings(
   const counted: number[] = [];
   const current = new Map(rows.map((r) => [r.id as string, r]));
   const events: unknown[][] = [];
-  const hooks: unknown[][] = [];
+  const hooks: QueuedEvent[] = [];
   const changed = new Map<string, RatingChange>(); // each survey's last rating in this batch, with its facts before the batch
   const outcomes = requests.map(({ tokenHash, now, decide, attempt }): ItemOutcome<RatingDecision> => {
     const found = surveyOf.get(tokenHash);
@@ -96,19 +97,18 @@ export async function recordRatings(
     const first = changed.get(surveyId)?.before ?? before;
     changed.set(surveyId, { surveyId, before: first, score: decision.next.score, comment: decision.next.comment, firstRatedAt: decision.next.firstRatedAt, ratedAt: now });
     for (const e of decision.events) events.push([surveyId, e.kind, e.score, e.comment, now]);
-    const body = JSON.stringify(ratingEvent(row, before, decision, surveyId, now));
-    for (const url of hookUrls) hooks.push([surveyId, url, body, 'pending', now, 0, now, now]);
+    hooks.push({ surveyId, body: ratingEvent(row, before, decision, surveyId, now), at: now });
     return { ok: true, value: decision };
   });
   // Each survey's row is updated once, with its last state: all the writes go together (shared/statements.ts).
   await together(trx, [
     () => insertRows(trx, 'rating_events', ['survey_id', 'kind', 'score', 'comment', 'created_at'], events),
     () => applyRatings(trx, ledger, [...changed.values()]),
-    () => insertRows(trx, 'hook_outbox', ['survey_id', 'url', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], hooks),
+    () => queueEvents(trx, hookUrls, hooks),
     () => insertRows(trx, 'rating_attempts', ATTEMPT_COLUMNS, attempts),
   ]);
   const nowCounting = [...changed.values()].map((c) => ({ surveyId: c.surveyId, previous: c.before.score, score: c.score, agentId: c.before.agentId, team: c.before.team, at: c.ratedAt }));
-  await followRatings(trx, nowCounting, lowAtOrBelow);
+  await followRatings(trx, nowCounting, lowAtOrBelow, hookUrls);
   const now = requests[0]?.now ?? new Date();
   await supersedePending(trx, [...settledBy], counted, now);
   if (counted.length) await trx('rating_attempts').whereIn('id', counted).update({ status: 'counted', reason: 'no_scanner_signal', decided_at: now });

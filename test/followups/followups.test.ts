@@ -134,4 +134,30 @@ describe('follow-ups of low ratings', () => {
     await t.services.privacy.eraseCustomer(survey!.customerEmail);
     expect(await t.db('followup_events').where({ followup_id: id }).whereNotNull('note').pluck('note')).toEqual(['[erased]']);
   });
+
+  it('when rating webhooks are on, then each follow-up event goes to the receivers after its rating event, and erasure blanks a queued note', async () => {
+    await t.close();
+    t = await bootApp({ TOKEN_TTL_DAYS: '365', RATING_WEBHOOK_URL: 'http://127.0.0.1:9/hooks', RATING_WEBHOOK_SECRET: 'rating-webhook-secret-0123456789' }, clock);
+    seeder = createSeeder(t, clock, makeRng(9));
+    const s = await sentSurvey();
+    await seeder.rate(s, { score: 1 });
+    const { id } = await followupOf(s);
+    await patch(`/api/followups/${id}`, { note: 'Ann says the parcel never came.', author: 'Lena' });
+    await seeder.rate(s, { score: 4 });
+    const queued = (await t.db('hook_outbox').where({ survey_id: s.id }).orderBy('id').pluck('body')).map((b: string) => JSON.parse(b));
+    expect(queued.map((b) => [b.event, b.status ?? null, b.author ?? null])).toEqual([
+      ['rating.created', null, null],
+      ['followup.opened', 'open', null],
+      ['followup.note', 'open', 'Lena'],
+      ['rating.updated', null, null],
+      ['followup.recovered', 'resolved', null],
+    ]);
+    expect(queued[2]).toMatchObject({ followup_id: id, survey_id: s.id, note: 'Ann says the parcel never came.' });
+
+    const survey = await t.services.surveys.getSurvey(s.id);
+    await t.services.privacy.eraseCustomer(survey!.customerEmail);
+    const after = (await t.db('hook_outbox').where({ survey_id: s.id }).orderBy('id').pluck('body')).map((b: string) => JSON.parse(b));
+    expect(after[2].note).toBe('[erased]');
+    expect(after.map((b) => b.event)).toEqual(queued.map((b) => b.event));
+  });
 });

@@ -72,7 +72,7 @@ describe('rating webhooks (RATING_WEBHOOK_URL)', () => {
     await t.services.hooks.drain();
     expect(rx.received).toEqual([]);
     const pending = await t.db('hook_outbox').where({ status: 'pending' }).select('attempts', 'last_error');
-    expect(pending.length).toBe(4);
+    expect(pending.length).toBe(6); // a's 2 opened a follow-up, and its 4 recovered it: two follow-up events
     expect(pending.some((p) => p.last_error === 'HTTP 503')).toBe(true);
 
     rx.state.failWith = 0;
@@ -81,9 +81,11 @@ describe('rating webhooks (RATING_WEBHOOK_URL)', () => {
 
     expect(rx.received.every((r) => r.signatureOk)).toBe(true);
     const of = (id: string) => rx.received.map((r) => r.body).filter((e) => e.survey_id === id);
-    expect(of(a.surveyId).map((e) => [e.event, e.score, e.comment])).toEqual([
+    expect(of(a.surveyId).map((e) => [e.event, e.score ?? null, e.comment ?? null])).toEqual([
       ['rating.created', 2, null],
+      ['followup.opened', null, null],
       ['rating.updated', 4, null],
+      ['followup.recovered', null, null],
       ['rating.updated', 4, 'thanks'],
     ]);
     expect(of(b.surveyId)).toEqual([
@@ -100,7 +102,7 @@ describe('rating webhooks (RATING_WEBHOOK_URL)', () => {
         rated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       },
     ]);
-    expect(rx.received).toHaveLength(4);
+    expect(rx.received).toHaveLength(6);
   });
 
   it('when a rating answers with no change, then no event is queued', async () => {

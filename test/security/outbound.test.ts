@@ -56,7 +56,8 @@ describe('rating webhooks never follow a redirect', () => {
   it('when the receiver answers 307 to another server, then that server receives nothing, the event is retried then failed, and the log has no comment', async () => {
     const created = await t.postWebhook(ticketPayload());
     const token = await t.services.surveys.issueToken(created.body.survey_id);
-    await t.services.ratings.recordRating(token, { score: 2, comment: COMMENT });
+    // A 3 opens no follow-up (ALERT_MAX_SCORE 2): one event, the rating's own.
+    await t.services.ratings.recordRating(token, { score: 3, comment: COMMENT });
 
     await t.services.hooks.drain();
     expect(redirecting.received).toHaveLength(1); // positive control: the receiver was asked
