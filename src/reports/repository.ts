@@ -176,3 +176,21 @@ export async function scannerDiscardsByAgent(trx: Knex.Transaction, scope: Scope
   const rows = await q.groupBy('s.agent_id').select('s.agent_id').countDistinct<{ agent_id: string | null; n: number | string }[]>({ n: 'a.survey_id' });
   return new Map(rows.map((r) => [r.agent_id ?? '', Number(r.n)]));
 }
+
+/** One follow-up as the reports read it: whose, when it opened, when a lead first acted, how it ended. */
+export type FollowupFacts = { agentId: string; openedAt: Date; firstActionAt: Date | null; outcome: string | null };
+
+/** The follow-ups of the surveys closed in [start, end) within the scope (read in the report's transaction). */
+export async function followupsInScope(trx: Knex.Transaction, scope: Scope, bounds: { start: Date; end: Date }): Promise<FollowupFacts[]> {
+  const q = trx('followups as f')
+    .join('surveys as s', 's.id', 'f.survey_id')
+    .andWhere('s.closed_at', '>=', bounds.start)
+    .andWhere('s.closed_at', '<', bounds.end);
+  if (scope.agentId !== undefined) q.andWhere('s.agent_id', scope.agentId);
+  if (scope.team !== undefined) q.andWhere('s.team', scope.team);
+  if (scope.brand !== undefined) q.andWhere('s.brand', scope.brand);
+  if (scope.question !== undefined) q.andWhere('s.question_id', scope.question);
+  if (scope.variant !== undefined) q.andWhere('s.variant', scope.variant);
+  const rows = await q.select('s.agent_id', 'f.created_at', 'f.first_action_at', 'f.outcome');
+  return rows.map((r) => ({ agentId: r.agent_id ?? '', openedAt: toDate(r.created_at), firstActionAt: toDate(r.first_action_at, 'nullable'), outcome: r.outcome ?? null }));
+}

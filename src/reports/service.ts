@@ -1,3 +1,4 @@
+import { followupFigures, followupFiguresByAgent, type FollowupFigures } from './followups';
 import { readTransaction, type Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
@@ -11,7 +12,7 @@ import { REPORTS, timed, type Metrics } from '../shared/metrics';
 import type { Knex } from 'knex';
 
 /** `scanner_discarded`: surveys whose rating links a mail scanner used; those ratings never count. */
-export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null; scanner_discarded: number } & Summary;
+export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null; scanner_discarded: number } & Summary & FollowupFigures;
 
 export type SortKey = 'agent_name' | 'team' | 'surveys_sent' | 'responses' | 'response_rate' | 'csat' | 'csat_ci_low' | 'avg_score' | 'comments';
 
@@ -56,16 +57,21 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
       byAgent.set(p.agentId, agent);
     }
     const names = await repo.agentNames(trx, [...byAgent.keys()].filter(Boolean));
-    const scanner = await repo.scannerDiscardsByAgent(trx, scope, { start: startOfDay(scope.from, tz), end: startOfDay(addDaysTo(scope.to, 1), tz) });
+    const bounds = { start: startOfDay(scope.from, tz), end: startOfDay(addDaysTo(scope.to, 1), tz) };
+    const scanner = await repo.scannerDiscardsByAgent(trx, scope, bounds);
+    const followups = await repo.followupsInScope(trx, scope, bounds);
+    const followed = followupFiguresByAgent(followups);
+    const none = followupFigures([]);
     const rows: AgentRow[] = [...byAgent].map(([id, a]) => ({
       agent_id: id || null,
       agent_name: id ? names.get(id) ?? null : null,
       team: a.team || null,
       ...summarize(a.counts, minSample),
       scanner_discarded: scanner.get(id) ?? 0,
+      ...(followed.get(id) ?? none),
     }));
     const scannerTotal = [...scanner.values()].reduce((sum, n) => sum + n, 0);
-    return { overall: { ...summarize(overall, minSample), scanner_discarded: scannerTotal }, rows };
+    return { overall: { ...summarize(overall, minSample), scanner_discarded: scannerTotal, ...followupFigures(followups) }, rows };
   }
 
   async function trendBuckets(trx: Parameters<typeof repo.countsByDay>[0], scope: repo.Scope, interval: Interval) {

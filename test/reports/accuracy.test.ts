@@ -91,6 +91,25 @@ function nameOf(all: SeededSurvey[], agentId: string | null): string | null {
   return own[0]?.agentName ?? null;
 }
 
+/** The follow-up figures of these surveys, recomputed from the seed's own record (README "Reports"). */
+function followups(surveys: SeededSurvey[]) {
+  const opened = surveys.filter((s) => s.followup);
+  const acted = opened.filter((s) => s.followup!.firstActionAt);
+  const hours = acted.map((s) => (s.followup!.firstActionAt!.getTime() - s.followup!.openedAt.getTime()) / 3_600_000).sort((a, b) => a - b);
+  const mid = Math.floor(hours.length / 2);
+  const median = hours.length === 0 ? null : hours.length % 2 ? hours[mid] : (hours[mid - 1] + hours[mid]) / 2;
+  const recovered = opened.filter((s) => s.followup!.recovered).length;
+  const pct = (k: number) => (opened.length ? Math.round((k / opened.length) * 10_000) / 100 : null);
+  return {
+    low_ratings: opened.length,
+    followed_up: acted.length,
+    followed_up_pct: pct(acted.length),
+    median_hours_to_first_action: median === null ? null : Math.round(median * 100) / 100,
+    recovered,
+    recovered_pct: pct(recovered),
+  };
+}
+
 function agentRow(all: SeededSurvey[], scoped: SeededSurvey[], agentId: string | null, tz: string, minSample: number) {
   const own = scoped.filter((s) => s.agentId === agentId);
   const counted = own.filter((s) => s.status !== 'scheduled');
@@ -98,7 +117,7 @@ function agentRow(all: SeededSurvey[], scoped: SeededSurvey[], agentId: string |
   // agent) it must be one of their teams in the period. The exact rule has its own test below.
   const team: unknown =
     agentId !== null && ONE_TEAM_AGENTS.has(agentId) ? latestTeam(counted, tz) : expect.toBeOneOf([...new Set(counted.map((s) => s.team))]);
-  return { agent_id: agentId, agent_name: nameOf(all, agentId), team, ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length };
+  return { agent_id: agentId, agent_name: nameOf(all, agentId), team, ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length, ...followups(own) };
 }
 
 function byDefaultOrder(a: { agent_id: string | null } & Summary, b: { agent_id: string | null } & Summary) {
@@ -122,7 +141,7 @@ function expectedAgents(all: SeededSurvey[], f: Filter, tz: string, minSample: n
     to: f.to,
     tz,
     generated_at: expect.any(String),
-    overall: { ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length },
+    overall: { ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length, ...followups(scoped) },
     agents: ids.map((id) => agentRow(all, scoped, id, tz, minSample)).sort(byDefaultOrder),
   };
 }
@@ -237,6 +256,11 @@ describe.each(ZONES)('reports equal a recompute from the seed (REPORT_TZ=%s)', (
     expect(all.filter((x) => x.agentId === null).length).toBeGreaterThan(50);
     expect(all.filter((x) => x.scanned).length).toBeGreaterThan(10); // scanner sweeps, some rated afterwards by the customer
     expect(all.filter((x) => x.scanned && x.score !== null).length).toBeGreaterThan(0);
+    // Follow-ups of every kind: opened, acted on by a lead, recovered, and still waiting.
+    const followed = all.filter((x) => x.followup);
+    expect(followed.filter((x) => x.followup!.firstActionAt).length).toBeGreaterThan(5);
+    expect(followed.filter((x) => x.followup!.recovered).length).toBeGreaterThan(5);
+    expect(followed.filter((x) => !x.followup!.firstActionAt && !x.followup!.recovered).length).toBeGreaterThan(5);
     for (const day of ['2026-03-08', '2026-03-29']) expect(all.filter((x) => dayIn(x.closedAt, tz) === day).length).toBeGreaterThan(20);
   });
 

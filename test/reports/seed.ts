@@ -93,7 +93,12 @@ export type SeededSurvey = {
   answers: number;
   /** A mail scanner swept its links and its page posts were discarded (reports: scanner_discarded). */
   scanned: boolean;
+  /** Its follow-up, once a counted rating was low (≤ 2, ALERT_MAX_SCORE's default): when it opened, when a lead first acted, whether it ended recovered. */
+  followup: { openedAt: Date; firstActionAt: Date | null; recovered: boolean } | null;
 };
+
+/** ALERT_MAX_SCORE's default: a counted rating at or below it opens a follow-up. */
+export const LOW_AT_OR_BELOW = 2;
 
 /**
  * Drives the real service code (scheduleSurvey, markSent/markFailed, issueToken, recordRating) and
@@ -145,6 +150,7 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
       ratedAt: null,
       answers: 0,
       scanned: false,
+      followup: null,
     };
     surveys.set(s.ticketId, s);
     return s;
@@ -178,6 +184,11 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
     if (score !== s.score || comment !== s.comment) {
       s.ratedAt = clock.now();
       s.answers += 1;
+      // The follow-up rule (followups/state.ts): a low rating opens one, a good one recovers it, a low one again reopens it.
+      const low = score !== null && score <= LOW_AT_OR_BELOW;
+      if (low && !s.followup) s.followup = { openedAt: clock.now(), firstActionAt: null, recovered: false };
+      else if (s.followup && !low && !s.followup.recovered && (s.score !== null && s.score <= LOW_AT_OR_BELOW)) s.followup.recovered = true;
+      else if (s.followup && low && s.followup.recovered) s.followup.recovered = false;
     }
     s.score = score;
     s.comment = comment;
@@ -243,6 +254,15 @@ export async function seedAccuracy(t: TestApp, clock: { now(): Date; advance(ms:
     else if (roll < 0.45) await seeder.rate(s, { comment: rng.pick(COMMENTS) });
     else if (roll < 0.55 && s.comment) await seeder.rate(s, { comment: '' });
     else if (roll < 0.6) await seeder.rate(s, { score: rng.int(1, 5), comment: rng.pick(COMMENTS) });
+  }
+
+  // Leads act on about half of the follow-ups, hours after they opened (after every rating, so no link expires meanwhile).
+  for (const s of rng.shuffle(all.filter((x) => x.followup))) {
+    if (!rng.chance(0.5)) continue;
+    clock.advance(rng.int(1, 40 * 60) * 60_000);
+    const { id } = await t.db('followups').where({ survey_id: s.id }).first('id');
+    await t.services.followups.change(id, { owner: 'lead@support.example', author: 'Lead' });
+    s.followup!.firstActionAt = clock.now();
   }
   return all;
 }
