@@ -43,16 +43,21 @@ const encodeCursor = (c: FollowupCursor) => Buffer.from(JSON.stringify([c.create
 function decodeCursor(value: string): FollowupCursor {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (typeof createdAt === 'number' && isSupportedInstant(createdAt) && Number.isSafeInteger(id)) return { createdAt, id };
+    if (typeof createdAt === 'number' && isSupportedInstant(createdAt) && isId(id)) return { createdAt, id };
   } catch {
     // falls through to the 400 below
   }
   throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
 }
 
+/** Follow-up ids are 32-bit (PostgreSQL's integer): a larger number can name none, and must not reach the query. */
+const MAX_ID = 2_147_483_647;
+const isId = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= MAX_ID;
+
 const followupId = (value: string) => {
-  if (!/^[1-9]\d{0,9}$/.test(value)) throw new AppError(404, 'not_found');
-  return Number(value);
+  const id = /^[1-9]\d{0,9}$/.test(value) ? Number(value) : NaN;
+  if (!isId(id)) throw new AppError(404, 'not_found');
+  return id;
 };
 
 /** `/api/followups` (ADMIN_TOKEN, mounted behind apiRoutes' credential check): the queue, one follow-up, a lead's change. */

@@ -120,6 +120,10 @@ describe('follow-ups of low ratings', () => {
     }
     expect((await patch('/api/followups/999999', { note: 'hello' })).status).toBe(404);
     expect((await patch('/api/followups/abc', { note: 'hello' })).status).toBe(404);
+    expect((await patch('/api/followups/9999999999', { note: 'hello' })).status).toBe(404); // past a 32-bit id: no query
+    expect((await get('/api/followups/2147483648')).status).toBe(404);
+    const cursor = Buffer.from(JSON.stringify([Date.parse('2026-11-20T00:00:00Z'), 2 ** 40])).toString('base64url');
+    expect((await get(`/api/followups?cursor=${cursor}`)).status).toBe(400);
     expect((await request(t.app).patch(`/api/followups/${id}`).send({ note: 'hello' })).status).toBe(401);
     expect((await get('/api/followups?status=closed')).status).toBe(400);
     expect(await t.db('followup_events').count<{ n: number }[]>({ n: '*' })).toEqual(before);
