@@ -6,7 +6,7 @@ import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
  * The one writer of follow-ups and their events. A counted rating at or below ALERT_MAX_SCORE opens
  * its survey's one follow-up, in the rating's own transaction (ratings/repository.ts), so a low
  * rating and its follow-up commit together or not at all; a changed rating that is no longer low
- * resolves it as `recovered` by itself, and one that is low again after that reopens it.
+ * resolves it as `recovered` by itself, and one that turns low again after a good one reopens it.
  * Leads change it through the API (service.ts → changeFollowup below).
  */
 
@@ -75,7 +75,8 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
       await trx('followups').where({ id: f.id }).update({ status: 'resolved', outcome: 'recovered', score: r.score, updated_at: r.at, resolved_at: r.at });
       events.push(event(f.id, 'recovered', { status: 'resolved', outcome: 'recovered' }, r.at));
       hooks.push(hookEvent(r.surveyId, events.at(-1)!));
-    } else if (low && f.status === 'resolved') {
+    } else if (low && f.status === 'resolved' && !isLow(r.previous)) {
+      // Low again after a good rating: the customer is unhappy again. (Low to lower after a lead resolved it changes nothing.)
       await trx('followups').where({ id: f.id }).update({ status: 'open', outcome: null, score: r.score, updated_at: r.at, resolved_at: null });
       events.push(event(f.id, 'reopened', { status: 'open' }, r.at));
       hooks.push(hookEvent(r.surveyId, events.at(-1)!));

@@ -109,6 +109,19 @@ describe('follow-ups of low ratings', () => {
     expect((await get(`/api/followups/${id}`)).body.events.map((e: { kind: string }) => e.kind)).toEqual(['opened', 'recovered', 'reopened']);
   });
 
+  it('when a lead resolved it and the customer then goes from 2 to 1, then it stays resolved; only a good rating and a low one after it reopen it', async () => {
+    const s = await sentSurvey();
+    await seeder.rate(s, { score: 2 });
+    const { id } = await followupOf(s);
+    await patch(`/api/followups/${id}`, { outcome: 'contacted', author: 'Lena' });
+    await seeder.rate(s, { score: 1 });
+    expect(await followupOf(s)).toMatchObject({ status: 'resolved', outcome: 'contacted', score: 1 });
+    await seeder.rate(s, { score: 5 });
+    expect(await followupOf(s)).toMatchObject({ status: 'resolved', outcome: 'contacted', score: 5 });
+    await seeder.rate(s, { score: 2 });
+    expect(await followupOf(s)).toMatchObject({ status: 'open', outcome: null, score: 2 });
+  });
+
   it('when a change is malformed, unknown or unauthenticated, then it answers 4xx and changes nothing', async () => {
     const s = await sentSurvey();
     await seeder.rate(s, { score: 1 });
