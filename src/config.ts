@@ -75,6 +75,7 @@ const envSchema = z
     RATING_CHANGE_DAYS: intFrom(0, 365).default(14),
     RATING_HOLD_SECONDS: intFrom(5, 3600).default(60),
     ALERT_MAX_SCORE: intFrom(1, 4).default(2),
+    ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\/[^\s,]+$/, 'must be one http(s) URL').optional(),
     DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
     DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
@@ -122,6 +123,8 @@ const envSchema = z
     if (env.SMTP_URL && asksForPlaintext(env.SMTP_URL) && !env.SMTP_ALLOW_PLAINTEXT) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'asks to send without STARTTLS (ignoreTLS/requireTLS in its query); set SMTP_ALLOW_PLAINTEXT=true to allow mail in clear' });
     }
+    const alertProblem = env.ALERT_WEBHOOK_URL && receiverProblem(env.ALERT_WEBHOOK_URL, env.RATING_WEBHOOK_ALLOW_HTTP);
+    if (alertProblem) ctx.addIssue({ code: 'custom', path: ['ALERT_WEBHOOK_URL'], message: alertProblem });
     if (env.RATING_WEBHOOK_URL.length && !env.RATING_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_SECRET'], message: 'is required when RATING_WEBHOOK_URL is set' });
     }
@@ -149,6 +152,8 @@ export type Config = Readonly<{
   ratingChangeDays: number;
   /** ALERT_MAX_SCORE: a counted rating at or below it opens a follow-up. */
   alertMaxScore: number;
+  /** ALERT_WEBHOOK_URL: an incoming webhook (Slack, Mattermost, Teams) told of each new follow-up. */
+  alertWebhookUrl?: string;
   /** How long a rating the page posted by itself waits for mail-scanner signals before it counts (also the window they are looked for in). */
   ratingHoldSeconds: number;
   reportsToken: string;
@@ -229,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     tokenTtlDays: e.TOKEN_TTL_DAYS,
     ratingChangeDays: e.RATING_CHANGE_DAYS,
     alertMaxScore: e.ALERT_MAX_SCORE,
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     ratingHoldSeconds: e.RATING_HOLD_SECONDS,
     reportsToken: e.REPORTS_TOKEN ?? (local as LocalCredentials).reportsToken,
     usingDevReportsToken: !e.REPORTS_TOKEN,

@@ -61,7 +61,8 @@ async function main() {
   });
   services.worker.start();
   services.ratings.startDeciding();
-  if (config.ratingWebhooks.urls.length) services.hooks.start();
+  // The hook outbox carries rating events and alerts (ALERT_WEBHOOK_URL).
+  if (config.ratingWebhooks.urls.length || config.alertWebhookUrl) services.hooks.start();
   const stopRetention = startRetention({ retain: services.privacy.retain, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
   const stopPruning = startReceiptPruning({ prune: services.surveys.pruneReceipts, logger: logger.child({ component: 'retention' }) });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), shutdown(signal, server, services, logger)));

@@ -50,6 +50,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     ledger,
     hookUrls: config.ratingWebhooks.urls,
     followUpAtOrBelow: config.alertMaxScore,
+    alert: { webhookUrl: config.alertWebhookUrl, publicUrl: config.publicUrl },
     clock,
     surveys,
     ratingChangeDays: config.ratingChangeDays,

@@ -16,7 +16,42 @@ export const FOLLOWUP_OUTCOMES = ['contacted', 'recovered', 'no_action'] as cons
 export type FollowupOutcome = (typeof FOLLOWUP_OUTCOMES)[number];
 
 /** A survey's rating as it now counts: what follow-ups need of it. */
-export type CountedRating = { surveyId: string; previous: number | null; score: number | null; agentId: string | null; team: string | null; at: Date };
+export type CountedRating = { surveyId: string; previous: number | null; score: number | null; agentId: string | null; team: string | null; at: Date; about: AlertFacts };
+
+/** What an alert says of the rating that opened a follow-up. */
+export type AlertFacts = { ticketId: string; subject: string | null; agentName: string | null; questionId: string; comment: string | null };
+
+/** Where alerts go: ALERT_WEBHOOK_URL, and PUBLIC_URL for the follow-up's link. */
+export type AlertTarget = { webhookUrl?: string; publicUrl: string };
+
+/**
+ * An incoming-webhook message: `text` is what Slack, Mattermost and Microsoft Teams incoming
+ * webhooks all show (they ignore the other fields); the fields say the same for any other receiver.
+ */
+function alertBody(r: CountedRating, followupId: number, target: AlertTarget) {
+  const link = `${target.publicUrl}/api/followups/${followupId}`;
+  const who = r.about.agentName ?? r.agentId ?? 'no agent';
+  const lines = [
+    `Low rating ${r.score}/5 for ${who}${r.team ? ` (${r.team})` : ''} on ticket ${r.about.ticketId}${r.about.subject ? `: ${r.about.subject}` : ''}`,
+    `Question: ${r.about.questionId}`,
+    ...(r.about.comment ? [`Comment: ${r.about.comment}`] : []),
+    `Follow-up: ${link}`,
+  ];
+  return {
+    text: lines.join('\n'),
+    event: 'alert.low_rating',
+    followup_id: followupId,
+    survey_id: r.surveyId,
+    ticket_id: r.about.ticketId,
+    subject: r.about.subject,
+    agent: r.agentId ? { id: r.agentId, name: r.about.agentName } : null,
+    team: r.team,
+    score: r.score,
+    question_id: r.about.questionId,
+    comment: r.about.comment,
+    followup_url: link,
+  };
+}
 
 type Row = { id: number; survey_id: string; status: FollowupStatus; outcome: FollowupOutcome | null };
 
@@ -51,7 +86,7 @@ const event = (followupId: number, kind: string, f: { status: string; owner?: st
 });
 
 /** Opens, recovers or reopens the follow-ups of these counted ratings (one per survey), in the rating's transaction. */
-export async function followRatings(trx: Knex.Transaction, ratings: readonly CountedRating[], lowAtOrBelow: number, hookUrls: readonly string[]): Promise<void> {
+export async function followRatings(trx: Knex.Transaction, ratings: readonly CountedRating[], lowAtOrBelow: number, hookUrls: readonly string[], alert: AlertTarget): Promise<void> {
   // Only a rating that is low, or was low, can touch a follow-up: the others cost no query.
   const isLow = (score: number | null) => score !== null && score <= lowAtOrBelow;
   const rated = ratings.filter((r) => r.score !== null && (isLow(r.score) || isLow(r.previous)));
@@ -61,6 +96,7 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
   );
   const events: EventRow[] = [];
   const hooks: QueuedEvent[] = [];
+  const alerts: QueuedEvent[] = [];
   for (const r of rated) {
     const low = isLow(r.score);
     const f = existing.get(r.surveyId);
@@ -69,8 +105,11 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
       const [opened] = await trx('followups')
         .insert({ survey_id: r.surveyId, status: 'open', score: r.score, agent_id: r.agentId, team: r.team, created_at: r.at, updated_at: r.at })
         .returning('id');
-      events.push(event(typeof opened === 'object' ? opened.id : opened, 'opened', { status: 'open' }, r.at));
+      const followupId: number = typeof opened === 'object' ? opened.id : opened;
+      events.push(event(followupId, 'opened', { status: 'open' }, r.at));
       hooks.push(hookEvent(r.surveyId, events.at(-1)!));
+      // One alert per follow-up, when it opens: a later comment or score updates the follow-up, never alerts again.
+      if (alert.webhookUrl) alerts.push({ surveyId: r.surveyId, at: r.at, body: alertBody(r, followupId, alert) });
     } else if (!low && f.status !== 'resolved') {
       await trx('followups').where({ id: f.id }).update({ status: 'resolved', outcome: 'recovered', score: r.score, updated_at: r.at, resolved_at: r.at });
       events.push(event(f.id, 'recovered', { status: 'resolved', outcome: 'recovered' }, r.at));
@@ -86,6 +125,7 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
   }
   if (events.length) await trx('followup_events').insert(events);
   await queueEvents(trx, hookUrls, hooks);
+  if (alert.webhookUrl) await queueEvents(trx, [alert.webhookUrl], alerts);
 }
 
 /** A lead's change: any of status, owner, outcome, and a note; `author` names who made it. */

@@ -27,9 +27,15 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
   // Queued or delivered rating webhooks carry the comment text (and a receiver's error may echo it).
   for (const hook of await trx('hook_outbox').whereIn('survey_id', ids.clone()).select('id', 'body')) {
     const body = JSON.parse(hook.body);
-    // Rating events carry the comment, follow-up events a lead's note.
-    const erased = { ...body, ...(body.comment && { comment: ERASED_COMMENT }), ...(body.note && { note: ERASED_COMMENT }) };
-    if (body.comment || body.note) await trx('hook_outbox').where({ id: hook.id }).update({ body: JSON.stringify(erased) });
+    // Rating events carry the comment, follow-up events a lead's note, alerts the comment and the ticket's subject in their text.
+    const alert = body.event === 'alert.low_rating';
+    const erased = {
+      ...body,
+      ...(body.comment && { comment: ERASED_COMMENT }),
+      ...(body.note && { note: ERASED_COMMENT }),
+      ...(alert && { subject: null, text: `Low rating ${body.score}/5 (the customer's data was erased). Follow-up: ${body.followup_url}` }),
+    };
+    if (body.comment || body.note || alert) await trx('hook_outbox').where({ id: hook.id }).update({ body: JSON.stringify(erased) });
   }
   await trx('hook_outbox').whereIn('survey_id', ids.clone()).whereNotNull('last_error').update({ last_error: null });
   // SMTP errors often quote the recipient, so delivery errors go too.

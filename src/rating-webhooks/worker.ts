@@ -31,10 +31,10 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
     try {
       const res = await fetch(row.url, {
         method: 'POST',
+        // Signed when there is a key (RATING_WEBHOOK_SECRET); an alert webhook alone (ALERT_WEBHOOK_URL) has none to check.
         headers: {
           'Content-Type': 'application/json',
-          'X-Closeloop-Timestamp': timestamp,
-          'X-Closeloop-Signature': signBody(deps.secret, timestamp, row.body),
+          ...(deps.secret && { 'X-Closeloop-Timestamp': timestamp, 'X-Closeloop-Signature': signBody(deps.secret, timestamp, row.body) }),
         },
         body: row.body,
         redirect: 'manual',

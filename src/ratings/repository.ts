@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../surveys/counters/ledger';
 import { applyRatings, type RatingChange } from '../surveys/state';
-import { followRatings } from '../followups/state';
+import { followRatings, type AlertTarget } from '../followups/state';
 import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
 import { isPostgres, toDate } from '../shared/db';
 import type { ItemOutcome } from '../shared/batch';
@@ -29,7 +29,7 @@ export async function otherScoresViewedSince(db: Db, surveyId: string, score: nu
 }
 
 /** What a rating decides on: the survey's id, current rating and facts (for counters and webhooks), read beside its token. */
-const RATED_SURVEY_COLUMNS = ['id', 'first_rated_at', 'ticket_id', 'agent_name', ...SURVEY_FACT_COLUMNS].map((c) => `s.${c}`).join(', ');
+const RATED_SURVEY_COLUMNS = ['id', 'first_rated_at', 'ticket_id', 'agent_name', 'subject', ...SURVEY_FACT_COLUMNS].map((c) => `s.${c}`).join(', ');
 
 /**
  * An answer by the hash of its link's token; the survey is looked up with the write, in the same
@@ -54,6 +54,8 @@ export async function recordRatings(
   requests: readonly RatingRequest[],
   /** ALERT_MAX_SCORE: a counted rating at or below it opens a follow-up (followups/state.ts). */
   lowAtOrBelow: number,
+  /** ALERT_WEBHOOK_URL and PUBLIC_URL: where a new follow-up's alert goes. */
+  alert: AlertTarget,
 ): Promise<ItemOutcome<RatingDecision>[]> {
   const hashes = inList([...new Set(requests.map((r) => r.tokenHash))]);
   const rows = await query<SurveyRow>(
@@ -107,8 +109,12 @@ export async function recordRatings(
     () => queueEvents(trx, hookUrls, hooks),
     () => insertRows(trx, 'rating_attempts', ATTEMPT_COLUMNS, attempts),
   ]);
-  const nowCounting = [...changed.values()].map((c) => ({ surveyId: c.surveyId, previous: c.before.score, score: c.score, agentId: c.before.agentId, team: c.before.team, at: c.ratedAt }));
-  await followRatings(trx, nowCounting, lowAtOrBelow, hookUrls);
+  const nowCounting = [...changed.values()].map((c) => {
+    const row = current.get(c.surveyId)!;
+    const about = { ticketId: row.ticket_id as string, subject: (row.subject as string) ?? null, agentName: (row.agent_name as string) ?? null, questionId: c.before.questionId, comment: c.comment };
+    return { surveyId: c.surveyId, previous: c.before.score, score: c.score, agentId: c.before.agentId, team: c.before.team, at: c.ratedAt, about };
+  });
+  await followRatings(trx, nowCounting, lowAtOrBelow, hookUrls, alert);
   const now = requests[0]?.now ?? new Date();
   await supersedePending(trx, [...settledBy], counted, now);
   if (counted.length) await trx('rating_attempts').whereIn('id', counted).update({ status: 'counted', reason: 'no_scanner_signal', decided_at: now });

@@ -4,6 +4,7 @@ import { AppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { SurveyService } from '../surveys/service';
 import type { Survey } from '../surveys/types';
+import type { AlertTarget } from '../followups/state';
 import * as repo from './repository';
 import { changeWindowOpen, decideRating, linkRefusal, scannerVerdict, type RatingInput } from './rules';
 import * as attempts from './attempts';
@@ -35,6 +36,8 @@ export function createRatingService(deps: {
   hookUrls?: readonly string[];
   /** ALERT_MAX_SCORE: a counted rating at or below it opens a follow-up. */
   followUpAtOrBelow: number;
+  /** ALERT_WEBHOOK_URL and PUBLIC_URL: where a new follow-up's alert goes. */
+  alert: AlertTarget;
   metrics?: Metrics;
   logger?: Logger;
 }) {
@@ -44,7 +47,7 @@ export function createRatingService(deps: {
   const writer = createBatchWriter({
     db,
     maxItems: RATING_BATCH_MAX,
-    write: (trx, requests: repo.RatingRequest[]) => repo.recordRatings(trx, deps.ledger, deps.hookUrls ?? [], requests, deps.followUpAtOrBelow),
+    write: (trx, requests: repo.RatingRequest[]) => repo.recordRatings(trx, deps.ledger, deps.hookUrls ?? [], requests, deps.followUpAtOrBelow, deps.alert),
     onCommit: (size) => deps.metrics?.writeBatchSize.observe({ kind: 'rating' }, size),
   });
 

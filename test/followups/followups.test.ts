@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { bootApp, manualClock, type TestApp } from '../helpers/boot';
 import { createSeeder, makeRng, type SeededSurvey } from '../reports/seed';
@@ -176,5 +178,46 @@ describe('follow-ups of low ratings', () => {
     const after = (await t.db('hook_outbox').where({ survey_id: s.id }).orderBy('id').pluck('body')).map((b: string) => JSON.parse(b));
     expect(after[2].note).toBe('[erased]');
     expect(after.map((b) => b.event)).toEqual(queued.map((b) => b.event));
+  });
+
+  it('when ALERT_WEBHOOK_URL is set, then a 1-rating sends one alert whose text names the score, agent, ticket and comment; a 5 and a later comment send none; erasure blanks a queued one', async () => {
+    const received: Array<{ body: Record<string, unknown>; signed: boolean }> = [];
+    const receiver = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        received.push({ body: JSON.parse(raw), signed: 'x-closeloop-signature' in req.headers });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      await t.close();
+      t = await bootApp({ TOKEN_TTL_DAYS: '365', ALERT_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slack` }, clock);
+      seeder = createSeeder(t, clock, makeRng(10));
+      const low = await sentSurvey();
+      const high = await sentSurvey();
+      await seeder.rate(low, { score: 1, comment: 'Nobody called back.' });
+      await seeder.rate(high, { score: 5 });
+      await seeder.rate(low, { comment: 'Still nothing.' });
+      expect(await t.services.hooks.drain()).toBe(1); // the one alert (no rating webhooks are set)
+      const { id } = await followupOf(low);
+      expect(received).toHaveLength(1);
+      expect(received[0].signed).toBe(false); // no RATING_WEBHOOK_SECRET: nothing to sign with
+      expect(received[0].body).toMatchObject({ event: 'alert.low_rating', followup_id: id, survey_id: low.id, ticket_id: low.ticketId, score: 1, comment: 'Nobody called back.' });
+      const text = received[0].body.text as string;
+      for (const part of ['Low rating 1/5', low.agentName ?? low.agentId ?? 'no agent', low.ticketId, 'Nobody called back.', `${t.config.publicUrl}/api/followups/${id}`]) expect(text).toContain(part);
+
+      // An alert still queued when its customer is erased keeps no comment or subject.
+      const other = await sentSurvey();
+      await seeder.rate(other, { score: 2, comment: 'Ann Example here, call me.' });
+      const survey = await t.services.surveys.getSurvey(other.id);
+      await t.services.privacy.eraseCustomer(survey!.customerEmail);
+      const [queued] = (await t.db('hook_outbox').where({ survey_id: other.id }).pluck('body')).map((b: string) => JSON.parse(b));
+      expect(queued).toMatchObject({ event: 'alert.low_rating', comment: '[erased]', subject: null });
+      expect(queued.text).not.toMatch(/Ann|call me|Question/);
+    } finally {
+      receiver.close();
+    }
   });
 });

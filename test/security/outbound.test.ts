@@ -111,6 +111,18 @@ describe('rating webhook receivers must be https:// (configuration)', () => {
   });
 });
 
+describe('the alert webhook (ALERT_WEBHOOK_URL) follows the same rule', () => {
+  it('when it is http:// and not loopback, then start-up stops naming it; https, loopback and the opt-in are accepted; a list is refused', () => {
+    expect(() => loadConfig({ NODE_ENV: 'test', ALERT_WEBHOOK_URL: 'http://hooks.slack.example/services/T0/B0/secret-path' })).toThrow(
+      /ALERT_WEBHOOK_URL: http:\/\/hooks\.slack\.example is http:\/\/ and not loopback/,
+    );
+    expect(loadConfig({ NODE_ENV: 'test', ALERT_WEBHOOK_URL: 'https://hooks.slack.example/services/T0/B0/x' }).alertWebhookUrl).toBe('https://hooks.slack.example/services/T0/B0/x');
+    expect(loadConfig({ NODE_ENV: 'test', ALERT_WEBHOOK_URL: 'http://127.0.0.1:9000/alerts' }).alertWebhookUrl).toBe('http://127.0.0.1:9000/alerts');
+    expect(loadConfig({ NODE_ENV: 'test', ALERT_WEBHOOK_URL: 'http://chat.internal/hook', RATING_WEBHOOK_ALLOW_HTTP: 'true' }).alertWebhookUrl).toBe('http://chat.internal/hook');
+    expect(() => loadConfig({ NODE_ENV: 'test', ALERT_WEBHOOK_URL: 'https://a.example/x,https://b.example/y' })).toThrow(/ALERT_WEBHOOK_URL: must be one http\(s\) URL/);
+  });
+});
+
 describe('smtp:// requires STARTTLS', () => {
   let t: MailApp | undefined;
   afterEach(async () => {
