@@ -12,6 +12,7 @@ import { previewRoutes } from './delivery/routes';
 import { unsubscribeRoutes } from './unsubscribe/routes';
 import { apiRoutes } from './api/routes';
 import { privacyRoutes } from './privacy/routes';
+import { followupPageRoutes } from './followups/routes';
 import type { Services } from './services';
 import { pendingMigrations } from './schema';
 
@@ -25,7 +26,7 @@ export function createApp(s: Services): express.Express {
   app.use(requestContext(s.logger, s.metrics));
   app.use(securityHeaders());
   const credentialLimit = credentialFailureLimit(s.config.rateLimits);
-  app.use(['/reports', '/api', '/preview', '/metrics'], credentialLimit.track);
+  app.use(['/reports', '/api', '/preview', '/metrics', '/followups'], credentialLimit.track);
   app.use(opsRoutes({ db: s.db, pendingMigrations, metrics: s.metrics, metricsToken: s.config.metricsToken, production: s.config.nodeEnv === 'production' }));
   const failureLimit = webhookFailureLimit(s.config.rateLimits);
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
@@ -36,6 +37,7 @@ export function createApp(s: Services): express.Express {
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
   app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(apiRoutes({ api: s.api, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(followupPageRoutes({ followups: s.followups, views: s.views, publicUrl: s.config.publicUrl, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(unsubscribeRoutes({ views: s.views, unsubscribe: s.unsubscribe }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
   app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));

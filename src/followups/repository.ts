@@ -17,6 +17,8 @@ const item = (r: Record<string, unknown>) => ({
   score: r.score as number,
   agent_id: (r.agent_id as string) ?? null,
   team: (r.team as string) ?? null,
+  ticket_id: (r.ticket_id as string) ?? null,
+  agent_name: (r.agent_name as string) ?? null,
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
   first_action_at: iso(r.first_action_at),
@@ -25,17 +27,20 @@ const item = (r: Record<string, unknown>) => ({
 
 /** The queue, oldest first (the one waiting longest on top), a page after `after`. */
 export async function listFollowups(db: Db, f: FollowupFilter, limit: number, after?: FollowupCursor) {
-  const q = db('followups');
-  if (f.status) q.where('status', f.status);
-  if (f.team) q.where('team', f.team);
-  if (f.agentId) q.where('agent_id', f.agentId);
-  if (f.from) q.where('created_at', '>=', f.from);
-  if (f.to) q.where('created_at', '<', f.to);
+  const q = db('followups as f').join('surveys as s', 's.id', 'f.survey_id');
+  if (f.status) q.where('f.status', f.status);
+  if (f.team) q.where('f.team', f.team);
+  if (f.agentId) q.where('f.agent_id', f.agentId);
+  if (f.from) q.where('f.created_at', '>=', f.from);
+  if (f.to) q.where('f.created_at', '<', f.to);
   if (after) {
     const at = new Date(after.createdAt);
-    q.andWhere((w) => w.where('created_at', '>', at).orWhere((x) => x.where('created_at', '=', at).andWhere('id', '>', after.id)));
+    q.andWhere((w) => w.where('f.created_at', '>', at).orWhere((x) => x.where('f.created_at', '=', at).andWhere('f.id', '>', after.id)));
   }
-  const rows = await q.orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(limit + 1).select('*');
+  const rows = await q
+    .orderBy([{ column: 'f.created_at', order: 'asc' }, { column: 'f.id', order: 'asc' }])
+    .limit(limit + 1)
+    .select('f.*', 's.ticket_id', 's.agent_name');
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { items: page.map(item), next: rows.length > limit && last ? { createdAt: toDate(last.created_at).getTime(), id: last.id as number } : null };
@@ -43,7 +48,7 @@ export async function listFollowups(db: Db, f: FollowupFilter, limit: number, af
 
 /** One follow-up with its events (notes among them), oldest first. */
 export async function findFollowup(db: Db, id: number) {
-  const row = await db('followups').where({ id }).first();
+  const row = await db('followups as f').join('surveys as s', 's.id', 'f.survey_id').where('f.id', id).first('f.*', 's.ticket_id', 's.agent_name');
   if (!row) return undefined;
   const events = await db('followup_events').where({ followup_id: id }).orderBy('id').select('kind', 'author', 'status', 'owner', 'outcome', 'note', 'created_at');
   return {

@@ -1,0 +1,68 @@
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import { adminAuth } from '../shared/auth';
+import { AppError } from '../shared/errors';
+import { htmlErrors, sameOriginOnly } from '../shared/http';
+import { parseOr400, validateQuery, validQuery } from '../shared/validation';
+import type { Views } from '../shared/views';
+import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES, type FollowupChange } from './state';
+import type { FollowupService } from './service';
+
+const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+const line = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
+
+const queueQuery = z.object({
+  status: z.enum(FOLLOWUP_STATUSES).default('open'),
+  team: line(128).optional(),
+  agent: line(128).optional(),
+});
+
+/** The page's forms: take one, add a note, resolve with an outcome. */
+const action = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('take') }),
+  z.object({ action: z.literal('note'), note: z.string().trim().min(1, 'write a note').max(2000).regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters') }),
+  z.object({ action: z.literal('resolve'), outcome: z.enum(FOLLOWUP_OUTCOMES) }),
+]);
+
+/** Who is acting: the user name a browser sent with the admin token (Basic), or "admin". */
+function leadOf(req: Request): string {
+  const [scheme, value] = (req.get('authorization') ?? '').split(' ');
+  if (scheme?.toLowerCase() !== 'basic' || !value) return 'admin';
+  const user = Buffer.from(value, 'base64').toString('utf8').split(':')[0].trim();
+  return user && ONE_LINE.test(user) ? user.slice(0, 200) : 'admin';
+}
+
+/**
+ * `/followups`: the leads' queue in a browser, behind the admin credential (a browser asks for it:
+ * any user name, the token as password; the name becomes the author of what they do). The open
+ * queue oldest first with filters; each follow-up can be taken, noted and resolved with an outcome.
+ * POSTs come only from this site (sameOriginOnly) and answer 303 back to the queue.
+ */
+export function followupPageRoutes(deps: { followups: FollowupService; views: Views; publicUrl: string; token: string; previousToken?: string }): Router {
+  const router = Router();
+  router.use('/followups', htmlErrors, adminAuth(deps.token, deps.previousToken), (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  router.get('/followups', validateQuery(queueQuery, 'Check the filters.'), async (req, res) => {
+    const q = validQuery(res, queueQuery);
+    const page = await deps.followups.list({ status: q.status, team: q.team, agentId: q.agent }, 200);
+    const now = Date.now();
+    const items = page.items.map((f) => ({ ...f, waiting_hours: Math.floor((now - Date.parse(f.created_at!)) / 3_600_000), resolved: f.status === 'resolved' }));
+    res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: FOLLOWUP_STATUSES, outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? '') }, 'report'));
+  });
+
+  router.post('/followups/:id', sameOriginOnly(deps.publicUrl), express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+    if (!/^[1-9]\d{0,8}$/.test(String(req.params.id))) throw new AppError(404, 'not_found');
+    const id = Number(req.params.id);
+    const form = parseOr400(action, req.body ?? {}, 'invalid_change', 'Check the form.');
+    const author = leadOf(req);
+    const change: FollowupChange =
+      form.action === 'take' ? { owner: author, author } : form.action === 'note' ? { note: form.note, author } : { outcome: form.outcome, author };
+    await deps.followups.change(id, change);
+    const back = typeof req.query.back === 'string' && /^[a-z_=&%0-9.-]*$/i.test(req.query.back) ? `?${req.query.back}` : '';
+    res.redirect(303, `/followups${back}#f${id}`);
+  });
+  return router;
+}
