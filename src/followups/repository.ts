@@ -2,7 +2,8 @@ import type { Db } from '../shared/db';
 import { toDate } from '../shared/db';
 import type { FollowupStatus } from './state';
 
-export type FollowupFilter = { status?: FollowupStatus; team?: string; agentId?: string; from?: Date; to?: Date };
+/** `unresolved`: open and in progress, the queue a lead works from. */
+export type FollowupFilter = { status?: FollowupStatus | 'unresolved'; team?: string; agentId?: string; from?: Date; to?: Date };
 /** Keyset position in the queue: oldest first, by (created_at, id). */
 export type FollowupCursor = { createdAt: number; id: number };
 
@@ -28,7 +29,8 @@ const item = (r: Record<string, unknown>) => ({
 /** The queue, oldest first (the one waiting longest on top), a page after `after`. */
 export async function listFollowups(db: Db, f: FollowupFilter, limit: number, after?: FollowupCursor) {
   const q = db('followups as f').join('surveys as s', 's.id', 'f.survey_id');
-  if (f.status) q.where('f.status', f.status);
+  if (f.status === 'unresolved') q.whereNot('f.status', 'resolved');
+  else if (f.status) q.where('f.status', f.status);
   if (f.team) q.where('f.team', f.team);
   if (f.agentId) q.where('f.agent_id', f.agentId);
   if (f.from) q.where('f.created_at', '>=', f.from);

@@ -12,7 +12,7 @@ const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
 const line = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
 
 const queueQuery = z.object({
-  status: z.enum(FOLLOWUP_STATUSES).default('open'),
+  status: z.enum(['unresolved', ...FOLLOWUP_STATUSES]).default('unresolved'),
   team: line(128).optional(),
   agent: line(128).optional(),
 });
@@ -34,8 +34,8 @@ function leadOf(req: Request): string {
 
 /**
  * `/followups`: the leads' queue in a browser, behind the admin credential (a browser asks for it:
- * any user name, the token as password; the name becomes the author of what they do). The open
- * queue oldest first with filters; each follow-up can be taken, noted and resolved with an outcome.
+ * any user name, the token as password; the name becomes the author of what they do). The queue
+ * (open and in progress by default) oldest first with filters; each follow-up can be taken, noted and resolved with an outcome.
  * POSTs come only from this site (sameOriginOnly) and answer 303 back to the queue.
  */
 export function followupPageRoutes(deps: { followups: FollowupService; views: Views; publicUrl: string; token: string; previousToken?: string }): Router {
@@ -50,7 +50,7 @@ export function followupPageRoutes(deps: { followups: FollowupService; views: Vi
     const page = await deps.followups.list({ status: q.status, team: q.team, agentId: q.agent }, 200);
     const now = Date.now();
     const items = page.items.map((f) => ({ ...f, waiting_hours: Math.floor((now - Date.parse(f.created_at!)) / 3_600_000), resolved: f.status === 'resolved' }));
-    res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: FOLLOWUP_STATUSES, outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? '') }, 'report'));
+    res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: ['unresolved', ...FOLLOWUP_STATUSES], outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? '') }, 'report'));
   });
 
   router.post('/followups/:id', sameOriginOnly(deps.publicUrl), express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {

@@ -29,7 +29,7 @@ export type AlertTarget = { webhookUrl?: string; publicUrl: string };
  * webhooks all show (they ignore the other fields); the fields say the same for any other receiver.
  */
 function alertBody(r: CountedRating, followupId: number, target: AlertTarget) {
-  const link = `${target.publicUrl}/api/followups/${followupId}`;
+  const link = `${target.publicUrl}/followups#f${followupId}`;
   const who = r.about.agentName ?? r.agentId ?? 'no agent';
   const lines = [
     `Low rating ${r.score}/5 for ${who}${r.team ? ` (${r.team})` : ''} on ticket ${r.about.ticketId}${r.about.subject ? `: ${r.about.subject}` : ''}`,

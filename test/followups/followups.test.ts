@@ -206,7 +206,7 @@ describe('follow-ups of low ratings', () => {
       expect(received[0].signed).toBe(false); // no RATING_WEBHOOK_SECRET: nothing to sign with
       expect(received[0].body).toMatchObject({ event: 'alert.low_rating', followup_id: id, survey_id: low.id, ticket_id: low.ticketId, score: 1, comment: 'Nobody called back.' });
       const text = received[0].body.text as string;
-      for (const part of ['Low rating 1/5', low.agentName ?? low.agentId ?? 'no agent', low.ticketId, 'Nobody called back.', `${t.config.publicUrl}/api/followups/${id}`]) expect(text).toContain(part);
+      for (const part of ['Low rating 1/5', low.agentName ?? low.agentId ?? 'no agent', low.ticketId, 'Nobody called back.', `${t.config.publicUrl}/followups#f${id}`]) expect(text).toContain(part);
 
       // An alert still queued when its customer is erased keeps no comment or subject.
       const other = await sentSurvey();

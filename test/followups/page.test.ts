@@ -52,6 +52,9 @@ describe('the follow-ups page', () => {
     const open = await page('/followups');
     expect(open.text).not.toContain(`id="f${a}"`);
     expect(open.text).toContain(`id="f${b}"`);
+    await post(`/followups/${b}`, { action: 'take' });
+    expect((await page('/followups')).text).toContain(`id="f${b}"`); // taken, not resolved: still in the queue
+    expect((await page('/followups?status=open')).text).not.toContain(`id="f${b}"`);
     expect((await page('/followups?status=resolved')).text).toContain(`id="f${a}"`);
   });
 
