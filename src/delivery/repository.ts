@@ -1,6 +1,7 @@
 import { forClaim, type Db } from '../shared/db';
 import type { Ledger } from '../surveys/counters/ledger';
-import { finishSends, HELD, held, type Finish, type OutboxClaim } from '../surveys/state';
+import { finishSends, type Finish, type OutboxClaim } from '../surveys/state';
+import { dueAndFree, HELD, held, leaseRows } from '../shared/outbox-poller';
 
 export { finishSends, type Finish };
 
@@ -15,18 +16,13 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
   return db.transaction(async (trx) => {
     const rows = await forClaim(
       db,
-      trx('outbox')
-        .where('status', 'pending')
-        .andWhere('due_at', '<=', now)
-        .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+      dueAndFree(trx('outbox'), now)
         .orderBy('due_at')
         .limit(limit)
         .select('id', 'survey_id', 'attempts', 'request_id'),
     );
     if (rows.length === 0) return [];
-    await trx('outbox')
-      .whereIn('id', rows.map((r) => r.id))
-      .update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
+    await leaseRows(trx, 'outbox', rows.map((r) => r.id), leaseUntil, now);
     return rows.map((r) => ({ id: r.id, surveyId: r.survey_id, attempts: r.attempts + 1, leaseUntil, requestId: r.request_id ?? null }));
   });
 }

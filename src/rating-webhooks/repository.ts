@@ -1,7 +1,8 @@
 import { forClaim, type Db } from '../shared/db';
+import { dueAndFree, HELD, held, leaseRows, type Claim } from '../shared/outbox-poller';
 
 /** A claimed event; `attempts` and `leaseUntil` are its claim, as for emails (delivery/repository.ts). */
-export type HookRow = { id: number; url: string; body: string; attempts: number; leaseUntil: Date };
+export type HookRow = Claim & { url: string; body: string };
 
 /**
  * Leases due events. Only the oldest pending event of each survey and receiver is due, so a
@@ -11,10 +12,7 @@ export async function claimDueHooks(db: Db, now: Date, leaseUntil: Date, limit: 
   return db.transaction(async (trx) => {
     const rows = await forClaim(
       db,
-      trx('hook_outbox as h')
-        .where('h.status', 'pending')
-        .andWhere('h.due_at', '<=', now)
-        .andWhere((q) => q.whereNull('h.locked_until').orWhere('h.locked_until', '<=', now))
+      dueAndFree(trx('hook_outbox as h'), now, 'h.')
         .whereNotExists((q) =>
           q
             .select(trx.raw('1'))
@@ -27,9 +25,7 @@ export async function claimDueHooks(db: Db, now: Date, leaseUntil: Date, limit: 
         .select('h.id', 'h.url', 'h.body', 'h.attempts'),
     );
     if (rows.length === 0) return [];
-    await trx('hook_outbox')
-      .whereIn('id', rows.map((r) => r.id))
-      .update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
+    await leaseRows(trx, 'hook_outbox', rows.map((r) => r.id), leaseUntil, now);
     return rows.map((r) => ({ id: r.id, url: r.url, body: r.body, attempts: r.attempts + 1, leaseUntil }));
   });
 }
@@ -41,7 +37,7 @@ export async function claimDueHooks(db: Db, now: Date, leaseUntil: Date, limit: 
  */
 const whileHeld = (db: Db, row: HookRow, change: Record<string, unknown>) =>
   db('hook_outbox')
-    .where({ id: row.id, status: 'pending', attempts: row.attempts, locked_until: row.leaseUntil })
+    .whereRaw(HELD, held(row))
     .update(change)
     .then((changed) => changed > 0);
 

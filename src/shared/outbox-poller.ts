@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Clock } from './clock';
 import { safeError, type Logger } from './logger';
 
@@ -9,6 +10,29 @@ export type WorkerOptions = {
   concurrency: number;
   leaseSeconds: number;
 };
+
+/**
+ * A claim on an outbox row (`outbox`, `hook_outbox`): `attempts` (counted up by each claim) and
+ * `leaseUntil` together are the claim. Every transition changes the row only while it is still
+ * pending under both, so a worker whose lease ran out (another one claimed the row since, or a
+ * reopen cancelled it) changes nothing.
+ */
+export type Claim = { id: number; attempts: number; leaseUntil: Date };
+
+/** The claim of `row`, as a WHERE clause on its outbox table and its parameters. */
+export const HELD = `id = ? AND status = 'pending' AND attempts = ? AND locked_until = ?`;
+export const held = (row: Claim) => [row.id, row.attempts, row.leaseUntil];
+
+/** Narrows `q` to an outbox's rows that are due at `now` and under no live lease (`t`: the table's alias and a dot, if any). */
+export const dueAndFree = <Q extends Knex.QueryBuilder>(q: Q, now: Date, t = ''): Q =>
+  q
+    .where(`${t}status`, 'pending')
+    .andWhere(`${t}due_at`, '<=', now)
+    .andWhere((w) => w.whereNull(`${t}locked_until`).orWhere(`${t}locked_until`, '<=', now)) as Q;
+
+/** Claims the rows `ids` of `table` until `leaseUntil`, counting the attempt; the caller's transaction holds them meanwhile. */
+export const leaseRows = (trx: Knex.Transaction, table: string, ids: readonly number[], leaseUntil: Date, now: Date) =>
+  trx(table).whereIn('id', ids).update({ locked_until: leaseUntil, attempts: trx.raw('attempts + 1'), updated_at: now });
 
 export type OutboxPoller = ReturnType<typeof createOutboxPoller>;
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { isPostgres } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
+import { HELD, held, type Claim } from '../shared/outbox-poller';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from './counters/ledger';
 import type { SuppressionReason } from './eligibility';
 import type { QuestionChoice } from './questions';
@@ -137,16 +138,8 @@ export async function cancelUnsentSurveys(trx: Knex.Transaction, ledger: Ledger,
   return cancelled;
 }
 
-/**
- * A worker's claim on an outbox row. `attempts` (counted up by each claim) and `leaseUntil` together
- * are the claim: every transition changes the row only while it is still pending under both, so a
- * worker whose lease ran out (another one claimed the row since, or a reopen cancelled it) changes nothing.
- */
-export type OutboxClaim = { id: number; surveyId: string; attempts: number; leaseUntil: Date; requestId?: string | null };
-
-/** The claim of `row`, as a WHERE clause on outbox and its parameters. */
-export const HELD = `id = ? AND status = 'pending' AND attempts = ? AND locked_until = ?`;
-export const held = (row: OutboxClaim) => [row.id, row.attempts, row.leaseUntil];
+/** A worker's claim on an email's outbox row (shared/outbox-poller.ts `Claim`), with what its logs name. */
+export type OutboxClaim = Claim & { surveyId: string; requestId?: string | null };
 
 /** How a claimed send ends: `cancelled` when the survey was erased before its email went out. */
 export type Finish = { row: OutboxClaim; status: 'sent' | 'failed' | 'cancelled'; error: string | null; now: Date };
