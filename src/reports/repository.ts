@@ -15,12 +15,13 @@ const toCounts = (row: Record<string, unknown>): Counts => {
   return c;
 };
 
-function filtered(q: Knex.QueryBuilder, scope: Scope) {
-  if (scope.team !== undefined) q.andWhere('team', scope.team);
-  if (scope.brand !== undefined) q.andWhere('brand', scope.brand);
-  if (scope.agentId !== undefined) q.andWhere('agent_id', scope.agentId);
-  if (scope.question !== undefined) q.andWhere('question_id', scope.question);
-  if (scope.variant !== undefined) q.andWhere('variant', scope.variant);
+/** The scope's filters on `q` (`t`: the table's alias and a dot, for a query over several tables). */
+function filtered(q: Knex.QueryBuilder, scope: Scope, t = '') {
+  if (scope.team !== undefined) q.andWhere(`${t}team`, scope.team);
+  if (scope.brand !== undefined) q.andWhere(`${t}brand`, scope.brand);
+  if (scope.agentId !== undefined) q.andWhere(`${t}agent_id`, scope.agentId);
+  if (scope.question !== undefined) q.andWhere(`${t}question_id`, scope.question);
+  if (scope.variant !== undefined) q.andWhere(`${t}variant`, scope.variant);
   return q;
 }
 
@@ -157,22 +158,18 @@ export async function ratingsPage(
   };
 }
 
+/** Narrows a query joined to `surveys as s` to the surveys closed in [start, end) within the scope's filters. */
+const surveysInScope = (q: Knex.QueryBuilder, scope: Scope, bounds: { start: Date; end: Date }) =>
+  filtered(q.andWhere('s.closed_at', '>=', bounds.start).andWhere('s.closed_at', '<', bounds.end), scope, 's.');
+
 /**
  * Scanner activity: per agent, the surveys (closed_at in [start, end)) with a rating that the
  * mail-scanner rules discarded. Such ratings never count; this shows where scanners are at work.
  */
 export async function scannerDiscardsByAgent(trx: Knex.Transaction, scope: Scope, bounds: { start: Date; end: Date }): Promise<Map<string, number>> {
-  const q = trx('rating_attempts as a')
-    .join('surveys as s', 's.id', 'a.survey_id')
+  const q = surveysInScope(trx('rating_attempts as a').join('surveys as s', 's.id', 'a.survey_id'), scope, bounds)
     .where('a.status', 'discarded')
-    .whereIn('a.reason', ['scanner_burst', 'scanner_decoy'])
-    .andWhere('s.closed_at', '>=', bounds.start)
-    .andWhere('s.closed_at', '<', bounds.end);
-  if (scope.agentId !== undefined) q.andWhere('s.agent_id', scope.agentId);
-  if (scope.team !== undefined) q.andWhere('s.team', scope.team);
-  if (scope.brand !== undefined) q.andWhere('s.brand', scope.brand);
-  if (scope.question !== undefined) q.andWhere('s.question_id', scope.question);
-  if (scope.variant !== undefined) q.andWhere('s.variant', scope.variant);
+    .whereIn('a.reason', ['scanner_burst', 'scanner_decoy']);
   const rows = await q.groupBy('s.agent_id').select('s.agent_id').countDistinct<{ agent_id: string | null; n: number | string }[]>({ n: 'a.survey_id' });
   return new Map(rows.map((r) => [r.agent_id ?? '', Number(r.n)]));
 }
@@ -182,15 +179,7 @@ export type FollowupFacts = { agentId: string; openedAt: Date; firstActionAt: Da
 
 /** The follow-ups of the surveys closed in [start, end) within the scope (read in the report's transaction). */
 export async function followupsInScope(trx: Knex.Transaction, scope: Scope, bounds: { start: Date; end: Date }): Promise<FollowupFacts[]> {
-  const q = trx('followups as f')
-    .join('surveys as s', 's.id', 'f.survey_id')
-    .andWhere('s.closed_at', '>=', bounds.start)
-    .andWhere('s.closed_at', '<', bounds.end);
-  if (scope.agentId !== undefined) q.andWhere('s.agent_id', scope.agentId);
-  if (scope.team !== undefined) q.andWhere('s.team', scope.team);
-  if (scope.brand !== undefined) q.andWhere('s.brand', scope.brand);
-  if (scope.question !== undefined) q.andWhere('s.question_id', scope.question);
-  if (scope.variant !== undefined) q.andWhere('s.variant', scope.variant);
-  const rows = await q.select('s.agent_id', 'f.created_at', 'f.first_action_at', 'f.outcome');
-  return rows.map((r) => ({ agentId: r.agent_id ?? '', openedAt: toDate(r.created_at), firstActionAt: toDate(r.first_action_at, 'nullable'), outcome: r.outcome ?? null }));
+  const q = surveysInScope(trx('followups as f').join('surveys as s', 's.id', 'f.survey_id'), scope, bounds);
+  const rows: Array<Record<string, unknown>> = await q.select('s.agent_id', 'f.created_at', 'f.first_action_at', 'f.outcome');
+  return rows.map((r) => ({ agentId: (r.agent_id as string) ?? '', openedAt: toDate(r.created_at), firstActionAt: toDate(r.first_action_at, 'nullable'), outcome: (r.outcome as string) ?? null }));
 }
