@@ -1,20 +1,19 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
-import { parseOr400, validateQuery, validQuery } from '../shared/validation';
-import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
+import { oneLine, parseOr400, validateQuery, validQuery } from '../shared/validation';
+import { supportedDayOrInstant } from '../shared/dates';
+import { decodeCursor, encodeCursor } from './cursor';
 import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES } from '../followups/state';
 import type { FollowupCursor } from '../followups/service';
 import type { ApiService } from './service';
 
-const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
-const line = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
 const instant = supportedDayOrInstant.transform((s) => new Date(s));
 
 const listQuery = z.object({
   status: z.enum(FOLLOWUP_STATUSES).optional(),
-  team: line(128).optional(),
-  agent: line(128).optional(),
+  team: oneLine(128).optional(),
+  agent: oneLine(128).optional(),
   from: instant.optional(),
   to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -25,7 +24,7 @@ const listQuery = z.object({
 const changeBody = z
   .object({
     status: z.enum(FOLLOWUP_STATUSES).optional(),
-    owner: line(200).nullable().optional(),
+    owner: oneLine(200).nullable().optional(),
     outcome: z.enum(FOLLOWUP_OUTCOMES).optional(),
     note: z
       .string()
@@ -34,25 +33,19 @@ const changeBody = z
       .max(2000)
       .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters other than line breaks and tabs')
       .optional(),
-    author: line(200).default('admin'),
+    author: oneLine(200).default('admin'),
   })
   .strict()
   .refine((b) => b.status !== undefined || b.owner !== undefined || b.outcome !== undefined || b.note !== undefined, 'send status, owner, outcome or note');
 
-const encodeCursor = (c: FollowupCursor) => Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
-function decodeCursor(value: string): FollowupCursor {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (typeof createdAt === 'number' && isSupportedInstant(createdAt) && isId(id)) return { createdAt, id };
-  } catch {
-    // falls through to the 400 below
-  }
-  throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
-}
-
 /** Follow-up ids are 32-bit (PostgreSQL's integer): a larger number can name none, and must not reach the query. */
 const MAX_ID = 2_147_483_647;
 const isId = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= MAX_ID;
+
+const followupCursor = (value: string): FollowupCursor => {
+  const { at, id } = decodeCursor(value, isId);
+  return { createdAt: at, id };
+};
 
 const followupId = (value: string) => {
   const id = /^[1-9]\d{0,9}$/.test(value) ? Number(value) : NaN;
@@ -65,8 +58,8 @@ export function followupRoutes(deps: { api: ApiService }): Router {
   const router = Router();
   router.get('/api/followups', validateQuery(listQuery, 'Check the query parameters.'), async (_req, res) => {
     const q = validQuery(res, listQuery);
-    const page = await deps.api.followups.list({ status: q.status, team: q.team, agentId: q.agent, from: q.from, to: q.to }, q.limit, q.cursor ? decodeCursor(q.cursor) : undefined);
-    res.json({ items: page.items, next_cursor: page.next && encodeCursor(page.next) });
+    const page = await deps.api.followups.list({ status: q.status, team: q.team, agentId: q.agent, from: q.from, to: q.to }, q.limit, q.cursor ? followupCursor(q.cursor) : undefined);
+    res.json({ items: page.items, next_cursor: page.next && encodeCursor(page.next.createdAt, page.next.id) });
   });
 
   router.get('/api/followups/:id', async (req, res) => {

@@ -2,8 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
-import { validateQuery, validQuery } from '../shared/validation';
-import { isSupportedInstant, supportedDayOrInstant } from '../shared/dates';
+import { ONE_LINE, validateQuery, validQuery } from '../shared/validation';
+import { supportedDayOrInstant } from '../shared/dates';
+import { decodeCursor, encodeCursor } from './cursor';
 import type { Cursor } from '../surveys/service';
 import type { ApiService } from './service';
 import { followupRoutes } from './followup-routes';
@@ -13,7 +14,6 @@ const STATUSES = ['scheduled', 'sent', 'failed', 'suppressed', 'cancelled'] as c
 const instant = supportedDayOrInstant.transform((s) => new Date(s));
 
 /** Ticket and agent ids are one line (the webhook contract): a control character can match nothing, and PostgreSQL refuses NUL. */
-const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
 const id = z.string().max(128).regex(ONE_LINE, 'must not contain control characters');
 
 const listQuery = z.object({
@@ -26,16 +26,10 @@ const listQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.closedAt, c.id])).toString('base64url');
-function decodeCursor(value: string): Cursor {
-  try {
-    const [closedAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (typeof closedAt === 'number' && isSupportedInstant(closedAt) && typeof id === 'string') return { closedAt, id };
-  } catch {
-    // falls through to the 400 below
-  }
-  throw new AppError(400, 'invalid_query', 'The cursor is not one this API gave out.', [{ path: 'cursor', message: 'is not valid' }]);
-}
+const surveyCursor = (value: string): Cursor => {
+  const { at, id } = decodeCursor(value, (v): v is string => typeof v === 'string');
+  return { closedAt: at, id };
+};
 
 /** The operators' JSON API (ADMIN_TOKEN): look surveys up, work the follow-ups (erasure: privacy/routes.ts). */
 export function apiRoutes(deps: { api: ApiService; token: string; previousToken?: string }): Router {
@@ -51,9 +45,9 @@ export function apiRoutes(deps: { api: ApiService; token: string; previousToken?
     const page = await deps.api.listSurveys(
       { ticketId: q.ticket_id, status: q.status, agentId: q.agent_id, from: q.from, to: q.to },
       q.limit,
-      q.cursor ? decodeCursor(q.cursor) : undefined,
+      q.cursor ? surveyCursor(q.cursor) : undefined,
     );
-    res.json({ items: page.items, next_cursor: page.next && encodeCursor(page.next) });
+    res.json({ items: page.items, next_cursor: page.next && encodeCursor(page.next.closedAt, page.next.id) });
   });
 
   router.get('/api/surveys/:id', async (req, res) => {

@@ -3,18 +3,16 @@ import { z } from 'zod';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
 import { htmlErrors, sameOriginOnly } from '../shared/http';
-import { parseOr400, validateQuery, validQuery } from '../shared/validation';
+import { ONE_LINE, oneLine, parseOr400, validateQuery, validQuery } from '../shared/validation';
 import type { Views } from '../shared/views';
 import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES, type FollowupChange } from './state';
 import type { FollowupService } from './service';
 
-const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
-const line = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
 
 const queueQuery = z.object({
   status: z.enum(['unresolved', ...FOLLOWUP_STATUSES]).default('unresolved'),
-  team: line(128).optional(),
-  agent: line(128).optional(),
+  team: oneLine(128).optional(),
+  agent: oneLine(128).optional(),
 });
 
 /** The page's forms: take one, add a note, resolve with an outcome. */

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError } from './errors';
 import { zodDetails } from './http';
 
@@ -12,6 +12,12 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, code:
   if (!parsed.success) throw new AppError(400, code, message, zodDetails(parsed.error));
   return parsed.data;
 }
+
+/** One line of text: no control characters (CR, LF, NUL, …), which could end up in headers or logs, and which PostgreSQL refuses (NUL). */
+export const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+
+/** A name, id or owner given by a person: trimmed, 1..max characters, one line. */
+export const oneLine = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
 
 /** A query string's parameters, blank ones dropped (a form's empty field means "not given"). */
 export const givenParams = (req: Request) => Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
