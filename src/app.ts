@@ -37,7 +37,7 @@ export function createApp(s: Services): express.Express {
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
   app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(apiRoutes({ api: s.api, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
-  app.use(followupPageRoutes({ followups: s.followups, views: s.views, publicUrl: s.config.publicUrl, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(followupPageRoutes({ followups: s.followups, views: s.views, clock: s.clock, publicUrl: s.config.publicUrl, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(unsubscribeRoutes({ views: s.views, unsubscribe: s.unsubscribe }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
   app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));

@@ -5,6 +5,7 @@ import { AppError } from '../shared/errors';
 import { htmlErrors, sameOriginOnly } from '../shared/http';
 import { ONE_LINE, oneLine, parseOr400, validateQuery, validQuery } from '../shared/validation';
 import type { Views } from '../shared/views';
+import type { Clock } from '../shared/clock';
 import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES, type FollowupChange } from './state';
 import type { FollowupService } from './service';
 
@@ -36,7 +37,7 @@ function leadOf(req: Request): string {
  * (open and in progress by default) oldest first with filters; each follow-up can be taken, noted and resolved with an outcome.
  * POSTs come only from this site (sameOriginOnly) and answer 303 back to the queue.
  */
-export function followupPageRoutes(deps: { followups: FollowupService; views: Views; publicUrl: string; token: string; previousToken?: string }): Router {
+export function followupPageRoutes(deps: { followups: FollowupService; views: Views; clock: Clock; publicUrl: string; token: string; previousToken?: string }): Router {
   const router = Router();
   router.use('/followups', htmlErrors, adminAuth(deps.token, deps.previousToken), (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -46,7 +47,7 @@ export function followupPageRoutes(deps: { followups: FollowupService; views: Vi
   router.get('/followups', validateQuery(queueQuery, 'Check the filters.'), async (req, res) => {
     const q = validQuery(res, queueQuery);
     const page = await deps.followups.list({ status: q.status, team: q.team, agentId: q.agent }, 200);
-    const now = Date.now();
+    const now = deps.clock.now().getTime();
     const items = page.items.map((f) => ({ ...f, waiting_hours: Math.floor((now - Date.parse(f.created_at!)) / 3_600_000), resolved: f.status === 'resolved' }));
     res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: ['unresolved', ...FOLLOWUP_STATUSES], outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? '') }, 'report'));
   });

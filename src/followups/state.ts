@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors';
+import { isPostgres } from '../shared/db';
 import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
 
 /*
@@ -138,7 +139,7 @@ export type FollowupChange = { status?: FollowupStatus; owner?: string | null; o
  */
 export async function changeFollowup(trx: Knex.Transaction, id: number, change: FollowupChange, now: Date, hookUrls: readonly string[]): Promise<boolean> {
   const query = trx('followups').where({ id }).first('id', 'survey_id', 'status', 'owner', 'outcome', 'first_action_at', 'resolved_at');
-  const current = await (trx.client.config.client === 'pg' ? query.forUpdate() : query);
+  const current = await (isPostgres(trx) ? query.forUpdate() : query);
   if (!current) return false;
   const status: FollowupStatus = change.status ?? (change.outcome ? 'resolved' : current.status === 'open' && change.owner ? 'in_progress' : current.status);
   if (change.outcome && status !== 'resolved') throw new AppError(400, 'invalid_change', 'An outcome is given when resolving.', [{ path: 'outcome', message: 'needs status resolved' }]);
