@@ -9,6 +9,7 @@ import { tableNames } from '../helpers/database';
 import { signBody } from '../../src/shared/signature';
 import { hostileText, inputLog, PROPERTY_TIMEOUT_MS, rawSegment, segment, wellFormed } from './arbitraries';
 import { answerKey, documentedAnswers, EDGE_DAYS, fingerprinter, keepAlive, realDay, supportedDay } from './edges';
+import { fixtureJson, HELPDESK_SECRETS, hmac } from '../helpers/helpdesks';
 
 /**
  * Property-based layer over the whole HTTP surface: every route and unknown paths, with every
@@ -21,14 +22,9 @@ const NOW = new Date('2026-11-20T12:00:00Z');
 const NOW_S = Math.floor(NOW.getTime() / 1000);
 const log = inputLog('routes.test.ts');
 const SECRETS = {
-  ZENDESK_WEBHOOK_SECRET: 'zendesk-secret-0123',
-  HELPSCOUT_WEBHOOK_SECRET: 'helpscout-secret-0123',
-  FRESHDESK_WEBHOOK_TOKEN: 'freshdesk-token-0123456789',
-  INTERCOM_CLIENT_SECRET: 'intercom-secret-0123',
+  ...HELPDESK_SECRETS,
   METRICS_TOKEN: 'metrics-token-0123456789',
 };
-const hmac = (alg: string, secret: string, data: Buffer | string, enc: 'hex' | 'base64', prefix = '') => crypto.createHmac(alg, secret).update(prefix).update(data).digest(enc);
-const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8'));
 
 /** The README's rule for closed_at: an ISO-8601 date-time with offset whose UTC day is in 2000-01-01..2199-12-31. */
 function closedAtOk(v: string): boolean {
@@ -264,12 +260,12 @@ describe('every route and method under generated requests (property-based)', () 
           let payload: Record<string, unknown>;
           let headers: Record<string, string>;
           if (vendor === 'zendesk') {
-            payload = { ...fixture('zendesk/solved.json'), ticket_id: `Z-${n}`, closed_at: text };
+            payload = { ...fixtureJson('zendesk/solved.json'), ticket_id: `Z-${n}`, closed_at: text };
           } else if (vendor === 'helpscout') {
-            const base = fixture('helpscout/convo-status-closed.json');
+            const base = fixtureJson('helpscout/convo-status-closed.json');
             payload = { ...base, id: 900_000 + n, number: 900_000 + n, closedAt: text };
           } else {
-            const base = fixture('intercom/conversation-admin-closed.json');
+            const base = fixtureJson('intercom/conversation-admin-closed.json');
             const item = { ...base.data.item, id: `ic-${n}`, statistics: { ...base.data.item.statistics, last_close_at: asString ? String(s) : s } };
             payload = { ...base, created_at: asString ? String(s) : s, data: { ...base.data, item } };
           }

@@ -1,17 +1,8 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import request from 'supertest';
 import { bootApp, manualClock, type TestApp } from '../helpers/boot';
+import { fixtureText, HELPDESK_SECRETS, hmac } from '../helpers/helpdesks';
 
-const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8');
-const SECRETS = {
-  ZENDESK_WEBHOOK_SECRET: 'zendesk-secret-0123',
-  HELPSCOUT_WEBHOOK_SECRET: 'helpscout-secret-0123',
-  FRESHDESK_WEBHOOK_TOKEN: 'freshdesk-token-0123456789',
-  INTERCOM_CLIENT_SECRET: 'intercom-secret-0123',
-};
-const hmac = (alg: string, secret: string, data: string, enc: 'hex' | 'base64') => crypto.createHmac(alg, secret).update(data).digest(enc);
+const SECRETS = HELPDESK_SECRETS;
 
 describe('helpdesk adapter routes (each vendor through the real service)', () => {
   let t: TestApp;
@@ -44,7 +35,7 @@ describe('helpdesk adapter routes (each vendor through the real service)', () =>
   ];
 
   it.each(closes)('when %s posts its close fixture with valid credentials, then a survey is scheduled under that source, once', async (vendor, file) => {
-    const raw = fixture(file);
+    const raw = fixtureText(file);
     const res = await post(vendor, raw, signed[vendor](raw));
     expect([res.status, res.body.status]).toEqual([202, 'scheduled']);
     expect(await t.db('surveys').where({ id: res.body.survey_id }).first('source')).toEqual({ source: vendor });
@@ -54,22 +45,22 @@ describe('helpdesk adapter routes (each vendor through the real service)', () =>
   });
 
   it.each(closes)('when %s posts with wrong credentials, then 401 and nothing is stored', async (vendor, file) => {
-    const raw = fixture(file);
+    const raw = fixtureText(file);
     const headers = Object.fromEntries(Object.entries(signed[vendor](raw)).map(([k, v]) => [k, k.toLowerCase().includes('event') ? v : `${v}x`]));
     expect((await post(vendor, raw, headers)).status).toBe(401);
     expect(await t.count('surveys')).toBe(0);
   });
 
   it('when Zendesk sends its reopen event before the survey is sent, then the survey is cancelled', async () => {
-    const solved = fixture('zendesk/solved.json');
+    const solved = fixtureText('zendesk/solved.json');
     await post('zendesk', solved, zendeskHeaders(solved));
-    const reopened = fixture('zendesk/reopened.json');
+    const reopened = fixtureText('zendesk/reopened.json');
     const res = await post('zendesk', reopened, zendeskHeaders(reopened));
     expect(res.body.status).toBe('cancelled');
   });
 
   it('when a payload lacks the customer email, then 400 naming the field', async () => {
-    const raw = JSON.stringify({ ...JSON.parse(fixture('zendesk/solved.json')), customer: { name: 'Ann' } });
+    const raw = JSON.stringify({ ...JSON.parse(fixtureText('zendesk/solved.json')), customer: { name: 'Ann' } });
     const res = await post('zendesk', raw, zendeskHeaders(raw));
     expect(res.status).toBe(400);
     expect(res.body.details[0].path).toMatch(/customer\.email/);
@@ -78,7 +69,7 @@ describe('helpdesk adapter routes (each vendor through the real service)', () =>
   it('when an adapter has no secret configured, then its route answers 404', async () => {
     const bare = await bootApp({});
     try {
-      const raw = fixture('zendesk/solved.json');
+      const raw = fixtureText('zendesk/solved.json');
       expect((await request(bare.app).post('/webhooks/zendesk').set('Content-Type', 'application/json').send(raw)).status).toBe(404);
     } finally {
       await bare.close();

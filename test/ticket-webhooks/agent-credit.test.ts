@@ -1,17 +1,8 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import request from 'supertest';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';
+import { fixtureText, HELPDESK_SECRETS, hmac } from '../helpers/helpdesks';
 
-const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8');
-const SECRETS = {
-  ZENDESK_WEBHOOK_SECRET: 'zendesk-secret-0123',
-  HELPSCOUT_WEBHOOK_SECRET: 'helpscout-secret-0123',
-  FRESHDESK_WEBHOOK_TOKEN: 'freshdesk-token-0123456789',
-  INTERCOM_CLIENT_SECRET: 'intercom-secret-0123',
-};
-const hmac = (alg: string, secret: string, data: string, enc: 'hex' | 'base64') => crypto.createHmac(alg, secret).update(data).digest(enc);
+const SECRETS = HELPDESK_SECRETS;
 const clock = manualClock(new Date('2026-11-20T12:00:00Z'));
 
 /** Each vendor's own credentials for `raw`. */
@@ -26,7 +17,7 @@ const signed: Record<string, (raw: string) => Record<string, string>> = {
 };
 
 function post(t: TestApp, vendor: string, file: string) {
-  const raw = fixture(file);
+  const raw = fixtureText(file);
   const r = request(t.app).post(`/webhooks/${vendor}`).set('Content-Type', 'application/json');
   for (const [k, v] of Object.entries(signed[vendor](raw))) r.set(k, v);
   return r.send(raw);

@@ -1,6 +1,3 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import request from 'supertest';
 import { bootApp, manualClock, TEST_SECRET, type TestApp } from '../helpers/boot';
 import { onPostgres, refuseWrites } from '../helpers/database';
@@ -9,6 +6,7 @@ import { createDb } from '../../src/shared/db';
 import { createLogger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';
 import { createApp } from '../../src/app';
+import { fixtureJson, HELPDESK_SECRETS, hmac } from '../helpers/helpdesks';
 
 /**
  * Replays (README "Replays", docs/helpdesks.md): an authenticated request identical to one already
@@ -16,15 +14,8 @@ import { createApp } from '../../src/app';
  * real new event, is not a replay.
  */
 
-const SECRETS = {
-  ZENDESK_WEBHOOK_SECRET: 'zendesk-secret-0123',
-  HELPSCOUT_WEBHOOK_SECRET: 'helpscout-secret-0123',
-  FRESHDESK_WEBHOOK_TOKEN: 'freshdesk-token-0123456789',
-  INTERCOM_CLIENT_SECRET: 'intercom-secret-0123',
-};
+const SECRETS = HELPDESK_SECRETS;
 const DAY_MS = 86_400_000;
-const hmac = (alg: string, secret: string, data: string, enc: 'hex' | 'base64') => crypto.createHmac(alg, secret).update(data).digest(enc);
-const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8'));
 
 type Vendor = 'generic' | 'zendesk' | 'helpscout' | 'freshdesk' | 'intercom';
 /** One request as it went over the wire: where, which bytes, which headers. Sending it again is a replay. */
@@ -84,25 +75,25 @@ describe('replayed webhooks change nothing', () => {
       closeAgain: () => ({ ticket_id: 'T-1', customer: { email: 'ann@example.com' }, agent: { id: 'a-9' } }),
     },
     zendesk: {
-      close: () => fixture('zendesk/solved.json'),
-      reopen: () => fixture('zendesk/reopened.json'),
-      closeAgain: () => ({ ...fixture('zendesk/solved.json'), closed_at: '2026-11-20T12:05Z' }),
+      close: () => fixtureJson('zendesk/solved.json'),
+      reopen: () => fixtureJson('zendesk/reopened.json'),
+      closeAgain: () => ({ ...fixtureJson('zendesk/solved.json'), closed_at: '2026-11-20T12:05Z' }),
     },
     helpscout: {
-      close: () => fixture('helpscout/convo-status-closed.json'),
-      reopen: () => ({ ...fixture('helpscout/convo-status-closed.json'), status: 'active', userUpdatedAt: '2026-11-20T12:01:00Z' }),
-      closeAgain: () => ({ ...fixture('helpscout/convo-status-closed.json'), closedAt: '2026-11-20T12:05:00Z', userUpdatedAt: '2026-11-20T12:05:00Z' }),
+      close: () => fixtureJson('helpscout/convo-status-closed.json'),
+      reopen: () => ({ ...fixtureJson('helpscout/convo-status-closed.json'), status: 'active', userUpdatedAt: '2026-11-20T12:01:00Z' }),
+      closeAgain: () => ({ ...fixtureJson('helpscout/convo-status-closed.json'), closedAt: '2026-11-20T12:05:00Z', userUpdatedAt: '2026-11-20T12:05:00Z' }),
     },
     freshdesk: {
-      close: () => fixture('freshdesk/resolved.json'),
-      reopen: () => fixture('freshdesk/reopened.json'),
+      close: () => fixtureJson('freshdesk/resolved.json'),
+      reopen: () => fixtureJson('freshdesk/reopened.json'),
       // Freshdesk's body carries no time: a second close is told apart only by what changed in it (docs/helpdesks.md).
-      closeAgain: () => ({ ...fixture('freshdesk/resolved.json'), tags: 'vip,refund,reopened' }),
+      closeAgain: () => ({ ...fixtureJson('freshdesk/resolved.json'), tags: 'vip,refund,reopened' }),
     },
     intercom: {
-      close: () => ({ ...fixture('intercom/conversation-admin-closed.json'), id: `notif_close_${++notification}` }),
-      reopen: () => ({ ...fixture('intercom/conversation-admin-closed.json'), id: `notif_open_${++notification}`, topic: 'conversation.admin.opened' }),
-      closeAgain: () => ({ ...fixture('intercom/conversation-admin-closed.json'), id: `notif_close_${++notification}` }),
+      close: () => ({ ...fixtureJson('intercom/conversation-admin-closed.json'), id: `notif_close_${++notification}` }),
+      reopen: () => ({ ...fixtureJson('intercom/conversation-admin-closed.json'), id: `notif_open_${++notification}`, topic: 'conversation.admin.opened' }),
+      closeAgain: () => ({ ...fixtureJson('intercom/conversation-admin-closed.json'), id: `notif_close_${++notification}` }),
     },
   };
   // Vendors whose signature covers a timestamp refuse a replay after 5 minutes anyway; the others are replayed days

@@ -1,13 +1,9 @@
 import request from 'supertest';
 import { bootApp, type TestApp } from '../helpers/boot';
+import { HELPDESK_SECRETS } from '../helpers/helpdesks';
 
 const ENDPOINTS = ['/webhooks/ticket-closed', '/webhooks/ticket-reopened', '/webhooks/zendesk', '/webhooks/helpscout', '/webhooks/freshdesk', '/webhooks/intercom'];
-const SECRETS = {
-  ZENDESK_WEBHOOK_SECRET: 'zendesk-secret-0123',
-  HELPSCOUT_WEBHOOK_SECRET: 'helpscout-secret-0123',
-  FRESHDESK_WEBHOOK_TOKEN: 'freshdesk-token-0123456789',
-  INTERCOM_CLIENT_SECRET: 'intercom-secret-0123',
-};
+const SECRETS = HELPDESK_SECRETS;
 
 /** Helpdesks check a webhook URL before they save it: Intercom with HEAD, others with GET. */
 describe.each([
