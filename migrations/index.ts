@@ -11,6 +11,7 @@ import * as creditedBy from './20261130020000_credited_by';
 import * as webhookReceipts from './20261130030000_webhook_receipts';
 import * as hashedAddresses from './20261130050000_hashed_addresses';
 import * as followups from './20261130060000_followups';
+import * as remindersAndLeadAlerts from './20261130070000_reminders_and_lead_alerts';
 import type { MigrationContext } from './context';
 
 export type { MigrationContext } from './context';
@@ -34,6 +35,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261130030000_webhook_receipts', webhookReceipts],
   ['20261130050000_hashed_addresses', hashedAddresses],
   ['20261130060000_followups', followups],
+  ['20261130070000_reminders_and_lead_alerts', remindersAndLeadAlerts],
 ];
 
 /** The migrations, each given `context` (what a migration needs from the configuration: the address hash). */

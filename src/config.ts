@@ -76,6 +76,8 @@ const envSchema = z
     RATING_HOLD_SECONDS: intFrom(5, 3600).default(60),
     ALERT_MAX_SCORE: intFrom(1, 4).default(2),
     ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\/[^\s,]+$/, 'must be one http(s) URL').optional(),
+    ALERT_DIGEST_MINUTES: intFrom(0, 24 * 60).default(0),
+    REMINDER_AFTER_HOURS: z.coerce.number().min(0).max(24 * 365).default(0),
     DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
     DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
@@ -125,6 +127,9 @@ const envSchema = z
     }
     const alertProblem = env.ALERT_WEBHOOK_URL && receiverProblem(env.ALERT_WEBHOOK_URL, env.RATING_WEBHOOK_ALLOW_HTTP);
     if (alertProblem) ctx.addIssue({ code: 'custom', path: ['ALERT_WEBHOOK_URL'], message: alertProblem });
+    if (env.REMINDER_AFTER_HOURS >= env.TOKEN_TTL_DAYS * 24) {
+      ctx.addIssue({ code: 'custom', path: ['REMINDER_AFTER_HOURS'], message: `must be less than the rating links' lifetime (TOKEN_TTL_DAYS = ${env.TOKEN_TTL_DAYS} days), or no reminder could go out` });
+    }
     if (env.RATING_WEBHOOK_URL.length && !env.RATING_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_SECRET'], message: 'is required when RATING_WEBHOOK_URL is set' });
     }
@@ -154,6 +159,10 @@ export type Config = Readonly<{
   alertMaxScore: number;
   /** ALERT_WEBHOOK_URL: an incoming webhook (Slack, Mattermost, Teams) told of each new follow-up. */
   alertWebhookUrl?: string;
+  /** ALERT_DIGEST_MINUTES: 0 mails each lead alert at once; more gathers a team's alerts for that long into one email. */
+  alertDigestMinutes: number;
+  /** REMINDER_AFTER_HOURS: 0 sends no reminder; more sends one that long after the first email to a survey with no counted rating. */
+  reminderAfterHours: number;
   /** How long a rating the page posted by itself waits for mail-scanner signals before it counts (also the window they are looked for in). */
   ratingHoldSeconds: number;
   reportsToken: string;
@@ -235,6 +244,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     ratingChangeDays: e.RATING_CHANGE_DAYS,
     alertMaxScore: e.ALERT_MAX_SCORE,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    alertDigestMinutes: e.ALERT_DIGEST_MINUTES,
+    reminderAfterHours: e.REMINDER_AFTER_HOURS,
     ratingHoldSeconds: e.RATING_HOLD_SECONDS,
     reportsToken: e.REPORTS_TOKEN ?? (local as LocalCredentials).reportsToken,
     usingDevReportsToken: !e.REPORTS_TOKEN,

@@ -63,6 +63,9 @@ async function main() {
   services.ratings.startDeciding();
   // The hook outbox carries rating events and alerts (ALERT_WEBHOOK_URL).
   if (config.ratingWebhooks.urls.length || config.alertWebhookUrl) services.hooks.start();
+  // Reminders wait in their outbox after REMINDER_AFTER_HOURS is set back to 0 (and go when it is set again); lead alerts go whenever leads are configured.
+  if (config.reminderAfterHours > 0) services.reminders.start();
+  if (Object.keys(services.definitions.teams).length || services.definitions.default_leads) services.leadAlerts.start();
   const stopRetention = startRetention({ retain: services.privacy.retain, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
   const stopPruning = startReceiptPruning({ prune: services.surveys.pruneReceipts, logger: logger.child({ component: 'retention' }) });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), shutdown(signal, server, services, logger)));
@@ -77,7 +80,7 @@ async function shutdown(signal: string, server: Server, services: Services, logg
   }, SHUTDOWN_BOUND_MS).unref();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await Promise.all([closed, services.worker.stop(), services.hooks.stop(), services.ratings.stopDeciding()]);
+  await Promise.all([closed, services.worker.stop(), services.hooks.stop(), services.reminders.stop(), services.leadAlerts.stop(), services.ratings.stopDeciding()]);
   services.mailer.close();
   await services.db.destroy();
   logger.info('stopped');

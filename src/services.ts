@@ -8,8 +8,10 @@ import { createRatingService } from './ratings/service';
 import { createMailer, type Mailer } from './delivery/mailer';
 import { createDeliveryWorker } from './delivery/worker';
 import { createHookWorker } from './rating-webhooks/worker';
+import { createLeadAlertWorker } from './alerts/worker';
+import { createReminderWorker } from './reminders/worker';
 import { createLedger } from './surveys/counters/ledger';
-import { loadDefinitions } from './surveys/definitions';
+import { leadsFor, loadDefinitions } from './surveys/definitions';
 import { createReportService } from './reports/service';
 import { createMetrics } from './shared/metrics';
 import { registerDatabaseGauges } from './ops/collect';
@@ -50,7 +52,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     ledger,
     hookUrls: config.ratingWebhooks.urls,
     followUpAtOrBelow: config.alertMaxScore,
-    alert: { webhookUrl: config.alertWebhookUrl, publicUrl: config.publicUrl },
+    alert: { webhookUrl: config.alertWebhookUrl, publicUrl: config.publicUrl, leadsFor: (team) => leadsFor(definitions, team), digestMinutes: config.alertDigestMinutes },
     clock,
     surveys,
     ratingChangeDays: config.ratingChangeDays,
@@ -70,9 +72,34 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
     options: config.delivery,
+    reminderAfterHours: config.reminderAfterHours,
     metrics,
   });
   wakeWorker = () => worker.wake();
+  const reminders = createReminderWorker({
+    db,
+    clock,
+    logger: logger.child({ component: 'reminders' }),
+    views,
+    mailer,
+    surveys,
+    definitions,
+    publicUrl: config.publicUrl,
+    mailFrom: config.mailFrom,
+    options: config.delivery,
+    metrics,
+  });
+  const leadAlerts = createLeadAlertWorker({
+    db,
+    clock,
+    logger: logger.child({ component: 'lead-alerts' }),
+    views,
+    mailer,
+    mailFrom: config.mailFrom,
+    digestMinutes: config.alertDigestMinutes,
+    options: config.delivery,
+    metrics,
+  });
   const hooks = createHookWorker({
     db,
     clock,
@@ -87,7 +114,7 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const followups = createFollowupService({ db, clock, hookUrls: config.ratingWebhooks.urls });
   const api = createApiService({ surveys, ratings, followups });
   const tickets = createTicketWebhookService({ surveys });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reports, addressHash, privacy, unsubscribe, api, tickets, followups };
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reminders, leadAlerts, reports, addressHash, privacy, unsubscribe, api, tickets, followups };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -13,6 +13,8 @@ export type OutgoingMail = {
   /** Stable per survey, so a rare re-send after a crash is recognisable as the same message. */
   messageId: string;
   inReplyTo?: string;
+  /** The thread's Message-IDs, oldest first (RFC 5322 3.6.4); just inReplyTo when not given. */
+  references?: string[];
   /** One-click unsubscribe (RFC 8058): sent as List-Unsubscribe with List-Unsubscribe-Post. */
   unsubscribeUrl?: string;
 };
@@ -73,7 +75,7 @@ export function createMailer(opts: { smtpUrl?: string; allowPlaintext?: boolean;
     html: m.html,
     text: m.text,
     messageId: m.messageId,
-    ...(m.inReplyTo && { inReplyTo: m.inReplyTo, references: [m.inReplyTo] }),
+    ...(m.inReplyTo && { inReplyTo: m.inReplyTo, references: m.references ?? [m.inReplyTo] }),
     headers: {
       'Auto-Submitted': 'auto-generated',
       ...(m.unsubscribeUrl && { 'List-Unsubscribe': `<${m.unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }),

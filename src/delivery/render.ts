@@ -10,7 +10,7 @@ type EmailInput = Pick<Survey, 'wording' | 'brand' | 'customerName' | 'subject'>
 
 const DEFAULT_ACCENT = '#1f4fbf';
 
-/** The survey email in the survey's frozen wording and its brand's colours: five one-click links, HTML and text. */
+/** The survey email (or its reminder) in the survey's frozen wording and its brand's colours: five one-click links, HTML and text. */
 export function renderSurveyEmail(
   views: Views,
   survey: EmailInput,
@@ -18,6 +18,7 @@ export function renderSurveyEmail(
   publicUrl: string,
   brand: Brand = {},
   unsubscribeUrl = `${publicUrl}/u/PREVIEW`,
+  reminder = false,
 ): RenderedSurvey {
   const { wording } = survey;
   const base = `${publicUrl}/r/${token}`;
@@ -33,6 +34,8 @@ export function renderSurveyEmail(
     decoyUrl: `${base}/check`,
     unsubscribeUrl,
     unsubscribeText: emailText(wording.locale).unsubscribe,
+    // The reminder (REMINDER_AFTER_HOURS) is the same email with one line before it, in the survey's language.
+    reminder: reminder ? emailText(wording.locale).reminder : null,
     greeting: survey.customerName ? emailText(wording.locale).greeting(survey.customerName) : null,
     accent: brand.accent_color ?? DEFAULT_ACCENT,
     logoUrl: brand.logo_url,

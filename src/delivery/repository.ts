@@ -28,9 +28,10 @@ export async function claimDueOutboxRows(db: Db, now: Date, leaseUntil: Date, li
 }
 
 /** One finish in its own transaction; answers whether the claim still held. */
-const finishOne = (db: Db, ledger: Ledger, finish: Finish) => db.transaction(async (trx) => (await finishSends(trx, ledger, [finish]))[0]);
+const finishOne = (db: Db, ledger: Ledger, finish: Finish, reminderAfterMs = 0) => db.transaction(async (trx) => (await finishSends(trx, ledger, [finish], reminderAfterMs))[0]);
 
-export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date) => finishOne(db, ledger, { row, status: 'sent', error: null, now });
+/** Ends a claimed send as sent; with `reminderAfterMs`, queues its reminder that long after (REMINDER_AFTER_HOURS). */
+export const markSent = (db: Db, ledger: Ledger, row: OutboxRow, now: Date, reminderAfterMs = 0) => finishOne(db, ledger, { row, status: 'sent', error: null, now }, reminderAfterMs);
 
 export const markFailed = (db: Db, ledger: Ledger, row: OutboxRow, error: string, now: Date) => finishOne(db, ledger, { row, status: 'failed', error, now });
 

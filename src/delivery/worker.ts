@@ -30,6 +30,8 @@ type WorkerDeps = {
   publicUrl: string;
   mailFrom: string;
   options: WorkerOptions;
+  /** REMINDER_AFTER_HOURS: a sent survey's reminder is queued with the send (0: none). */
+  reminderAfterHours?: number;
   metrics?: Metrics;
 };
 
@@ -47,7 +49,7 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     db,
     maxItems: 64,
     write: async (trx, finishes: repo.Finish[]) => {
-      const held = await repo.finishSends(trx, deps.ledger, finishes);
+      const held = await repo.finishSends(trx, deps.ledger, finishes, (deps.reminderAfterHours ?? 0) * 3_600_000);
       return held.map((value) => ({ ok: true as const, value }));
     },
   });

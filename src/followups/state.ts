@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { AppError } from '../shared/errors';
 import { isPostgres } from '../shared/db';
 import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
+import { alertBody, type AlertRating } from '../alerts/message';
+import { queueLeadAlerts, type LeadAlert } from '../alerts/queue';
 
 /*
  * The one writer of follow-ups and their events. A counted rating at or below ALERT_MAX_SCORE opens
@@ -17,42 +19,21 @@ export const FOLLOWUP_OUTCOMES = ['contacted', 'recovered', 'no_action'] as cons
 export type FollowupOutcome = (typeof FOLLOWUP_OUTCOMES)[number];
 
 /** A survey's rating as it now counts: what follow-ups need of it. */
-export type CountedRating = { surveyId: string; previous: number | null; score: number | null; agentId: string | null; team: string | null; at: Date; about: AlertFacts };
+export type CountedRating = AlertRating & { previous: number | null; at: Date };
 
 /** What an alert says of the rating that opened a follow-up. */
-export type AlertFacts = { ticketId: string; subject: string | null; agentName: string | null; questionId: string; comment: string | null };
-
-/** Where alerts go: ALERT_WEBHOOK_URL, and PUBLIC_URL for the follow-up's link. */
-export type AlertTarget = { webhookUrl?: string; publicUrl: string };
+export type AlertFacts = AlertRating['about'];
 
 /**
- * An incoming-webhook message: `text` is what Slack, Mattermost and Microsoft Teams incoming
- * webhooks all show (they ignore the other fields); the fields say the same for any other receiver.
+ * Where alerts go: ALERT_WEBHOOK_URL, the team's leads by email (`leadsFor`, from the definitions
+ * file; ALERT_DIGEST_MINUTES) and PUBLIC_URL for the follow-up's link.
  */
-function alertBody(r: CountedRating, followupId: number, target: AlertTarget) {
-  const link = `${target.publicUrl}/followups#f${followupId}`;
-  const who = r.about.agentName ?? r.agentId ?? 'no agent';
-  const lines = [
-    `Low rating ${r.score}/5 for ${who}${r.team ? ` (${r.team})` : ''} on ticket ${r.about.ticketId}${r.about.subject ? `: ${r.about.subject}` : ''}`,
-    `Question: ${r.about.questionId}`,
-    ...(r.about.comment ? [`Comment: ${r.about.comment}`] : []),
-    `Follow-up: ${link}`,
-  ];
-  return {
-    text: lines.join('\n'),
-    event: 'alert.low_rating',
-    followup_id: followupId,
-    survey_id: r.surveyId,
-    ticket_id: r.about.ticketId,
-    subject: r.about.subject,
-    agent: r.agentId ? { id: r.agentId, name: r.about.agentName } : null,
-    team: r.team,
-    score: r.score,
-    question_id: r.about.questionId,
-    comment: r.about.comment,
-    followup_url: link,
-  };
-}
+export type AlertTarget = {
+  webhookUrl?: string;
+  publicUrl: string;
+  leadsFor?: (team: string | null) => LeadAlert['leads'] | null;
+  digestMinutes?: number;
+};
 
 type Row = { id: number; survey_id: string; status: FollowupStatus; outcome: FollowupOutcome | null };
 
@@ -98,6 +79,7 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
   const events: EventRow[] = [];
   const hooks: QueuedEvent[] = [];
   const alerts: QueuedEvent[] = [];
+  const leadAlerts: LeadAlert[] = [];
   for (const r of rated) {
     const low = isLow(r.score);
     const f = existing.get(r.surveyId);
@@ -109,8 +91,11 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
       const followupId: number = typeof opened === 'object' ? opened.id : opened;
       events.push(event(followupId, 'opened', { status: 'open' }, r.at));
       hooks.push(hookEvent(r.surveyId, events.at(-1)!));
-      // One alert per follow-up, when it opens: a later comment or score updates the follow-up, never alerts again.
-      if (alert.webhookUrl) alerts.push({ surveyId: r.surveyId, at: r.at, body: alertBody(r, followupId, alert) });
+      // One alert per follow-up and channel, when it opens: a later comment or score updates the follow-up, never alerts again.
+      const body = alertBody(r, followupId, alert.publicUrl);
+      if (alert.webhookUrl) alerts.push({ surveyId: r.surveyId, at: r.at, body });
+      const leads = alert.leadsFor?.(r.team);
+      if (leads) leadAlerts.push({ leads, surveyId: r.surveyId, followupId, body, at: r.at });
     } else if (!low && f.status !== 'resolved') {
       await trx('followups').where({ id: f.id }).update({ status: 'resolved', outcome: 'recovered', score: r.score, updated_at: r.at, resolved_at: r.at });
       events.push(event(f.id, 'recovered', { status: 'resolved', outcome: 'recovered' }, r.at));
@@ -127,6 +112,7 @@ export async function followRatings(trx: Knex.Transaction, ratings: readonly Cou
   if (events.length) await trx('followup_events').insert(events);
   await queueEvents(trx, hookUrls, hooks);
   if (alert.webhookUrl) await queueEvents(trx, [alert.webhookUrl], alerts);
+  await queueLeadAlerts(trx, leadAlerts, alert.digestMinutes ?? 0);
 }
 
 /** A lead's change: any of status, owner, outcome, and a note; `author` names who made it. */

@@ -46,8 +46,13 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db, clock: Clock) {
     }),
   );
 
-  for (const [table, what] of [['outbox', 'survey emails'], ['hook_outbox', 'rating webhook events']] as const) {
-    const name = table === 'outbox' ? 'closeloop_outbox' : 'closeloop_hook_outbox';
+  const outboxes = [
+    ['outbox', 'closeloop_outbox', 'survey emails'],
+    ['hook_outbox', 'closeloop_hook_outbox', 'rating webhook events'],
+    ['reminders', 'closeloop_reminders', 'reminder emails'],
+    ['lead_alerts', 'closeloop_lead_alerts', 'lead alert emails'],
+  ] as const;
+  for (const [table, name, what] of outboxes) {
     const due = () => db(table).where({ status: 'pending' }).andWhere('due_at', '<=', clock.now());
     metrics.gauge(`${name}_due`, `Pending ${what} that are due now.`, [], (g) =>
       guarded(async () => g.set(Number((await due().count({ n: '*' }).first())?.n ?? 0))),

@@ -4,6 +4,7 @@ import type { Ledger } from '../surveys/counters/ledger';
 import type { AddressHash } from '../shared/address-hash';
 import { cancelUnsentSurveys, ERASED_COMMENT, ERASED_EMAIL, eraseSurveyText } from '../surveys/state';
 import { removeMailOf } from '../delivery/mail-files';
+import { ALERT_EVENT, erasedAlert } from '../alerts/message';
 
 type SurveysErased = { surveys: number; comments: number; rating_events: number };
 /** `opt_out_kept`: the customer had opted out, and that stays (as a keyed hash of the address). */
@@ -28,16 +29,17 @@ async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.Que
   for (const hook of await trx('hook_outbox').whereIn('survey_id', ids.clone()).select('id', 'body')) {
     const body = JSON.parse(hook.body);
     // Rating events carry the comment, follow-up events a lead's note, alerts the comment and the ticket's subject in their text.
-    const alert = body.event === 'alert.low_rating';
-    const erased = {
-      ...body,
-      ...(body.comment && { comment: ERASED_COMMENT }),
-      ...(body.note && { note: ERASED_COMMENT }),
-      ...(alert && { subject: null, text: `Low rating ${body.score}/5 (the customer's data was erased). Follow-up: ${body.followup_url}` }),
-    };
+    const alert = body.event === ALERT_EVENT;
+    const erased = alert
+      ? erasedAlert(body, ERASED_COMMENT)
+      : { ...body, ...(body.comment && { comment: ERASED_COMMENT }), ...(body.note && { note: ERASED_COMMENT }) };
     if (body.comment || body.note || alert) await trx('hook_outbox').where({ id: hook.id }).update({ body: JSON.stringify(erased) });
   }
   await trx('hook_outbox').whereIn('survey_id', ids.clone()).whereNotNull('last_error').update({ last_error: null });
+  // The leads' alert emails, sent or waiting, say the same.
+  for (const row of await trx('lead_alerts').whereIn('survey_id', ids.clone()).select('id', 'body')) {
+    await trx('lead_alerts').where({ id: row.id }).update({ body: JSON.stringify(erasedAlert(JSON.parse(row.body), ERASED_COMMENT)) });
+  }
   // SMTP errors often quote the recipient, so delivery errors go too.
   await trx('outbox').whereIn('survey_id', ids.clone()).update({ last_error: null });
   const { surveys, comments } = await eraseSurveyText(trx, ids);

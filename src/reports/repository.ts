@@ -183,3 +183,12 @@ export async function followupsInScope(trx: Knex.Transaction, scope: Scope, boun
   const rows: Array<Record<string, unknown>> = await q.select('s.agent_id', 'f.created_at', 'f.first_action_at', 'f.outcome');
   return rows.map((r) => ({ agentId: (r.agent_id as string) ?? '', openedAt: toDate(r.created_at), firstActionAt: toDate(r.first_action_at, 'nullable'), outcome: (r.outcome as string) ?? null }));
 }
+
+/** Per agent ('' for none), of the surveys closed in [start, end) within the scope: reminders sent, and responses that came after the reminder. */
+export async function remindersByAgent(trx: Knex.Transaction, scope: Scope, bounds: { start: Date; end: Date }): Promise<Map<string, { reminded: number; afterReminder: number }>> {
+  const rows: Array<{ agent_id: string | null; reminded: number | string; after_reminder: number | string | null }> = await surveysInScope(trx('surveys as s'), scope, bounds)
+    .whereNotNull('s.reminded_at')
+    .groupBy('s.agent_id')
+    .select('s.agent_id', trx.raw('COUNT(*) AS reminded'), trx.raw('SUM(CASE WHEN s.score IS NOT NULL AND s.first_rated_at > s.reminded_at THEN 1 ELSE 0 END) AS after_reminder'));
+  return new Map(rows.map((r) => [r.agent_id ?? '', { reminded: Number(r.reminded), afterReminder: Number(r.after_reminder ?? 0) }]));
+}

@@ -14,6 +14,9 @@ import { SUPPRESSION_REASONS } from '../surveys/eligibility';
 /** The follow-up figures (reports/followups.ts), in the agents CSV after the rating figures. */
 const FOLLOWUP_COLUMNS = ['low_ratings', 'followed_up', 'followed_up_pct', 'median_hours_to_first_action', 'recovered', 'recovered_pct'];
 
+/** The reminder figures (reports/reminders.ts), last in the agents CSV. */
+const REMINDER_COLUMNS = ['reminders_sent', 'responses_to_first_email', 'first_email_response_rate', 'responses_after_reminder', 'reminder_response_rate'];
+
 const SUMMARY_COLUMNS = [
   ...['surveys_sent', 'suppressed', 'failed', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'csat_ci_high', 'avg_score'],
   ...['score_1', 'score_2', 'score_3', 'score_4', 'score_5', 'comments', 'low_sample', 'cancelled'],
@@ -62,7 +65,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (q.format === 'json') return void res.json(report);
     if (q.format === 'csv') {
       const rows = report.agents.map((a) => ({ agent_id: a.agent_id, agent_name: a.agent_name, team: a.team, ...flat(a) }));
-      return void sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS, 'scanner_discarded', ...FOLLOWUP_COLUMNS], rows);
+      return void sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS, 'scanner_discarded', ...FOLLOWUP_COLUMNS, ...REMINDER_COLUMNS], rows);
     }
     const sortLink = (key: string) => link('/reports/agents', { ...q.raw, sort: key, dir: q.sort.key === key && q.sort.dir === 'desc' ? 'asc' : 'desc' });
     res.send(

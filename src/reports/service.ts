@@ -1,4 +1,5 @@
 import { followupFigures, followupFiguresByAgent, type FollowupFigures } from './followups';
+import { reminderFigures, type ReminderFigures } from './reminders';
 import { readTransaction, type Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
@@ -12,7 +13,7 @@ import { REPORTS, timed, type Metrics } from '../shared/metrics';
 import type { Knex } from 'knex';
 
 /** `scanner_discarded`: surveys whose rating links a mail scanner used; those ratings never count. */
-export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null; scanner_discarded: number } & Summary & FollowupFigures;
+export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null; scanner_discarded: number } & Summary & FollowupFigures & ReminderFigures;
 
 export type SortKey = 'agent_name' | 'team' | 'surveys_sent' | 'responses' | 'response_rate' | 'csat' | 'csat_ci_low' | 'avg_score' | 'comments';
 
@@ -62,6 +63,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
     const followups = await repo.followupsInScope(trx, scope, bounds);
     const followed = followupFiguresByAgent(followups);
     const none = followupFigures([]);
+    const reminded = await repo.remindersByAgent(trx, scope, bounds);
     const rows: AgentRow[] = [...byAgent].map(([id, a]) => ({
       agent_id: id || null,
       agent_name: id ? names.get(id) ?? null : null,
@@ -69,9 +71,14 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
       ...summarize(a.counts, minSample),
       scanner_discarded: scanner.get(id) ?? 0,
       ...(followed.get(id) ?? none),
+      ...reminderFigures(a.counts.sent, a.counts.responses, reminded.get(id)),
     }));
     const scannerTotal = [...scanner.values()].reduce((sum, n) => sum + n, 0);
-    return { overall: { ...summarize(overall, minSample), scanner_discarded: scannerTotal, ...followupFigures(followups) }, rows };
+    const allReminded = [...reminded.values()].reduce((sum, r) => ({ reminded: sum.reminded + r.reminded, afterReminder: sum.afterReminder + r.afterReminder }), { reminded: 0, afterReminder: 0 });
+    return {
+      overall: { ...summarize(overall, minSample), scanner_discarded: scannerTotal, ...followupFigures(followups), ...reminderFigures(overall.sent, overall.responses, allReminded) },
+      rows,
+    };
   }
 
   async function trendBuckets(trx: Parameters<typeof repo.countsByDay>[0], scope: repo.Scope, interval: Interval) {

@@ -11,7 +11,8 @@ export const RATING_KINDS = ['first', 'changed', 'comment'] as const;
 export const SCANNER_KINDS = ['multi_score', 'decoy'] as const;
 export const REPORTS = ['agents', 'agent', 'trend', 'variants'] as const;
 export const WRITE_BATCHES = ['schedule', 'rating'] as const;
-export const OUTBOXES = ['email', 'hook'] as const;
+export const OUTBOXES = ['email', 'hook', 'reminder', 'lead_alert'] as const;
+export const MESSAGE_KINDS = ['reminder', 'lead_alert'] as const;
 export const OUTBOX_TRANSITIONS = ['sent', 'failed', 'retry', 'cancel'] as const;
 export type OutboxTransition = (typeof OUTBOX_TRANSITIONS)[number];
 
@@ -31,6 +32,12 @@ export function createMetrics() {
     webhooks: make.counter('closeloop_webhooks_total', 'Webhooks received, by source (generic or helpdesk adapter) and result.', ['source', 'result']),
     sendAttempts: make.counter('closeloop_send_attempts_total', 'Survey emails handed to the mail transport (each retry counts).'),
     sent: make.counter('closeloop_emails_sent_total', 'Survey emails accepted by the mail transport.'),
+    messagesSent: make.counter('closeloop_messages_sent_total', 'Emails other than the survey accepted by the mail transport, by kind: reminder (REMINDER_AFTER_HOURS), lead_alert (a low rating).', ['kind']),
+    messagesNotSent: make.counter(
+      'closeloop_messages_not_sent_total',
+      'Reminders and lead alerts that ended unsent, by kind and reason (failed: the transport refused them for good; for reminders also rated, unsubscribed, erased, reopened, expired).',
+      ['kind', 'reason'],
+    ),
     sendFailures: make.counter('closeloop_send_failures_total', 'Failed sends: temporary ones are retried, permanent ones fail the survey.', ['kind']),
     lostClaims: make.counter(
       'closeloop_outbox_lost_claims_total',

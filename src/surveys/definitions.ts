@@ -3,8 +3,8 @@ import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 
 /**
- * Survey definitions: which question a ticket gets, its wording per locale, A/B variants, and
- * per-brand sender and colours. Read from SURVEYS_FILE (config/surveys.yml) once at start;
+ * Survey definitions: which question a ticket gets, its wording per locale, A/B variants,
+ * per-brand sender and colours, and each team's leads (who is alerted of low ratings). Read from SURVEYS_FILE (config/surveys.yml) once at start;
  * any fault stops the process naming the file, the line and the field.
  */
 
@@ -52,6 +52,11 @@ const brandSchema = z
   })
   .strict();
 
+const leadsSchema = z.array(z.string().email('must be an email address')).min(1, 'must list at least one address').max(50);
+
+/** A team's leads: who is told by email of the team's low ratings (alerts/). */
+const teamSchema = z.object({ leads: leadsSchema }).strict();
+
 const ruleSchema = z
   .object({
     brand: z.string().min(1).optional(),
@@ -68,6 +73,9 @@ const fileSchema = z
     questions: z.array(questionSchema).min(1),
     rules: z.array(ruleSchema).default([]),
     brands: z.record(z.string().min(1), brandSchema).default({}),
+    teams: z.record(z.string().min(1).max(128), teamSchema).default({}),
+    /** The leads of every team not named under `teams` (and of tickets without a team). */
+    default_leads: leadsSchema.optional(),
   })
   .strict()
   .superRefine((f, ctx) => {
@@ -100,6 +108,13 @@ const fileSchema = z
 export type Wording = z.infer<typeof wordingSchema>;
 export type SurveyDefinitions = z.infer<typeof fileSchema>;
 export type Brand = z.infer<typeof brandSchema>;
+
+/** Whose leads get a team's alerts (`key`: the team, or '*' for default_leads) and their addresses; null when nobody is configured. */
+export function leadsFor(definitions: Pick<SurveyDefinitions, 'teams' | 'default_leads'>, team: string | null): { key: string; recipients: string[] } | null {
+  const own = team !== null && Object.hasOwn(definitions.teams, team) ? definitions.teams[team] : undefined;
+  if (own) return { key: team!, recipients: own.leads };
+  return definitions.default_leads ? { key: '*', recipients: definitions.default_leads } : null;
+}
 
 export class DefinitionsError extends Error {}
 

@@ -67,16 +67,16 @@ export function pageText(locale: string): PageText {
   return byLanguage(TEXT, locale);
 }
 
-type EmailText = { unsubscribe: string; greeting: (name: string) => string };
+type EmailText = { unsubscribe: string; greeting: (name: string) => string; reminder: string };
 
 const EMAIL_TEXT: Record<'en' | 'de' | 'fr' | 'es', EmailText> = {
-  en: { unsubscribe: 'Unsubscribe from survey emails', greeting: (name) => `Hi ${name},` },
-  de: { unsubscribe: 'Keine Umfrage-E-Mails mehr erhalten', greeting: (name) => `Hallo ${name},` },
-  fr: { unsubscribe: 'Ne plus recevoir les e-mails d’enquête', greeting: (name) => `Bonjour ${name},` },
-  es: { unsubscribe: 'Dejar de recibir encuestas por correo', greeting: (name) => `Hola ${name}:` },
+  en: { unsubscribe: 'Unsubscribe from survey emails', greeting: (name) => `Hi ${name},`, reminder: 'A gentle reminder: we would still like to hear from you. One click is all it takes.' },
+  de: { unsubscribe: 'Keine Umfrage-E-Mails mehr erhalten', greeting: (name) => `Hallo ${name},`, reminder: 'Eine kurze Erinnerung: Ihre Meinung interessiert uns weiterhin. Ein Klick genügt.' },
+  fr: { unsubscribe: 'Ne plus recevoir les e-mails d’enquête', greeting: (name) => `Bonjour ${name},`, reminder: 'Petit rappel : votre avis nous intéresse toujours. Un seul clic suffit.' },
+  es: { unsubscribe: 'Dejar de recibir encuestas por correo', greeting: (name) => `Hola ${name}:`, reminder: 'Un breve recordatorio: nos sigue interesando su opinión. Basta con un clic.' },
 };
 
-/** The email's own words around the configured wording: the greeting and the footer's unsubscribe link. */
+/** The email's own words around the configured wording: the greeting, a reminder's opening line and the footer's unsubscribe link. */
 export function emailText(locale: string): EmailText {
   return byLanguage(EMAIL_TEXT, locale);
 }

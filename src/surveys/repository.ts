@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import type { CustomerHistory } from './eligibility';
 import type { Ledger } from './counters/ledger';
-import { cancelUnsentSurveys } from './state';
+import { cancelReminders, cancelUnsentSurveys, ERASED_EMAIL, type ReminderSkip } from './state';
 import type { FrozenWording } from './questions';
 import { isPostgres, toDate } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
@@ -17,7 +17,11 @@ import type { AddressHash } from '../shared/address-hash';
 export async function cancelUnsent(trx: Knex.Transaction, ledger: Ledger, source: string, ticketId: string, now: Date) {
   const survey = await trx('surveys').where({ source, ticket_id: ticketId }).andWhereNot('status', 'cancelled').first('id', 'status');
   if (!survey) return { status: 'ignored' as const, reason: 'unknown_ticket' as const };
-  if (survey.status === 'sent') return { status: 'already_sent' as const, surveyId: survey.id as string };
+  if (survey.status === 'sent') {
+    // Its email went out; a reopened ticket gets no reminder about it.
+    await cancelReminders(trx, [survey.id], 'reopened', now);
+    return { status: 'already_sent' as const, surveyId: survey.id as string };
+  }
   const cancelled = await cancelUnsentSurveys(trx, ledger, [survey.id], now);
   if (cancelled.length === 0) {
     return { status: survey.status === 'scheduled' ? ('sending' as const) : ('not_scheduled' as const), surveyId: survey.id as string };
@@ -211,4 +215,28 @@ export async function surveyWithDelivery(db: Db, id: string) {
     last_error: row.last_error ?? null,
     delivery: outbox ? { status: outbox.status, attempts: outbox.attempts, due_at: iso(outbox.due_at), last_error: outbox.last_error ?? null } : null,
   };
+}
+
+/** Whether a sent survey's reminder still applies, read at its time (reminders/): why not, or the survey and its links' expiry. */
+export type ReminderCheck = { skip: ReminderSkip } | { wait: true } | { survey: Survey; expiresAt: Date };
+
+/**
+ * A reminder goes only to a survey that was sent, has no counted rating (and none waiting in the
+ * scanner hold: then it waits), whose customer neither opted out nor was erased, and whose first
+ * link has not expired; its ticket's reopen cancelled it already (cancelUnsent above).
+ */
+export async function checkReminder(db: Db, surveyId: string, now: Date, addressHash: AddressHash): Promise<ReminderCheck> {
+  const row = await db('surveys').where({ id: surveyId }).first();
+  if (!row || row.status !== 'sent') return { skip: 'not_sent' };
+  if (row.score !== null || row.first_rated_at !== null) return { skip: 'rated' };
+  if (row.customer_email === ERASED_EMAIL) return { skip: 'erased' };
+  const [optedOut, token, waiting] = await Promise.all([
+    db('opt_outs').where({ email_hash: addressHash(String(row.customer_email).toLowerCase()) }).first('email_hash'),
+    db('survey_tokens').where({ survey_id: surveyId }).min({ expires: 'expires_at' }).first(),
+    db('rating_attempts').where({ survey_id: surveyId, status: 'pending' }).first('id'),
+  ]);
+  if (optedOut) return { skip: 'unsubscribed' };
+  if (!token?.expires || toDate(token.expires) <= now) return { skip: 'expired' };
+  if (waiting) return { wait: true };
+  return { survey: toSurvey(row), expiresAt: toDate(token.expires) };
 }

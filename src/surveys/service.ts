@@ -262,6 +262,23 @@ export function createSurveyService(deps: SurveyServiceDeps) {
      */
     prepareEmail: (surveyId: string): Promise<EmailParts> => preparer.submit(surveyId),
 
+    /**
+     * What a reminder needs, decided at its time (repository.checkReminder): why it no longer
+     * applies, that it must wait (a rating is in the scanner hold), or the survey with fresh links
+     * that expire with the first email's, so a reminder never extends the time to answer.
+     */
+    async prepareReminder(surveyId: string): Promise<{ skip: state.ReminderSkip } | { wait: true } | EmailParts> {
+      const now = clock.now();
+      const check = await repo.checkReminder(db, surveyId, now, deps.addressHash);
+      if (!('survey' in check)) return check;
+      const token = mintToken();
+      const unsubscribeToken = mintToken();
+      await db.transaction((trx) =>
+        repo.insertTokens(trx, [[hashToken(token), surveyId, now, check.expiresAt]], [[hashToken(unsubscribeToken), deps.addressHash(check.survey.customerEmail), surveyId, now]]),
+      );
+      return { survey: check.survey, token, unsubscribeToken };
+    },
+
     /** A fresh rating token for one email; only its hash is kept. Earlier tokens stay valid. */
     async issueToken(surveyId: string): Promise<string> {
       const token = mintToken();

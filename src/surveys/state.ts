@@ -150,7 +150,7 @@ export type Finish = { row: OutboxClaim; status: 'sent' | 'failed' | 'cancelled'
  * cancelled it, or another worker claimed it after the lease ran out. Answers, per finish,
  * whether its claim still held (false: nothing of it was written).
  */
-export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[]): Promise<boolean[]> {
+export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishes: readonly Finish[], reminderAfterMs = 0): Promise<boolean[]> {
   // One outbox row per survey, so every statement below touches rows no other one does: they go together.
   const updated = await together(
     trx,
@@ -186,7 +186,44 @@ export async function finishSends(trx: Knex.Transaction, ledger: Ledger, finishe
     ),
     () => ledger.recordMany(trx, changes),
   ]);
+  // REMINDER_AFTER_HOURS: a sent survey's one reminder is queued with the send (reminders/ decides at its time whether it still goes).
+  const sent = owned.filter((f) => f.status === 'sent');
+  if (reminderAfterMs > 0 && sent.length) {
+    const rows = sent.map((f) => [f.row.surveyId, 'pending', new Date(f.now.getTime() + reminderAfterMs), 0, f.now, f.now]);
+    await insertRows(trx, 'reminders', ['survey_id', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], rows, ' ON CONFLICT (survey_id) DO NOTHING');
+  }
   return stillHeld;
+}
+
+/** Why a reminder did not go out. */
+export const REMINDER_SKIPS = ['rated', 'unsubscribed', 'erased', 'reopened', 'expired', 'not_sent'] as const;
+export type ReminderSkip = (typeof REMINDER_SKIPS)[number];
+
+/** Cancels the pending reminders of these surveys (a reopened ticket), unless a worker holds one under a live lease. */
+export async function cancelReminders(trx: Knex.Transaction, surveyIds: readonly string[], reason: ReminderSkip, now: Date): Promise<number> {
+  if (surveyIds.length === 0) return 0;
+  return trx('reminders')
+    .whereIn('survey_id', surveyIds)
+    .andWhere('status', 'pending')
+    .andWhere((w) => w.whereNull('locked_until').orWhere('locked_until', '<=', now))
+    .update({ status: 'cancelled', reason, updated_at: now });
+}
+
+/** A worker's claim on a reminder (reminders/repository.ts). */
+export type ReminderClaim = Claim & { surveyId: string };
+
+/**
+ * Ends a claimed reminder while its claim holds, in one transaction: sent (and the survey's
+ * reminded_at, which tells reminder responses from first-email ones in the reports), cancelled
+ * with the reason it no longer applies, or failed. Answers whether the claim still held.
+ */
+export async function finishReminder(trx: Knex.Transaction, claim: ReminderClaim, end: { status: 'sent' } | { status: 'cancelled'; reason: ReminderSkip } | { status: 'failed'; error: string }, now: Date): Promise<boolean> {
+  const changed = await trx('reminders')
+    .whereRaw(HELD, held(claim))
+    .update({ status: end.status, reason: 'reason' in end ? end.reason : null, last_error: 'error' in end ? end.error : null, locked_until: null, updated_at: now });
+  if (changed === 0) return false;
+  if (end.status === 'sent') await trx('surveys').where({ id: claim.surveyId }).update({ reminded_at: now });
+  return true;
 }
 
 /** A survey's new current rating, decided by ratings/ from `before` (its facts as read, its row locked). */

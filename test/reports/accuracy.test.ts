@@ -110,6 +110,22 @@ function followups(surveys: SeededSurvey[]) {
   };
 }
 
+/** The reminder figures (README "Reports"): responses after the reminder are those first given after it went out. */
+function reminders(counted: SeededSurvey[]) {
+  const sent = counted.filter((s) => s.status === 'sent').length;
+  const responses = counted.filter((s) => s.status === 'sent' && s.score !== null).length;
+  const reminded = counted.filter((s) => s.remindedAt);
+  const after = reminded.filter((s) => s.score !== null && s.firstRatedAt! > s.remindedAt!).length;
+  const pct = (k: number, of: number) => (of ? Math.round((k / of) * 10_000) / 100 : null);
+  return {
+    reminders_sent: reminded.length,
+    responses_to_first_email: responses - after,
+    first_email_response_rate: pct(responses - after, sent),
+    responses_after_reminder: after,
+    reminder_response_rate: pct(after, reminded.length),
+  };
+}
+
 function agentRow(all: SeededSurvey[], scoped: SeededSurvey[], agentId: string | null, tz: string, minSample: number) {
   const own = scoped.filter((s) => s.agentId === agentId);
   const counted = own.filter((s) => s.status !== 'scheduled');
@@ -117,7 +133,7 @@ function agentRow(all: SeededSurvey[], scoped: SeededSurvey[], agentId: string |
   // agent) it must be one of their teams in the period. The exact rule has its own test below.
   const team: unknown =
     agentId !== null && ONE_TEAM_AGENTS.has(agentId) ? latestTeam(counted, tz) : expect.toBeOneOf([...new Set(counted.map((s) => s.team))]);
-  return { agent_id: agentId, agent_name: nameOf(all, agentId), team, ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length, ...followups(own) };
+  return { agent_id: agentId, agent_name: nameOf(all, agentId), team, ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length, ...followups(own), ...reminders(counted) };
 }
 
 function byDefaultOrder(a: { agent_id: string | null } & Summary, b: { agent_id: string | null } & Summary) {
@@ -141,7 +157,7 @@ function expectedAgents(all: SeededSurvey[], f: Filter, tz: string, minSample: n
     to: f.to,
     tz,
     generated_at: expect.any(String),
-    overall: { ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length, ...followups(scoped) },
+    overall: { ...summary(counted, minSample), scanner_discarded: counted.filter((s) => s.scanned).length, ...followups(scoped), ...reminders(counted) },
     agents: ids.map((id) => agentRow(all, scoped, id, tz, minSample)).sort(byDefaultOrder),
   };
 }
@@ -257,6 +273,10 @@ describe.each(ZONES)('reports equal a recompute from the seed (REPORT_TZ=%s)', (
     expect(all.filter((x) => x.scanned).length).toBeGreaterThan(10); // scanner sweeps, some rated afterwards by the customer
     expect(all.filter((x) => x.scanned && x.score !== null).length).toBeGreaterThan(0);
     // Follow-ups of every kind: opened, acted on by a lead, recovered, and still waiting.
+    // Reminders of every kind: answered after the reminder, and not answered.
+    const reminded = all.filter((x) => x.remindedAt);
+    expect(reminded.filter((x) => x.score !== null).length).toBeGreaterThan(5);
+    expect(reminded.filter((x) => x.score === null).length).toBeGreaterThan(5);
     const followed = all.filter((x) => x.followup);
     expect(followed.filter((x) => x.followup!.firstActionAt).length).toBeGreaterThan(5);
     expect(followed.filter((x) => x.followup!.recovered).length).toBeGreaterThan(5);

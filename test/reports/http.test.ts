@@ -109,10 +109,11 @@ describe('report endpoints over HTTP', () => {
       expect(lines[0]).toBe(
         'agent_id,agent_name,team,surveys_sent,suppressed,failed,responses,response_rate,csat,csat_ci_low,csat_ci_high,avg_score,score_1,score_2,score_3,score_4,score_5,comments,low_sample,cancelled,' +
           'suppressed_excluded_tag,suppressed_no_agent,suppressed_customer_is_agent,suppressed_internal_domain,suppressed_opted_out,suppressed_throttled,suppressed_sampled_out,scanner_discarded,' +
-          'low_ratings,followed_up,followed_up_pct,median_hours_to_first_action,recovered,recovered_pct',
+          'low_ratings,followed_up,followed_up_pct,median_hours_to_first_action,recovered,recovered_pct,' +
+          'reminders_sent,responses_to_first_email,first_email_response_rate,responses_after_reminder,reminder_response_rate',
       );
-      expect(res.text).toContain(`"'=HYPERLINK(""x"")","Lovelace, ""Ada""",'+billing,1,0,0,1,100,100,20.65,100,5,0,0,0,0,1,0,true,0,0,0,0,0,0,0,0,0,0,0,,,0,\r\n`);
-      expect(res.text).toContain("a-2,'@SUM(A1:A9),'-ops,1,0,0,1,100,0,0,79.35,2,0,1,0,0,0,0,true,0,0,0,0,0,0,0,0,0,1,0,0,,0,0\r\n" /* the 2 opened a follow-up */);
+      expect(res.text).toContain(`"'=HYPERLINK(""x"")","Lovelace, ""Ada""",'+billing,1,0,0,1,100,100,20.65,100,5,0,0,0,0,1,0,true,0,0,0,0,0,0,0,0,0,0,0,,,0,,0,1,100,0,\r\n`);
+      expect(res.text).toContain("a-2,'@SUM(A1:A9),'-ops,1,0,0,1,100,0,0,79.35,2,0,1,0,0,0,0,true,0,0,0,0,0,0,0,0,0,1,0,0,,0,0,0,1,100,0,\r\n" /* the 2 opened a follow-up */);
       expect(res.text.endsWith('\r\n')).toBe(true);
     });
 

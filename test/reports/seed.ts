@@ -1,4 +1,5 @@
 import { markFailed, markSent } from '../../src/delivery/repository';
+import { endReminder } from '../../src/reminders/repository';
 import type { SurveyStatus, TicketClosed } from '../../src/surveys/types';
 import type { TestApp } from '../helpers/boot';
 
@@ -95,6 +96,10 @@ export type SeededSurvey = {
   scanned: boolean;
   /** Its follow-up, once a counted rating was low (≤ 2, ALERT_MAX_SCORE's default): when it opened, when a lead first acted, whether it ended recovered. */
   followup: { openedAt: Date; firstActionAt: Date | null; recovered: boolean } | null;
+  /** When its first counted rating was given (surveys.first_rated_at). */
+  firstRatedAt: Date | null;
+  /** When its reminder went out (REMINDER_AFTER_HOURS), if one did. */
+  remindedAt: Date | null;
 };
 
 /** ALERT_MAX_SCORE's default: a counted rating at or below it opens a follow-up. */
@@ -151,6 +156,8 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
       answers: 0,
       scanned: false,
       followup: null,
+      firstRatedAt: null,
+      remindedAt: null,
     };
     surveys.set(s.ticketId, s);
     return s;
@@ -165,8 +172,19 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
   }
 
   async function send(s: SeededSurvey) {
-    await markSent(t.db, t.services.ledger, await outboxRow(s), clock.now());
+    // Every sent survey gets its reminder queued (REMINDER_AFTER_HOURS), as the worker's send does.
+    await markSent(t.db, t.services.ledger, await outboxRow(s), clock.now(), 3_600_000);
     s.status = 'sent';
+  }
+
+  /** Its reminder goes out, ended by the reminder worker's own call (surveys/state.ts finishReminder under its claim). */
+  async function remind(s: SeededSurvey) {
+    clock.advance(1000);
+    const row = await t.db('reminders').where({ survey_id: s.id }).first('id', 'attempts');
+    const leaseUntil = new Date(clock.now().getTime() + 300_000);
+    await t.db('reminders').where({ id: row.id }).update({ locked_until: leaseUntil, attempts: row.attempts + 1 });
+    await endReminder(t.db, { id: row.id, surveyId: s.id, attempts: row.attempts + 1, leaseUntil }, { status: 'sent' }, clock.now());
+    s.remindedAt = clock.now();
   }
 
   async function fail(s: SeededSurvey) {
@@ -183,6 +201,7 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
     const comment = input.comment === undefined ? s.comment : input.comment.trim() || null;
     if (score !== s.score || comment !== s.comment) {
       s.ratedAt = clock.now();
+      s.firstRatedAt ??= clock.now();
       s.answers += 1;
       // The follow-up rule (followups/state.ts): a low rating opens one, a good one recovers it, a low one again reopens it.
       const low = score !== null && score <= LOW_AT_OR_BELOW;
@@ -215,7 +234,7 @@ export function createSeeder(t: TestApp, clock: { now(): Date; advance(ms: numbe
     s.scanned = true;
   }
 
-  return { surveys, randomTicket, schedule, send, fail, rate, scan };
+  return { surveys, randomTicket, schedule, send, fail, rate, scan, remind };
 }
 
 export const SCORE_WEIGHTS = [1, 2, 3, 4, 5, 5, 5, 4, 4, 3, 5, 2];
@@ -244,6 +263,8 @@ export async function seedAccuracy(t: TestApp, clock: { now(): Date; advance(ms:
     if (early) await seeder.rate(s, { score: rng.pick(SCORE_WEIGHTS) });
     if (fate < 0.82) await seeder.send(s);
     else if (fate < 0.92) await seeder.fail(s);
+    // The reminder goes to about a third of the sent surveys nobody rated yet (the worker skips rated ones); some answer it.
+    if (fate < 0.82 && s.score === null && rng.chance(0.35)) await seeder.remind(s);
     if (rates && !early) await seeder.rate(s, { score: rng.pick(SCORE_WEIGHTS), ...(rng.chance(0.2) && { comment: rng.pick(COMMENTS) }) });
     if (rates) rated.push(s);
   }
