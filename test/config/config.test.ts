@@ -57,6 +57,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_SCHEMA: 'csat' })).toThrow(/DATABASE_SCHEMA: applies to PostgreSQL only/);
   });
 
+  it('when REMINDER_AFTER_HOURS and ALERT_DIGEST_MINUTES are unset, then no reminder and no digest; fractions of an hour are allowed', () => {
+    expect(loadConfig({})).toMatchObject({ reminderAfterHours: 0, alertDigestMinutes: 0 });
+    expect(loadConfig({ REMINDER_AFTER_HOURS: '0.25', ALERT_DIGEST_MINUTES: '15' })).toMatchObject({ reminderAfterHours: 0.25, alertDigestMinutes: 15 });
+    expect(loadConfig({ REMINDER_AFTER_HOURS: '47.5', TOKEN_TTL_DAYS: '2' }).reminderAfterHours).toBe(47.5);
+  });
+
   it('when a variable is blank, then it counts as unset', () => {
     expect(loadConfig({ SMTP_URL: '', WEBHOOK_SECRET: '' }).usingDevSecret).toBe(true);
   });
@@ -83,6 +89,11 @@ describe('loadConfig', () => {
     ['SURVEY_SAMPLE_RATE', '1.5'],
     ['SURVEY_THROTTLE_DAYS', '-2'],
     ['INTERNAL_DOMAINS', 'corp.example, not a domain'],
+    ['ALERT_DIGEST_MINUTES', '2.5'],
+    ['ALERT_DIGEST_MINUTES', '1441'],
+    ['REMINDER_AFTER_HOURS', '-1'],
+    ['REMINDER_AFTER_HOURS', 'soon'],
+    ['REMINDER_AFTER_HOURS', '672'], // TOKEN_TTL_DAYS' default is 28 days = 672 h: no link would be left to remind of
   ])('when %s is %p, then start-up stops with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}: `));
