@@ -21,9 +21,6 @@ export type FollowupOutcome = (typeof FOLLOWUP_OUTCOMES)[number];
 /** A survey's rating as it now counts: what follow-ups need of it. */
 export type CountedRating = AlertRating & { previous: number | null; at: Date };
 
-/** What an alert says of the rating that opened a follow-up. */
-export type AlertFacts = AlertRating['about'];
-
 /**
  * Where alerts go: ALERT_WEBHOOK_URL, the team's leads by email (`leadsFor`, from the definitions
  * file; ALERT_DIGEST_MINUTES) and PUBLIC_URL for the follow-up's link.
