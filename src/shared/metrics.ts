@@ -35,7 +35,7 @@ export function createMetrics() {
     messagesSent: make.counter('closeloop_messages_sent_total', 'Emails other than the survey accepted by the mail transport, by kind: reminder (REMINDER_AFTER_HOURS), lead_alert (a low rating).', ['kind']),
     messagesNotSent: make.counter(
       'closeloop_messages_not_sent_total',
-      'Reminders and lead alerts that ended unsent, by kind and reason (failed: the transport refused them for good; for reminders also rated, unsubscribed, erased, reopened, expired).',
+      'Reminders and lead alerts that ended unsent, by kind and reason (failed: the transport refused them for good; for reminders also rated, unsubscribed, erased, expired, not_sent, as decided when due).',
       ['kind', 'reason'],
     ),
     sendFailures: make.counter('closeloop_send_failures_total', 'Failed sends: temporary ones are retried, permanent ones fail the survey.', ['kind']),
