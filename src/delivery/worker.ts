@@ -6,7 +6,7 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { SurveyService } from '../surveys/service';
-import { retryDelayMs } from '../shared/backoff';
+import { nextStep } from '../shared/backoff';
 import { DeliveryError, type Mailer } from './mailer';
 import { renderSurveyEmail, senderFor } from './render';
 import { brandFor } from '../surveys/questions';
@@ -91,13 +91,13 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       const now = clock.now();
       // Stored without addresses: a late write must not bring back one that erasure blanked meanwhile.
       const error = withoutEmails(failure.message);
-      if (!failure.temporary || row.attempts >= options.maxAttempts) {
+      const next = nextStep(row.attempts, failure, options, now);
+      if (!next.retry) {
         if (!(await finish(row, 'failed', error))) return lostClaim(log, 'failed');
         log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'survey delivery failed for good');
       } else {
-        const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
-        if (!(await repo.markRetry(db, row, new Date(now.getTime() + delay), error, now))) return lostClaim(log, 'retry');
-        log.info({ error: maskEmails(failure.message), retryInMs: delay }, 'survey delivery will be retried');
+        if (!(await repo.markRetry(db, row, next.dueAt, error, now))) return lostClaim(log, 'retry');
+        log.info({ error: maskEmails(failure.message), retryInMs: next.delayMs }, 'survey delivery will be retried');
       }
       return;
     }

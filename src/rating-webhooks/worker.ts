@@ -2,7 +2,7 @@ import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
-import { retryDelayMs } from '../shared/backoff';
+import { nextStep } from '../shared/backoff';
 import { signBody } from '../shared/signature';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
 import * as repo from './repository';
@@ -51,13 +51,14 @@ export function createHookWorker(deps: { db: Db; clock: Clock; logger: Logger; s
     }
     const now = clock.now();
     const log = logger.child({ hookId: row.id, attempt: row.attempts, receiver: new URL(row.url).host });
-    if (row.attempts >= options.maxAttempts) {
+    // Every receiver failure is worth another try (a 4xx may be a receiver being redeployed) until the attempts run out.
+    const next = nextStep(row.attempts, { temporary: true }, options, now);
+    if (!next.retry) {
       if (!(await repo.markHookFailed(db, row, error, now))) return lostClaim(row, 'failed');
       log.warn({ error }, 'rating webhook failed for good');
     } else {
-      const delay = retryDelayMs(row.attempts, options.retryBaseSeconds);
-      if (!(await repo.markHookRetry(db, row, new Date(now.getTime() + delay), error, now))) return lostClaim(row, 'retry');
-      log.info({ error, retryInMs: delay }, 'rating webhook will be retried');
+      if (!(await repo.markHookRetry(db, row, next.dueAt, error, now))) return lostClaim(row, 'retry');
+      log.info({ error, retryInMs: next.delayMs }, 'rating webhook will be retried');
     }
   }
 
