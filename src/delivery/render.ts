@@ -1,5 +1,7 @@
 import type { Views } from '../shared/views';
-import type { Brand } from '../surveys/definitions';
+import type { Brand, SurveyDefinitions } from '../surveys/definitions';
+import { brandFor } from '../surveys/questions';
+import type { OutgoingMail } from './mailer';
 import type { Survey } from '../surveys/types';
 import { SCORES } from '../surveys/wording';
 import { emailText } from '../surveys/page-text';
@@ -50,4 +52,37 @@ export function senderFor(brand: Brand, mailFrom: string): string {
   const address = brand.sender_address ?? /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom.trim();
   const name = (brand.sender_name ?? /^\s*"?([^"<]*?)"?\s*</.exec(mailFrom)?.[1] ?? '').replace(/["\\\r\n]/g, '');
   return name ? `"${name}" <${address}>` : address;
+}
+
+/** The reminder's Message-ID: the survey's with `reminder.` for `survey.`, stable across re-sends and holding the survey id (erasure finds its .eml file by it). */
+export const reminderMessageId = (surveyMessageId: string) => surveyMessageId.replace(/^<survey\./, '<reminder.');
+
+/**
+ * A survey's email, ready for the mailer: the first one (threaded under the helpdesk's thread
+ * when the webhook named one), or its reminder (REMINDER_AFTER_HOURS: threaded under the first,
+ * which it names in In-Reply-To and References). `token` and `unsubscribeToken` are this email's own.
+ */
+export function composeSurveyMail(
+  views: Views,
+  site: { publicUrl: string; mailFrom: string; definitions: SurveyDefinitions },
+  parts: { survey: Survey; token: string; unsubscribeToken: string },
+  kind: 'first' | 'reminder' = 'first',
+): OutgoingMail {
+  const { survey } = parts;
+  const unsubscribeUrl = `${site.publicUrl}/u/${parts.unsubscribeToken}`;
+  const brand = brandFor(site.definitions, survey.brand);
+  const email = renderSurveyEmail(views, survey, parts.token, site.publicUrl, brand, unsubscribeUrl, kind === 'reminder');
+  const thread =
+    kind === 'first'
+      ? { messageId: survey.messageId, inReplyTo: survey.threadMessageId ?? undefined }
+      : { messageId: reminderMessageId(survey.messageId), inReplyTo: survey.messageId, references: [...(survey.threadMessageId ? [survey.threadMessageId] : []), survey.messageId] };
+  return {
+    to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
+    from: senderFor(brand, site.mailFrom),
+    subject: email.subject,
+    html: email.html,
+    text: email.text,
+    ...thread,
+    unsubscribeUrl,
+  };
 }

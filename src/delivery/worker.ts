@@ -8,8 +8,7 @@ import type { Views } from '../shared/views';
 import type { SurveyService } from '../surveys/service';
 import { nextStep } from '../shared/backoff';
 import { DeliveryError, type Mailer } from './mailer';
-import { renderSurveyEmail, senderFor } from './render';
-import { brandFor } from '../surveys/questions';
+import { composeSurveyMail } from './render';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
 import { createBatchWriter } from '../shared/batch';
@@ -70,21 +69,9 @@ export function createDeliveryWorker(deps: WorkerDeps) {
       else lostClaim(log, 'cancel');
       return;
     }
-    const unsubscribeUrl = `${deps.publicUrl}/u/${unsubscribeToken}`;
-    const brand = brandFor(deps.definitions, survey.brand);
-    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl);
     deps.metrics?.sendAttempts.inc();
     try {
-      await deps.mailer.send({
-        to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
-        from: senderFor(brand, deps.mailFrom),
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-        messageId: survey.messageId,
-        inReplyTo: survey.threadMessageId ?? undefined,
-        unsubscribeUrl,
-      });
+      await deps.mailer.send(composeSurveyMail(deps.views, deps, { survey, token, unsubscribeToken }));
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
       deps.metrics?.sendFailures.inc({ kind: failure.temporary ? 'temporary' : 'permanent' });

@@ -6,17 +6,13 @@ import type { Metrics, OutboxTransition } from '../shared/metrics';
 import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
 import { nextStep } from '../shared/backoff';
 import { DeliveryError, type Mailer } from '../delivery/mailer';
-import { renderSurveyEmail, senderFor } from '../delivery/render';
-import { brandFor } from '../surveys/questions';
+import { composeSurveyMail } from '../delivery/render';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import type { SurveyService } from '../surveys/service';
 import * as repo from './repository';
 
 /** How long a reminder waits when a rating of its survey is still in the scanner hold (it likely counts). */
 const WAIT_FOR_HOLD_MS = 60_000;
-
-/** The reminder's Message-ID: the survey's with `reminder.` for `survey.`, stable across re-sends and holding the survey id (erasure finds its .eml file by it). */
-export const reminderMessageId = (surveyMessageId: string) => surveyMessageId.replace(/^<survey\./, '<reminder.');
 
 /**
  * REMINDER_AFTER_HOURS: sends each sent survey's one reminder when it is due, if it still applies
@@ -61,22 +57,8 @@ export function createReminderWorker(deps: {
       if (!(await repo.retryReminder(db, claim, new Date(now.getTime() + WAIT_FOR_HOLD_MS), null, now))) lostClaim(claim, 'retry');
       return;
     }
-    const { survey, token, unsubscribeToken } = parts;
-    const unsubscribeUrl = `${deps.publicUrl}/u/${unsubscribeToken}`;
-    const brand = brandFor(deps.definitions, survey.brand);
-    const email = renderSurveyEmail(deps.views, survey, token, deps.publicUrl, brand, unsubscribeUrl, true);
     try {
-      await deps.mailer.send({
-        to: survey.customerName ? `"${survey.customerName.replace(/["\\]/g, '')}" <${survey.customerEmail}>` : survey.customerEmail,
-        from: senderFor(brand, deps.mailFrom),
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-        messageId: reminderMessageId(survey.messageId),
-        inReplyTo: survey.messageId,
-        references: [...(survey.threadMessageId ? [survey.threadMessageId] : []), survey.messageId],
-        unsubscribeUrl,
-      });
+      await deps.mailer.send(composeSurveyMail(deps.views, deps, parts, 'reminder'));
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
       const now = clock.now();
