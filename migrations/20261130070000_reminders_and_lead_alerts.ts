@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
  * Reminders: one per sent survey when REMINDER_AFTER_HOURS > 0, queued when its first email is
  * sent and sent at most once (reminders/); surveys.reminded_at says when it went out, so reports
  * tell first-email responses from reminder responses. Lead alerts: the email alerts to a team's
- * leads about low ratings (alerts/), queued with the follow-up they announce; a digest gathers a
- * team's pending alerts under the first one's id (batch_id).
+ * leads about low ratings (alerts/), one row per lead, queued with the follow-up they announce; a
+ * digest gathers a lead's pending alerts of a team under the first one's id (batch_id).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('surveys', (t) => {
@@ -27,7 +27,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('lead_alerts', (t) => {
     t.increments('id').primary();
     t.string('leads_key', 140).notNullable(); // the team whose leads get it, or '*' for the default list
-    t.text('recipients').notNullable(); // JSON array of addresses, fixed when queued
+    t.string('recipient', 320).notNullable(); // one lead: each lead's email is sent, retried and failed on its own
     t.string('survey_id', 36).notNullable().references('surveys.id');
     t.integer('followup_id').notNullable().references('followups.id');
     t.text('body').notNullable(); // JSON: the same facts as the webhook alert
@@ -40,7 +40,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true }).notNullable();
     t.timestamp('updated_at', { useTz: true }).notNullable();
     t.index(['status', 'due_at']);
-    t.index(['leads_key', 'status']);
+    t.index(['leads_key', 'recipient', 'status']);
     t.index(['survey_id']);
   });
 }

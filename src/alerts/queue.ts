@@ -11,9 +11,11 @@ export type LeadAlert = { leads: { key: string; recipients: string[] }; surveyId
  * at once, more lets the worker gather the team's alerts of that time into one email (worker.ts).
  */
 export async function queueLeadAlerts(trx: Knex.Transaction, alerts: readonly LeadAlert[], digestMinutes: number): Promise<void> {
-  const rows = alerts.map((a) => {
+  // One row per lead: a relay that refuses one lead's address (a full mailbox) must not keep the alert from the others, nor send it to them twice.
+  const rows = alerts.flatMap((a) => {
     const due = new Date(a.at.getTime() + digestMinutes * 60_000);
-    return [a.leads.key, JSON.stringify(a.leads.recipients), a.surveyId, a.followupId, JSON.stringify(a.body), 'pending', due, 0, a.at, a.at];
+    const body = JSON.stringify(a.body);
+    return a.leads.recipients.map((recipient) => [a.leads.key, recipient, a.surveyId, a.followupId, body, 'pending', due, 0, a.at, a.at]);
   });
-  await insertRows(trx, 'lead_alerts', ['leads_key', 'recipients', 'survey_id', 'followup_id', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], rows);
+  await insertRows(trx, 'lead_alerts', ['leads_key', 'recipient', 'survey_id', 'followup_id', 'body', 'status', 'due_at', 'attempts', 'created_at', 'updated_at'], rows);
 }

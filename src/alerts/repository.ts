@@ -4,16 +4,16 @@ import { dueAndFree, HELD, held, leaseRows, type Claim } from '../shared/outbox-
 import type { AlertBody } from './message';
 
 /**
- * A claimed lead email: the first pending alert of its leads (`id`, whose claim it is) and every
- * alert it carries (`alerts`, itself first): with a digest, the other alerts of the same leads
- * that were pending when it was claimed.
+ * A claimed lead email: the first pending alert of its lead (`id`, whose claim it is) and every
+ * alert it carries (`alerts`, itself first): with a digest, the other alerts of the same team for
+ * the same lead that were pending when it was claimed.
  */
-export type AlertEmail = Claim & { leadsKey: string; recipients: string[]; alerts: AlertBody[] };
+export type AlertEmail = Claim & { leadsKey: string; recipient: string; alerts: AlertBody[] };
 
 /**
- * Leases due alert emails. Only the oldest pending alert of each leads list is due (the others wait
- * in its batch or behind it), so the leads get their alerts in order and a digest is one email.
- * With `gather`, the claim puts every pending alert of the same leads into the first one's batch;
+ * Leases due alert emails. Only the oldest pending alert of each team and lead is due (the others
+ * wait in its batch or behind it), so a lead gets the alerts in order and a digest is one email.
+ * With `gather`, the claim puts every pending alert of the same team and lead into the first one's batch;
  * a batch once made stays, so a retry or a re-send after a crash carries the same alerts (and any
  * that arrived since).
  */
@@ -23,20 +23,20 @@ export async function claimDueAlerts(db: Db, now: Date, leaseUntil: Date, limit:
       db,
       dueAndFree(trx('lead_alerts as a'), now, 'a.')
         .whereNotExists((q) =>
-          q.select(trx.raw('1')).from('lead_alerts as e').whereRaw('e.leads_key = a.leads_key AND e.id < a.id').andWhere('e.status', 'pending'),
+          q.select(trx.raw('1')).from('lead_alerts as e').whereRaw('e.leads_key = a.leads_key AND e.recipient = a.recipient AND e.id < a.id').andWhere('e.status', 'pending'),
         )
         .orderBy('a.id')
         .limit(limit)
-        .select('a.id', 'a.leads_key', 'a.recipients', 'a.attempts'),
+        .select('a.id', 'a.leads_key', 'a.recipient', 'a.attempts'),
     );
     if (rows.length === 0) return [];
     await leaseRows(trx, 'lead_alerts', rows.map((r) => r.id), leaseUntil, now);
     const emails: AlertEmail[] = [];
     for (const r of rows) {
       const batch = trx('lead_alerts').where({ status: 'pending' }).andWhere((w) => w.whereNull('batch_id').orWhere('batch_id', r.id));
-      await (gather ? batch.andWhere('leads_key', r.leads_key) : batch.andWhere('id', r.id)).update({ batch_id: r.id, updated_at: now });
+      await (gather ? batch.andWhere({ leads_key: r.leads_key, recipient: r.recipient }) : batch.andWhere('id', r.id)).update({ batch_id: r.id, updated_at: now });
       const bodies: string[] = await trx('lead_alerts').where({ batch_id: r.id, status: 'pending' }).orderBy('id').pluck('body');
-      emails.push({ id: r.id, attempts: r.attempts + 1, leaseUntil, leadsKey: r.leads_key, recipients: JSON.parse(r.recipients), alerts: bodies.map((b) => JSON.parse(b) as AlertBody) });
+      emails.push({ id: r.id, attempts: r.attempts + 1, leaseUntil, leadsKey: r.leads_key, recipient: r.recipient, alerts: bodies.map((b) => JSON.parse(b) as AlertBody) });
     }
     return emails;
   });

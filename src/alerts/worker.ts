@@ -47,7 +47,7 @@ export function createLeadAlertWorker(deps: { db: Db; clock: Clock; logger: Logg
     const log = logger.child({ alertId: email.id, attempt: email.attempts, alerts: email.alerts.length });
     const rendered = renderAlertEmail(deps.views, email.alerts, email.leadsKey);
     try {
-      await deps.mailer.send({ to: email.recipients.join(', '), from: deps.mailFrom, ...rendered, messageId: alertMessageId(email, deps.mailFrom) });
+      await deps.mailer.send({ to: email.recipient, from: deps.mailFrom, ...rendered, messageId: alertMessageId(email, deps.mailFrom) });
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
       const now = clock.now();

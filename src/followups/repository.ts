@@ -58,3 +58,12 @@ export async function findFollowup(db: Db, id: number) {
     events: events.map((e) => ({ kind: e.kind, author: e.author ?? null, status: e.status, owner: e.owner ?? null, outcome: e.outcome ?? null, note: e.note ?? null, at: iso(e.created_at) })),
   };
 }
+
+/** The notes of these follow-ups with their author and time, oldest first, by follow-up id. */
+export async function notesOf(db: Db, ids: readonly number[]): Promise<Map<number, Array<{ author: string | null; note: string; at: string | null }>>> {
+  const notes = new Map<number, Array<{ author: string | null; note: string; at: string | null }>>();
+  if (ids.length === 0) return notes;
+  const rows = await db('followup_events').whereIn('followup_id', ids).whereNotNull('note').orderBy('id').select('followup_id', 'author', 'note', 'created_at');
+  for (const r of rows) notes.set(r.followup_id, [...(notes.get(r.followup_id) ?? []), { author: r.author ?? null, note: r.note, at: iso(r.created_at) }]);
+  return notes;
+}

@@ -47,8 +47,9 @@ export function followupPageRoutes(deps: { followups: FollowupService; views: Vi
   router.get('/followups', validateQuery(queueQuery, 'Check the filters.'), async (req, res) => {
     const q = validQuery(res, queueQuery);
     const page = await deps.followups.list({ status: q.status, team: q.team, agentId: q.agent }, 200);
+    const notes = await deps.followups.notesOf(page.items.map((f) => f.id));
     const now = deps.clock.now().getTime();
-    const items = page.items.map((f) => ({ ...f, waiting_hours: Math.floor((now - Date.parse(f.created_at!)) / 3_600_000), resolved: f.status === 'resolved' }));
+    const items = page.items.map((f) => ({ ...f, notes: notes.get(f.id) ?? [], waiting_hours: Math.floor((now - Date.parse(f.created_at!)) / 3_600_000), resolved: f.status === 'resolved' }));
     res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: ['unresolved', ...FOLLOWUP_STATUSES], outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? '') }, 'report'));
   });
 
@@ -60,7 +61,7 @@ export function followupPageRoutes(deps: { followups: FollowupService; views: Vi
     const change: FollowupChange =
       form.action === 'take' ? { owner: author, author } : form.action === 'note' ? { note: form.note, author } : { outcome: form.outcome, author };
     await deps.followups.change(id, change);
-    const back = typeof req.query.back === 'string' && /^[a-z_=&%0-9.-]*$/i.test(req.query.back) ? `?${req.query.back}` : '';
+    const back = typeof req.query.back === 'string' && /^[a-z_=&%0-9.-]+$/i.test(req.query.back) ? `?${req.query.back}` : '';
     res.redirect(303, `/followups${back}#f${id}`);
   });
   return router;

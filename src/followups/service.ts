@@ -13,6 +13,8 @@ export function createFollowupService(deps: { db: Db; clock: Clock; hookUrls: re
   return {
     list: (filter: repo.FollowupFilter, limit: number, after?: repo.FollowupCursor) => repo.listFollowups(db, filter, limit, after),
     get: (id: number) => repo.findFollowup(db, id),
+    /** The leads' notes on these follow-ups, oldest first, by follow-up id (for the /followups page). */
+    notesOf: (ids: readonly number[]) => repo.notesOf(db, ids),
     /** Applies a lead's change as one event; 404 when there is no such follow-up. Answers the follow-up as it is now. */
     async change(id: number, change: FollowupChange) {
       const found = await db.transaction((trx) => changeFollowup(trx, id, change, clock.now(), deps.hookUrls));

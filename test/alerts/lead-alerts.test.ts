@@ -34,11 +34,12 @@ describe('email alerts to team leads on low ratings (real SMTP)', () => {
     await boot();
     const low = await rated('billing', { score: 1, comment: 'Nobody answered my question.' });
     await rated('billing', { score: 5 });
-    expect(await t.services.leadAlerts.drain()).toBe(1);
-    const [mail] = await t.smtp.waitForMessages(3).then(alertMails);
+    expect(await t.services.leadAlerts.drain()).toBe(2); // one email per lead
+    const mails = await t.smtp.waitForMessages(4).then(alertMails);
     const { id: followupId } = await t.db('followups').where({ survey_id: low.surveyId }).first('id');
 
-    expect(to(mail)).toEqual(['ana@leads.example', 'ben@leads.example']);
+    expect(mails.map(to).sort()).toEqual([['ana@leads.example'], ['ben@leads.example']]);
+    const mail = mails.find((m) => to(m)[0] === 'ana@leads.example')!;
     expect(mail.from?.value).toEqual([{ name: 'Closeloop', address: 'surveys@closeloop.test' }]);
     expect(mail.subject).toBe('Low rating 1/5 for Ada Lovelace on ticket ' + (await t.db('surveys').where({ id: low.surveyId }).first('ticket_id')).ticket_id);
     for (const part of [mail.text!, String(mail.html)]) {
@@ -48,14 +49,19 @@ describe('email alerts to team leads on low ratings (real SMTP)', () => {
       expect(part).toContain('handling'); // the question
       expect(part).toContain(`https://csat.example.test/followups#f${followupId}`);
     }
-    expect(mail.messageId).toBe(`<alert.${low.surveyId}.${(await t.db('lead_alerts').first('id')).id}@closeloop.test>`);
+    const ids = await t.db('lead_alerts').orderBy('id').pluck('id');
+    expect(mails.map((m) => m.messageId).sort()).toEqual(ids.map((id) => `<alert.${low.surveyId}.${id}@closeloop.test>`).sort());
+    expect(mails[1].text).toBe(mails[0].text); // the same alert to each lead
 
     // A comment added later updates the follow-up; it never alerts again.
     await t.services.ratings.recordRating(low.token, { comment: 'Still waiting.' });
     await t.services.ratings.recordRating(low.token, { score: 2 });
     expect(await t.services.leadAlerts.drain()).toBe(0);
-    expect(alertMails()).toHaveLength(1);
-    expect(await t.db('lead_alerts').select('status')).toEqual([{ status: 'sent' }]);
+    expect(alertMails()).toHaveLength(2);
+    expect(await t.db('lead_alerts').orderBy('id').select('recipient', 'status')).toEqual([
+      { recipient: 'ana@leads.example', status: 'sent' },
+      { recipient: 'ben@leads.example', status: 'sent' },
+    ]);
   });
 
   it('when the ticket\'s team has no leads of its own, then default_leads get it; with no leads configured at all, nothing is queued', async () => {
@@ -82,23 +88,25 @@ describe('email alerts to team leads on low ratings (real SMTP)', () => {
     await rated('billing', { score: 1 }, 'Ticket four');
     expect(await t.services.leadAlerts.drain()).toBe(0); // the window is still open
     clock.advance(4 * MINUTE);
-    expect(await t.services.leadAlerts.drain()).toBe(1); // billing's window closed; returns' (opened 3 minutes later) not yet
+    expect(await t.services.leadAlerts.drain()).toBe(2); // billing's window closed (an email to each lead); returns' (opened 3 minutes later) not yet
     clock.advance(3 * MINUTE);
     expect(await t.services.leadAlerts.drain()).toBe(1);
-    const mails = await t.smtp.waitForMessages(6).then(alertMails);
-    expect(mails.map((m) => [m.subject, to(m)])).toEqual([
-      ['3 low ratings in billing', ['ana@leads.example', 'ben@leads.example']],
+    const mails = await t.smtp.waitForMessages(7).then(alertMails);
+    expect(mails.map((m) => [m.subject, to(m)]).sort()).toEqual([
+      ['3 low ratings in billing', ['ana@leads.example']],
+      ['3 low ratings in billing', ['ben@leads.example']],
       [expect.stringMatching(/^Low rating 1\/5 for Ada Lovelace on ticket /), ['desk@leads.example']],
     ]);
-    for (const subject of ['Ticket one', 'Ticket two', 'Ticket four', 'First complaint']) expect(mails[0].text).toContain(subject);
-    expect(mails[0].text).not.toContain('Ticket three');
-    expect(await t.db('lead_alerts').where({ status: 'sent' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 4 }]);
+    const digest = mails.find((m) => m.subject === '3 low ratings in billing')!;
+    for (const subject of ['Ticket one', 'Ticket two', 'Ticket four', 'First complaint']) expect(digest.text).toContain(subject);
+    expect(digest.text).not.toContain('Ticket three');
+    expect(await t.db('lead_alerts').where({ status: 'sent' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 7 }]);
     expect(await t.services.leadAlerts.drain()).toBe(0);
   });
 
   it('when the SMTP server refuses for a while, then the alert is retried and arrives once; a permanent refusal fails it', async () => {
     await boot({ DELIVERY_RETRY_BASE_SECONDS: '1' });
-    await rated('billing', { score: 1 });
+    await rated('returns', { score: 1 }); // one lead: desk
     t.smtp.state.mode = 'tempfail';
     expect(await t.services.leadAlerts.drain()).toBe(1);
     expect(await t.db('lead_alerts').first('status', 'attempts', 'last_error')).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringContaining('451') });
@@ -108,16 +116,30 @@ describe('email alerts to team leads on low ratings (real SMTP)', () => {
     await t.smtp.waitForMessages(2);
     expect(alertMails()).toHaveLength(1);
 
-    await rated('billing', { score: 1 });
+    await rated('returns', { score: 1 });
     t.smtp.state.mode = 'permfail';
     expect(await t.services.leadAlerts.drain()).toBe(1);
     expect(await t.db('lead_alerts').orderBy('id').pluck('status')).toEqual(['sent', 'failed']);
     expect(alertMails()).toHaveLength(1);
   });
 
+  it('when the relay refuses one lead\'s address, then that lead\'s alert fails with the reply and the other lead gets it once', async () => {
+    await boot();
+    t.smtp.state.rejectRecipients.add('ben@leads.example');
+    await rated('billing', { score: 1 });
+    expect(await t.services.leadAlerts.drain()).toBe(2);
+    const mails = await t.smtp.waitForMessages(2).then(alertMails);
+    expect(mails.map(to)).toEqual([['ana@leads.example']]);
+    expect(await t.db('lead_alerts').orderBy('recipient').select('recipient', 'status', 'last_error')).toEqual([
+      { recipient: 'ana@leads.example', status: 'sent', last_error: null },
+      { recipient: 'ben@leads.example', status: 'failed', last_error: expect.stringContaining('550') },
+    ]);
+    expect(await t.services.leadAlerts.drain()).toBe(0);
+  });
+
   it('when several workers look at the same due alert at once, then one email goes', async () => {
     await boot();
-    await rated('billing', { score: 1 });
+    await rated('returns', { score: 1 });
     const handled = await Promise.all([t.services.leadAlerts.drain(), t.services.leadAlerts.drain(), t.services.leadAlerts.drain()]);
     expect(handled.reduce((a, b) => a + b, 0)).toBe(1);
     await t.smtp.waitForMessages(2);
@@ -126,7 +148,7 @@ describe('email alerts to team leads on low ratings (real SMTP)', () => {
 
   it('when the customer is erased before the alert goes, then it goes without their comment and ticket subject', async () => {
     await boot({ ALERT_DIGEST_MINUTES: '5' });
-    const low = await rated('billing', { score: 1, comment: 'My card number is in this ticket' }, 'Secret subject');
+    const low = await rated('returns', { score: 1, comment: 'My card number is in this ticket' }, 'Secret subject');
     const { customer_email: email } = await t.db('surveys').where({ id: low.surveyId }).first('customer_email');
     await request(t.app).delete(`/api/customers/${email}`).set('Authorization', `Bearer ${t.config.adminToken}`).expect(200);
     clock.advance(5 * MINUTE);

@@ -39,14 +39,18 @@ describe('the follow-ups page', () => {
 
     const taken = await post(`/followups/${a}?back=status%3Dopen`, { action: 'take' });
     expect([taken.status, taken.headers.location]).toEqual([303, `/followups?status=open#f${a}`]);
-    expect((await post(`/followups/${a}`, { action: 'note', note: 'Called; refund sent.' })).status).toBe(303);
+    const noted = await post(`/followups/${a}`, { action: 'note', note: 'Called; <b>refund</b> sent.' });
+    expect([noted.status, noted.headers.location]).toEqual([303, `/followups#f${a}`]); // no filters: no stray "?"
+    const withNote = await page('/followups');
+    expect(withNote.text).toContain('<ul class="notes" aria-label="Notes"><li><span class="muted">Lena, '); // the note shows, with its author
+    expect(withNote.text).toContain('Called; &lt;b&gt;refund&lt;/b&gt; sent.'); // escaped
     expect((await post(`/followups/${a}`, { action: 'resolve', outcome: 'contacted' })).status).toBe(303);
 
     const events = await t.db('followup_events').where({ followup_id: a }).orderBy('id').select('kind', 'author', 'status', 'owner', 'note');
     expect(events.map((e) => [e.kind, e.author, e.status, e.owner, e.note])).toEqual([
       ['opened', null, 'open', null, null],
       ['changed', 'Lena', 'in_progress', 'Lena', null],
-      ['note', 'Lena', 'in_progress', 'Lena', 'Called; refund sent.'],
+      ['note', 'Lena', 'in_progress', 'Lena', 'Called; <b>refund</b> sent.'],
       ['changed', 'Lena', 'resolved', 'Lena', null],
     ]);
     const open = await page('/followups');
