@@ -87,7 +87,7 @@ export function createMailer(opts: { smtpUrl?: string; allowPlaintext?: boolean;
       try {
         const info = await transport.sendMail(toMessage(mail));
         // nodemailer throws only when every recipient is refused; ours have one each, but a partial refusal must not pass for delivered.
-        const refused = (info as { rejectedErrors?: unknown[] }).rejectedErrors?.[0];
+        const refused = (info as { rejectedErrors?: Error[] }).rejectedErrors?.[0];
         if (refused) throw refused;
         if (!opts.smtpUrl) await writeEml(opts.mailDir, mail.messageId, (info as unknown as { message: Buffer }).message);
       } catch (err) {
