@@ -13,6 +13,8 @@ import { unsubscribeRoutes } from './unsubscribe/routes';
 import { apiRoutes } from './api/routes';
 import { privacyRoutes } from './privacy/routes';
 import { followupPageRoutes } from './followups/routes';
+import { readSession, sessionCookie, signinRoutes } from './signin/routes';
+import { userRoutes } from './people/routes';
 import type { Services } from './services';
 import { pendingMigrations } from './schema';
 
@@ -30,12 +32,16 @@ export function createApp(s: Services): express.Express {
   app.use(opsRoutes({ db: s.db, pendingMigrations, metrics: s.metrics, metricsToken: s.config.metricsToken, production: s.config.nodeEnv === 'production' }));
   const failureLimit = webhookFailureLimit(s.config.rateLimits);
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
-  app.use(['/r', '/u'], publicRateLimit(s.config.rateLimits));
+  app.use(['/r', '/u', '/login'], publicRateLimit(s.config.rateLimits));
+  const cookie = sessionCookie(s.config.publicUrl, s.config.sessions.maxHours);
+  app.use(['/login', '/logout', '/me', '/reports', '/followups'], readSession(s.signin, cookie));
+  app.use(signinRoutes({ signin: s.signin, views: s.views, publicUrl: s.config.publicUrl, cookie, agentView: s.config.agentView }));
   app.use(webhookRoutes({ tickets: s.tickets, clock: s.clock, secret: s.config.webhookSecret, previousSecret: s.config.previous.webhookSecret }));
   app.use(adapterRoutes({ tickets: s.tickets, clock: s.clock, secrets: s.config.helpdesks }));
   app.use('/webhooks', failureLimit.gate);
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
   app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(userRoutes({ users: s.users, audit: s.audit, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(apiRoutes({ api: s.api, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(followupPageRoutes({ followups: s.followups, views: s.views, clock: s.clock, publicUrl: s.config.publicUrl, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(unsubscribeRoutes({ views: s.views, unsubscribe: s.unsubscribe }));

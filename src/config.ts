@@ -78,6 +78,10 @@ const envSchema = z
     ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\/[^\s,]+$/, 'must be one http(s) URL').optional(),
     ALERT_DIGEST_MINUTES: intFrom(0, 24 * 60).default(0),
     REMINDER_AFTER_HOURS: z.coerce.number().min(0).max(24 * 365).default(0),
+    SESSION_IDLE_MINUTES: intFrom(5, 7 * 24 * 60).default(8 * 60),
+    SESSION_MAX_HOURS: intFrom(1, 24 * 90).default(7 * 24),
+    AUDIT_RETENTION_DAYS: intFrom(1, 36_500).default(365),
+    AGENT_VIEW: z.enum(['own', 'none'], { message: 'must be own or none' }).default('own'),
     DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
     DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
@@ -163,6 +167,12 @@ export type Config = Readonly<{
   alertDigestMinutes: number;
   /** REMINDER_AFTER_HOURS: 0 sends no reminder; more sends one that long after the first email to a survey with no counted rating. */
   reminderAfterHours: number;
+  /** Signed-in sessions end after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after sign-in whatever happens. */
+  sessions: { idleMinutes: number; maxHours: number };
+  /** AUDIT_RETENTION_DAYS: how long the audit trail is kept. */
+  auditRetentionDays: number;
+  /** AGENT_VIEW: `own` lets a signed-in agent read their own ratings; `none` shows agents nothing. */
+  agentView: 'own' | 'none';
   /** How long a rating the page posted by itself waits for mail-scanner signals before it counts (also the window they are looked for in). */
   ratingHoldSeconds: number;
   reportsToken: string;
@@ -246,6 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     alertDigestMinutes: e.ALERT_DIGEST_MINUTES,
     reminderAfterHours: e.REMINDER_AFTER_HOURS,
+    sessions: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    agentView: e.AGENT_VIEW,
     ratingHoldSeconds: e.RATING_HOLD_SECONDS,
     reportsToken: e.REPORTS_TOKEN ?? (local as LocalCredentials).reportsToken,
     usingDevReportsToken: !e.REPORTS_TOKEN,

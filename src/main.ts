@@ -68,7 +68,12 @@ async function main() {
   if (Object.keys(services.definitions.teams).length || services.definitions.default_leads) services.leadAlerts.start();
   const stopRetention = startRetention({ retain: services.privacy.retain, logger: logger.child({ component: 'retention' }), days: config.retentionDays });
   const stopPruning = startReceiptPruning({ prune: services.surveys.pruneReceipts, logger: logger.child({ component: 'retention' }) });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), shutdown(signal, server, services, logger)));
+  // Ended sessions and links, and audit events past AUDIT_RETENTION_DAYS, go hourly too.
+  const stopSweeps = [
+    startReceiptPruning({ prune: services.signin.sweep, logger: logger.child({ component: 'retention' }), what: 'ended sessions and sign-in links' }),
+    startReceiptPruning({ prune: services.audit.prune, logger: logger.child({ component: 'retention' }), what: 'old audit events' }),
+  ];
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), stopSweeps.forEach((stop) => stop()), shutdown(signal, server, services, logger)));
 }
 
 /** Stop accepting, let in-flight requests and the in-flight send finish, close the pool; exit within a bound. */

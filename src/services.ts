@@ -21,6 +21,9 @@ import { createUnsubscribeService } from './unsubscribe/service';
 import { createApiService } from './api/service';
 import { createFollowupService } from './followups/service';
 import { createTicketWebhookService } from './ticket-webhooks/service';
+import { createUserService } from './people/service';
+import { createAuditService } from './audit/service';
+import { createSigninService } from './signin/service';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
@@ -114,7 +117,10 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const followups = createFollowupService({ db, clock, hookUrls: config.ratingWebhooks.urls });
   const api = createApiService({ surveys, ratings, followups });
   const tickets = createTicketWebhookService({ surveys });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reminders, leadAlerts, reports, addressHash, privacy, unsubscribe, api, tickets, followups };
+  const users = createUserService({ db, clock });
+  const audit = createAuditService({ db, clock, retentionDays: config.auditRetentionDays });
+  const signin = createSigninService({ db, clock, logger: logger.child({ component: 'signin' }), mailer, users, publicUrl: config.publicUrl, mailFrom: config.mailFrom, times: config.sessions });
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reminders, leadAlerts, reports, addressHash, privacy, unsubscribe, api, tickets, followups, users, audit, signin };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -69,13 +69,14 @@ const HOUR_MS = 3_600_000;
  * hourly, whatever RETENTION_DAYS says (they hold survey ids and answers, no customer data, and past
  * their window they serve nothing). Replays are decided by the receipts' age, not by this timer.
  */
-export function startReceiptPruning(deps: { prune: () => Promise<number>; logger: Logger }): () => void {
+export function startReceiptPruning(deps: { prune: () => Promise<number>; logger: Logger; what?: string }): () => void {
+  const what = deps.what ?? 'webhook receipts';
   const run = async () => {
     try {
       const pruned = await deps.prune();
-      if (pruned) deps.logger.info({ pruned }, 'webhook receipts pruned');
+      if (pruned) deps.logger.info({ pruned }, `${what} pruned`);
     } catch (err) {
-      deps.logger.error({ err: safeError(err) }, 'pruning webhook receipts failed; it runs again within the hour');
+      deps.logger.error({ err: safeError(err) }, `pruning ${what} failed; it runs again within the hour`);
     }
   };
   void run();

@@ -1,0 +1,110 @@
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { AppError } from '../shared/errors';
+import { htmlErrors, sameOriginOnly } from '../shared/http';
+import type { Views } from '../shared/views';
+import type { SigninService } from './service';
+import type { Viewer } from './sessions';
+
+/** The session cookie: `__Host-` bound to this host and Secure over https; HttpOnly and SameSite=Lax always. */
+export function sessionCookie(publicUrl: string, maxHours: number) {
+  const secure = new URL(publicUrl).protocol === 'https:';
+  const name = secure ? '__Host-closeloop_session' : 'closeloop_session';
+  const attributes = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  return {
+    name,
+    set: (res: Response, value: string) => res.append('Set-Cookie', `${name}=${value}; ${attributes}; Max-Age=${Math.floor(maxHours * 3600)}`),
+    clear: (res: Response) => res.append('Set-Cookie', `${name}=; ${attributes}; Max-Age=0`),
+    read: (req: Request) => {
+      for (const part of (req.get('cookie') ?? '').split(';')) {
+        const at = part.indexOf('=');
+        if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+      }
+      return undefined;
+    },
+  };
+}
+
+export type SessionCookie = ReturnType<typeof sessionCookie>;
+
+/** The signed-in viewer of this request (res.locals.viewer), or undefined. */
+export const viewerOf = (res: Response): Viewer | undefined => res.locals.viewer as Viewer | undefined;
+
+/** Reads the session cookie, when there is one, into res.locals.viewer (and the secret into res.locals.session). */
+export function readSession(signin: SigninService, cookie: SessionCookie): RequestHandler {
+  return (req, res, next) => {
+    const session = cookie.read(req);
+    if (!session) return next();
+    signin
+      .viewer(session)
+      .then((viewer) => {
+        if (viewer) Object.assign(res.locals, { viewer, session });
+        else cookie.clear(res); // ended, expired or unknown: the browser forgets it
+        next();
+      })
+      .catch(next);
+  };
+}
+
+/** Where a viewer lands after signing in: the reports of their scope, or an agent's own page. */
+export function homeOf(viewer: Viewer, agentView: 'own' | 'none'): string {
+  if (viewer.role !== 'agent') return '/reports/agents';
+  return agentView === 'own' && viewer.agentId ? `/reports/agents/${encodeURIComponent(viewer.agentId)}` : '/me';
+}
+
+const emailForm = z.object({ email: z.string().max(320).default('') });
+const csrfForm = z.object({ csrf: z.string().max(100).default('') });
+const form = express.urlencoded({ extended: false, limit: '2kb' });
+
+/**
+ * GET/POST /login (ask for a link), GET/POST /login/:token (a page with a button; only the POST
+ * signs in, as mail scanners open links), POST /logout (with the session's CSRF token), GET /me.
+ */
+export function signinRoutes(deps: { signin: SigninService; views: Views; publicUrl: string; cookie: SessionCookie; agentView: 'own' | 'none' }): Router {
+  const router = Router();
+  const page = (res: Response, name: string, context: Record<string, unknown>, status = 200) => res.status(status).send(deps.views.page(name, context, 'report'));
+  router.use(['/login', '/logout', '/me'], htmlErrors, (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer'); // the link's secret never leaves in a Referer
+    next();
+  });
+
+  router.get('/login', (_req, res) => {
+    const viewer = viewerOf(res);
+    if (viewer) return void res.redirect(303, homeOf(viewer, deps.agentView));
+    page(res, 'login', { title: 'Sign in' });
+  });
+
+  // The same answer for every address, known or not, well-formed or not: it tells nobody who has an account.
+  router.post('/login', sameOriginOnly(deps.publicUrl), form, async (req, res) => {
+    const { email } = emailForm.parse(req.body ?? {});
+    if (/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(email.trim())) await deps.signin.requestLink(email, req.ip ?? null);
+    page(res, 'message', { title: 'Check your email', heading: 'Check your email.', text: 'If this address belongs to a Closeloop user, a sign-in link is on its way. It works once, for 15 minutes.' });
+  });
+
+  router.get('/login/:token', (req, res) => {
+    page(res, 'login-confirm', { title: 'Sign in', action: `/login/${encodeURIComponent(String(req.params.token))}` });
+  });
+
+  router.post('/login/:token', sameOriginOnly(deps.publicUrl), async (req, res) => {
+    const signed = await deps.signin.signIn(String(req.params.token), req.ip ?? null);
+    if (!signed) return void page(res, 'message', { title: 'Sign in', heading: 'This sign-in link does not work any more.', text: 'A link works once, for 15 minutes. Ask for a new one at /login.' }, 400);
+    deps.cookie.set(res, signed.session);
+    res.redirect(303, homeOf(signed.viewer, deps.agentView));
+  });
+
+  router.post('/logout', sameOriginOnly(deps.publicUrl), form, async (req, res) => {
+    const viewer = viewerOf(res);
+    if (viewer && csrfForm.parse(req.body ?? {}).csrf !== viewer.csrf) throw new AppError(403, 'csrf', 'The form is stale: reload the page and try again.');
+    if (viewer) await deps.signin.signOut(res.locals.session as string, viewer, req.ip ?? null);
+    deps.cookie.clear(res);
+    res.redirect(303, '/login');
+  });
+
+  router.get('/me', (_req, res) => {
+    const viewer = viewerOf(res);
+    if (!viewer) return void res.redirect(303, '/login');
+    res.json({ email: viewer.email, name: viewer.name, role: viewer.role, teams: viewer.teams, agent_id: viewer.agentId });
+  });
+  return router;
+}
