@@ -34,7 +34,7 @@ export function createApp(s: Services): express.Express {
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
   app.use(['/r', '/u', '/login'], publicRateLimit(s.config.rateLimits));
   const cookie = sessionCookie(s.config.publicUrl, s.config.sessions.maxHours);
-  app.use(['/login', '/logout', '/me', '/reports', '/followups'], readSession(s.signin, cookie));
+  app.use(['/login', '/logout', '/me', '/reports', '/followups'], readSession(s.signin, cookie, s.config.agentView));
   app.use(signinRoutes({ signin: s.signin, views: s.views, publicUrl: s.config.publicUrl, cookie, agentView: s.config.agentView }));
   app.use(webhookRoutes({ tickets: s.tickets, clock: s.clock, secret: s.config.webhookSecret, previousSecret: s.config.previous.webhookSecret }));
   app.use(adapterRoutes({ tickets: s.tickets, clock: s.clock, secrets: s.config.helpdesks }));

@@ -4,8 +4,8 @@ import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
 import { addDaysTo } from '../shared/period';
 import { coverPeriod, ROLLUP_TABLE } from '../surveys/counters/rollup';
 
-/** A report's period (local days, both ends included) and filters. */
-export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string; question?: string; variant?: string };
+/** A report's period (local days, both ends included) and filters; `teams` limits it to a lead's teams. */
+export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string; question?: string; variant?: string; teams?: readonly string[] };
 
 const sums = (trx: Knex.Transaction) => COUNTERS.map((c) => trx.raw('SUM(??) AS ??', [c, c]));
 
@@ -18,6 +18,8 @@ const toCounts = (row: Record<string, unknown>): Counts => {
 /** The scope's filters on `q` (`t`: the table's alias and a dot, for a query over several tables). */
 function filtered(q: Knex.QueryBuilder, scope: Scope, t = '') {
   if (scope.team !== undefined) q.andWhere(`${t}team`, scope.team);
+  // A lead's teams (shared/access.ts): every read of a report passes here, so none sees past them.
+  if (scope.teams !== undefined) q.whereIn(`${t}team`, [...scope.teams]);
   if (scope.brand !== undefined) q.andWhere(`${t}brand`, scope.brand);
   if (scope.agentId !== undefined) q.andWhere(`${t}agent_id`, scope.agentId);
   if (scope.question !== undefined) q.andWhere(`${t}question_id`, scope.question);
@@ -124,16 +126,8 @@ export async function ratingsPage(
   page: { limit: number; offset: number },
 ): Promise<{ total: number; items: RatingItem[] }> {
   const base = () => {
-    const q = trx('surveys')
-      .where({ agent_id: scope.agentId, status: 'sent' })
-      .whereNotNull('score')
-      .andWhere('closed_at', '>=', bounds.start)
-      .andWhere('closed_at', '<', bounds.end);
-    if (scope.team !== undefined) q.andWhere({ team: scope.team });
-    if (scope.brand !== undefined) q.andWhere({ brand: scope.brand });
-    if (scope.question !== undefined) q.andWhere({ question_id: scope.question });
-    if (scope.variant !== undefined) q.andWhere({ variant: scope.variant });
-    return q;
+    const q = trx('surveys').where({ status: 'sent' }).whereNotNull('score').andWhere('closed_at', '>=', bounds.start).andWhere('closed_at', '<', bounds.end);
+    return filtered(q, scope); // the one filter every read uses: the agent, the filters, a lead's teams
   };
   const counted = await base().count<{ n: number | string }[]>({ n: '*' }).first();
   const rows = await base()

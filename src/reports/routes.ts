@@ -4,6 +4,8 @@ import { AppError } from '../shared/errors';
 import { htmlErrors } from '../shared/http';
 import type { Views } from '../shared/views';
 import { reportsAuth } from '../shared/auth';
+import { sessionAccess, type Access } from '../shared/access';
+import type { Scope } from './repository';
 import { intervalBar, trendChart } from './charts';
 import { toCsv } from './csv';
 import { parseReportQuery, SORT_KEYS, type ReportQuery } from './query';
@@ -41,7 +43,23 @@ const link = (path: string, params: Record<string, string | number | undefined>)
   return qs.size ? `${path}?${qs.toString()}` : path;
 };
 
-/** Support leads' reports as JSON, CSV or an HTML dashboard, behind the reports token. */
+const outOfScope = () => new AppError(403, 'not_in_scope', 'That is outside what you may see.');
+
+/** Narrows a report's scope to what its reader may see: a lead's teams, an agent's own rows; asking for more is 403. */
+function within(scope: Scope, access: Access): Scope {
+  if (access.kind === 'teams') {
+    if (scope.team !== undefined && !access.teams.includes(scope.team)) throw outOfScope();
+    return { ...scope, teams: access.teams };
+  }
+  if (access.kind === 'agent') {
+    if (scope.agentId !== undefined && scope.agentId !== access.agentId) throw outOfScope();
+    return { ...scope, agentId: access.agentId };
+  }
+  if (access.kind === 'none') throw outOfScope();
+  return scope;
+}
+
+/** Support leads' reports as JSON, CSV or an HTML dashboard: behind the reports token, or for a signed-in user within their access. */
 export function reportRoutes(deps: { reports: ReportService; views: Views; clock: Clock; tz: string; token: string; previousToken?: string }): Router {
   const { reports, views } = deps;
   const router = Router();
@@ -52,15 +70,26 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (wantsHtml) htmlErrors(req, res, next);
     else next();
   });
-  router.use('/reports', reportsAuth(deps.token, deps.previousToken));
-  const query = (req: Parameters<typeof parseReportQuery>[0]) => parseReportQuery(req, deps.tz, deps.clock.now());
+  // A signed-in user reads within their access; a request with a credential (the reports token), or none, goes through the token check.
+  const tokenCheck = reportsAuth(deps.token, deps.previousToken);
+  router.use('/reports', (req, res, next) => {
+    const access = sessionAccess(res);
+    if (!access || req.get('authorization')) return void tokenCheck(req, res, next);
+    if (access.kind === 'none') throw new AppError(403, 'not_in_scope', 'Your role shows no scores (AGENT_VIEW=none).');
+    next();
+  });
+  const accessOf = (res: Response): Access => (res.req.get('authorization') ? undefined : sessionAccess(res)) ?? { kind: 'all' };
+  const query = (req: Parameters<typeof parseReportQuery>[0], res: Response) => {
+    const q = parseReportQuery(req, deps.tz, deps.clock.now());
+    return { ...q, scope: within(q.scope, accessOf(res)) };
+  };
 
   const sendCsv = (res: Response, name: string, q: ReportQuery, columns: string[], rows: Array<Record<string, unknown>>) => {
     res.type('text/csv; charset=utf-8').attachment(`${name}_${q.scope.from}_${q.scope.to}.csv`).send(toCsv(columns, rows));
   };
 
   router.get('/reports/agents', async (req, res) => {
-    const q = query(req);
+    const q = query(req, res);
     const report = await reports.agents(q.scope, q.sort, q.format === 'html' ? q.interval : undefined);
     if (q.format === 'json') return void res.json(report);
     if (q.format === 'csv') {
@@ -98,13 +127,16 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
   });
 
   router.get('/reports/agents/:agentId', async (req, res) => {
-    const q = query(req);
+    const q = query(req, res);
     if (q.format === 'csv') throw new AppError(400, 'invalid_query', 'The drill-down is available as json or html.', [{ path: 'format', message: 'must be json or html' }]);
     // Agent ids are one-line strings of at most 128 characters (the webhook contract): anything else is no agent of ours.
     if (req.params.agentId.length > 128 || /[\u0000-\u001f\u007f]/.test(req.params.agentId)) throw new AppError(404, 'not_found', 'No surveys for this agent.');
+    const access = accessOf(res);
+    if (access.kind === 'agent' && req.params.agentId !== access.agentId) throw outOfScope();
     const report = await reports.agent(req.params.agentId, q.scope, q.page);
-    if (!report.known) throw new AppError(404, 'not_found', 'No surveys for this agent.');
-    const { known: _known, ...body } = report;
+    // A lead sees an agent only through their teams' surveys: another team's agent is no agent of theirs.
+    if (!report.known || (access.kind === 'teams' && !report.inScope)) throw new AppError(404, 'not_found', 'No surveys for this agent.');
+    const { known: _known, inScope: _inScope, ...body } = report;
     if (q.format === 'json') return void res.json(body);
     const pages = Math.max(1, Math.ceil(body.ratings.total / body.ratings.per_page));
     const pageLink = (p: number) => link(`/reports/agents/${encodeURIComponent(req.params.agentId)}`, { ...q.raw, page: p, per_page: q.page.perPage });
@@ -128,7 +160,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
   });
 
   router.get('/reports/variants', async (req, res) => {
-    const q = query(req);
+    const q = query(req, res);
     const question = q.scope.question;
     if (!question) throw new AppError(400, 'invalid_query', 'Name the question whose variants to compare.', [{ path: 'question', message: 'is required' }]);
     const report = await reports.variants({ ...q.scope, question });
@@ -162,7 +194,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
   });
 
   router.get('/reports/trend', async (req, res) => {
-    const q = query(req);
+    const q = query(req, res);
     const report = await reports.trend(q.scope, q.interval);
     if (q.format === 'json') return void res.json(report);
     if (q.format === 'csv') {

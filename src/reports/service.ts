@@ -114,6 +114,8 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
           ...header(scope),
           agent: { agent_id: agentId, agent_name: names.get(agentId) ?? null, team: rows[0]?.team ?? null, ...overall },
           known: names.has(agentId),
+          /** Whether the scope holds any of the agent's surveys (a lead's teams may hold none of another team's agent). */
+          inScope: rows.length > 0,
           trend: await trendBuckets(trx, own, 'week'),
           ratings: { page: page.page, per_page: page.perPage, total: ratings.total, items: ratings.items },
         };

@@ -5,6 +5,7 @@ import { htmlErrors, sameOriginOnly } from '../shared/http';
 import type { Views } from '../shared/views';
 import type { SigninService } from './service';
 import type { Viewer } from './sessions';
+import type { Access } from '../shared/access';
 
 /** The session cookie: `__Host-` bound to this host and Secure over https; HttpOnly and SameSite=Lax always. */
 export function sessionCookie(publicUrl: string, maxHours: number) {
@@ -30,15 +31,22 @@ export type SessionCookie = ReturnType<typeof sessionCookie>;
 /** The signed-in viewer of this request (res.locals.viewer), or undefined. */
 export const viewerOf = (res: Response): Viewer | undefined => res.locals.viewer as Viewer | undefined;
 
-/** Reads the session cookie, when there is one, into res.locals.viewer (and the secret into res.locals.session). */
-export function readSession(signin: SigninService, cookie: SessionCookie): RequestHandler {
+/** What a signed-in user may read (shared/access.ts): an admin everything, a lead their teams, an agent their own rows (AGENT_VIEW=own) or nothing. */
+export function accessOf(viewer: Viewer, agentView: 'own' | 'none'): Access {
+  if (viewer.role === 'admin') return { kind: 'all' };
+  if (viewer.role === 'lead') return { kind: 'teams', teams: viewer.teams };
+  return agentView === 'own' && viewer.agentId ? { kind: 'agent', agentId: viewer.agentId } : { kind: 'none' };
+}
+
+/** Reads the session cookie, when there is one, into res.locals.viewer and .access (and the secret into res.locals.session). */
+export function readSession(signin: SigninService, cookie: SessionCookie, agentView: 'own' | 'none'): RequestHandler {
   return (req, res, next) => {
     const session = cookie.read(req);
     if (!session) return next();
     signin
       .viewer(session)
       .then((viewer) => {
-        if (viewer) Object.assign(res.locals, { viewer, session });
+        if (viewer) Object.assign(res.locals, { viewer, session, access: accessOf(viewer, agentView) });
         else cookie.clear(res); // ended, expired or unknown: the browser forgets it
         next();
       })
