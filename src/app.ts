@@ -16,6 +16,7 @@ import { followupPageRoutes } from './followups/routes';
 import { readSession, sessionCookie, signinRoutes } from './signin/routes';
 import { userRoutes } from './people/routes';
 import type { Services } from './services';
+import type { AuditHook } from './shared/access';
 import { pendingMigrations } from './schema';
 
 /** Builds the HTTP app; never listens, so tests drive it with supertest. */
@@ -33,6 +34,7 @@ export function createApp(s: Services): express.Express {
   const failureLimit = webhookFailureLimit(s.config.rateLimits);
   app.use('/webhooks', webhookMetrics(s.metrics), failureLimit.track);
   app.use(['/r', '/u', '/login'], publicRateLimit(s.config.rateLimits));
+  const audit: AuditHook = (res, event) => s.audit.record({ ...event, ip: res.req.ip ?? null });
   const cookie = sessionCookie(s.config.publicUrl, s.config.sessions.maxHours);
   app.use(['/login', '/logout', '/me', '/reports', '/followups'], readSession(s.signin, cookie, s.config.agentView));
   app.use(signinRoutes({ signin: s.signin, views: s.views, publicUrl: s.config.publicUrl, cookie, agentView: s.config.agentView }));
@@ -40,13 +42,13 @@ export function createApp(s: Services): express.Express {
   app.use(adapterRoutes({ tickets: s.tickets, clock: s.clock, secrets: s.config.helpdesks }));
   app.use('/webhooks', failureLimit.gate);
   app.use(ratingRoutes({ ratings: s.ratings, views: s.views, publicUrl: s.config.publicUrl, definitions: s.definitions }));
-  app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
+  app.use(privacyRoutes({ privacy: s.privacy, token: s.config.adminToken, previousToken: s.config.previous.adminToken, audit }));
   app.use(userRoutes({ users: s.users, audit: s.audit, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(apiRoutes({ api: s.api, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(followupPageRoutes({ followups: s.followups, views: s.views, clock: s.clock, publicUrl: s.config.publicUrl, token: s.config.adminToken, previousToken: s.config.previous.adminToken }));
   app.use(unsubscribeRoutes({ views: s.views, unsubscribe: s.unsubscribe }));
   app.use(previewRoutes({ definitions: s.definitions, views: s.views, publicUrl: s.config.publicUrl, mailFrom: s.config.mailFrom, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
-  app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken }));
+  app.use(reportRoutes({ reports: s.reports, views: s.views, clock: s.clock, tz: s.config.reportTz, token: s.config.reportsToken, previousToken: s.config.previous.reportsToken, audit }));
 
   app.use(credentialLimit.gate);
 

@@ -3,7 +3,7 @@ import { toDate } from '../shared/db';
 import type { FollowupStatus } from './state';
 
 /** `unresolved`: open and in progress, the queue a lead works from. */
-export type FollowupFilter = { status?: FollowupStatus | 'unresolved'; team?: string; agentId?: string; from?: Date; to?: Date };
+export type FollowupFilter = { status?: FollowupStatus | 'unresolved'; team?: string; agentId?: string; from?: Date; to?: Date; teams?: readonly string[] };
 /** Keyset position in the queue: oldest first, by (created_at, id). */
 export type FollowupCursor = { createdAt: number; id: number };
 
@@ -32,6 +32,7 @@ export async function listFollowups(db: Db, f: FollowupFilter, limit: number, af
   if (f.status === 'unresolved') q.whereNot('f.status', 'resolved');
   else if (f.status) q.where('f.status', f.status);
   if (f.team) q.where('f.team', f.team);
+  if (f.teams) q.whereIn('f.team', [...f.teams]); // a lead's teams
   if (f.agentId) q.where('f.agent_id', f.agentId);
   if (f.from) q.where('f.created_at', '>=', f.from);
   if (f.to) q.where('f.created_at', '<', f.to);

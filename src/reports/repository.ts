@@ -130,7 +130,8 @@ export async function ratingsPage(
     return filtered(q, scope); // the one filter every read uses: the agent, the filters, a lead's teams
   };
   const counted = await base().count<{ n: number | string }[]>({ n: '*' }).first();
-  const rows = await base()
+  type Row = { id: string; ticket_id: string; subject: string | null; team: string | null; brand: string | null; closed_at: unknown; rated_at: unknown; score: number; comment: string | null; credited_by: string | null };
+  const rows: Row[] = await base()
     .orderBy([{ column: 'rated_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(page.limit)
     .offset(page.offset)

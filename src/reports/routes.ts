@@ -4,7 +4,7 @@ import { AppError } from '../shared/errors';
 import { htmlErrors } from '../shared/http';
 import type { Views } from '../shared/views';
 import { reportsAuth } from '../shared/auth';
-import { sessionAccess, type Access } from '../shared/access';
+import { actorOf, sessionAccess, type Access, type AuditHook } from '../shared/access';
 import type { Scope } from './repository';
 import { intervalBar, trendChart } from './charts';
 import { toCsv } from './csv';
@@ -60,7 +60,7 @@ function within(scope: Scope, access: Access): Scope {
 }
 
 /** Support leads' reports as JSON, CSV or an HTML dashboard: behind the reports token, or for a signed-in user within their access. */
-export function reportRoutes(deps: { reports: ReportService; views: Views; clock: Clock; tz: string; token: string; previousToken?: string }): Router {
+export function reportRoutes(deps: { reports: ReportService; views: Views; clock: Clock; tz: string; token: string; previousToken?: string; audit?: AuditHook }): Router {
   const { reports, views } = deps;
   const router = Router();
   router.use('/reports', (req, res, next) => {
@@ -84,7 +84,9 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     return { ...q, scope: within(q.scope, accessOf(res)) };
   };
 
-  const sendCsv = (res: Response, name: string, q: ReportQuery, columns: string[], rows: Array<Record<string, unknown>>) => {
+  /** A CSV export, recorded in the audit trail first (who exported what, with its filters). */
+  const sendCsv = async (res: Response, name: string, q: ReportQuery, columns: string[], rows: Array<Record<string, unknown>>) => {
+    await deps.audit?.(res, { actor: actorOf(res, 'reports-token'), action: 'export', subject: res.req.path, detail: { ...q.raw, rows: rows.length } });
     res.type('text/csv; charset=utf-8').attachment(`${name}_${q.scope.from}_${q.scope.to}.csv`).send(toCsv(columns, rows));
   };
 
@@ -94,7 +96,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (q.format === 'json') return void res.json(report);
     if (q.format === 'csv') {
       const rows = report.agents.map((a) => ({ agent_id: a.agent_id, agent_name: a.agent_name, team: a.team, ...flat(a) }));
-      return void sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS, 'scanner_discarded', ...FOLLOWUP_COLUMNS, ...REMINDER_COLUMNS], rows);
+      return void (await sendCsv(res, 'agents', q, ['agent_id', 'agent_name', 'team', ...SUMMARY_COLUMNS, 'scanner_discarded', ...FOLLOWUP_COLUMNS, ...REMINDER_COLUMNS], rows));
     }
     const sortLink = (key: string) => link('/reports/agents', { ...q.raw, sort: key, dir: q.sort.key === key && q.sort.dir === 'desc' ? 'asc' : 'desc' });
     res.send(
@@ -175,7 +177,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
         response_rate_p_value: v.response_rate_vs_control?.p_value,
       }));
       const columns = ['variant', ...SUMMARY_COLUMNS, 'csat_diff_pp', 'csat_p_value', 'response_rate_diff_pp', 'response_rate_p_value'];
-      return void sendCsv(res, `variants_${question}`, q, columns, rows);
+      return void (await sendCsv(res, `variants_${question}`, q, columns, rows));
     }
     res.send(
       views.page(
@@ -199,7 +201,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (q.format === 'json') return void res.json(report);
     if (q.format === 'csv') {
       const rows = report.buckets.map((b) => ({ start: b.start, end: b.end, ...flat(b) }));
-      return void sendCsv(res, 'trend', q, ['start', 'end', ...SUMMARY_COLUMNS], rows);
+      return void (await sendCsv(res, 'trend', q, ['start', 'end', ...SUMMARY_COLUMNS], rows));
     }
     res.send(
       views.page(

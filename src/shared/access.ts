@@ -9,3 +9,10 @@ export type Access = { kind: 'all' } | { kind: 'teams'; teams: string[] } | { ki
 
 /** The signed-in user's access (res.locals.access), if a session was presented. */
 export const sessionAccess = (res: Response): Access | undefined => res.locals.access as Access | undefined;
+
+/** Who presented a request, for the audit trail: the signed-in user's email, or the credential used. */
+export const actorOf = (res: Response, credential: string): string =>
+  res.req.get('authorization') ? credential : ((res.locals.viewer as { email?: string } | undefined)?.email ?? credential);
+
+/** Records what a request did in the audit trail (audit/, wired in app.ts); the areas stay unaware of it. */
+export type AuditHook = (res: Response, event: { actor: string; action: 'export' | 'erasure'; subject?: string | null; detail?: Record<string, unknown> }) => Promise<void>;
