@@ -10,6 +10,8 @@ export type SigninService = ReturnType<typeof createSigninService>;
 
 /** A sign-in link works this long, once. */
 export const LINK_MINUTES = 15;
+/** At most this many links per user in LINK_MINUTES: more asks (someone mail-bombing a lead) send nothing. */
+export const LINKS_PER_WINDOW = 5;
 
 /**
  * Sign-in without passwords: a known user asks for a link by email and gets a one-time link valid
@@ -38,6 +40,10 @@ export function createSigninService(deps: { db: Db; clock: Clock; logger: Logger
       const user = await deps.users.byEmail(email);
       if (!user) {
         await record(db, { actor: email.trim().toLowerCase(), action: 'signin_failed', detail: { reason: 'unknown_email' }, ip }, now);
+        return;
+      }
+      if ((await sessions.linksSince(db, user.id, new Date(now.getTime() - LINK_MINUTES * 60_000))) >= LINKS_PER_WINDOW) {
+        await record(db, { actor: user.email, action: 'signin_failed', detail: { reason: 'too_many_links' }, ip }, now);
         return;
       }
       const token = await sessions.createLink(db, user.id, now, LINK_MINUTES);

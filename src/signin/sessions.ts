@@ -21,6 +21,12 @@ export async function createLink(db: Db, userId: number, now: Date, minutes: num
   return token;
 }
 
+/** How many sign-in links a user was sent since `since`. */
+export async function linksSince(db: Db, userId: number, since: Date): Promise<number> {
+  const row = await db('signin_links').where({ user_id: userId }).andWhere('created_at', '>', since).count<{ n: number | string }[]>({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
 /**
  * Uses a sign-in link, once: in one transaction, marks it used (only if unused and unexpired) and
  * opens a session for its user. Answers the session's secret and the user's id, or null (unknown,

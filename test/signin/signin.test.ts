@@ -94,6 +94,17 @@ describe('sign-in by emailed link, sessions and sign-out (real SMTP)', () => {
     expect(await t.count('sessions')).toBe(0);
   });
 
+  it('when one address asks for links again and again, then at most 5 go out in 15 minutes, and the page never says so', async () => {
+    for (let i = 0; i < 8; i++) expect((await askLink('lena@support.example')).text).toContain('a sign-in link is on its way');
+    await t.smtp.waitForMessages(5);
+    expect(await t.count('signin_links')).toBe(5);
+    expect((await audit()).filter(([action]: string[]) => action === 'signin_failed')).toHaveLength(3);
+    clock.advance(15 * MINUTE + 1000);
+    await askLink('lena@support.example');
+    await t.smtp.waitForMessages(6); // a new window: the next one goes
+    expect(mailTo('lena@support.example')).toHaveLength(6);
+  });
+
   it('when an agent signs in, then they land on their own page', async () => {
     const { res } = await signIn('ada@support.example');
     expect(res.headers.location).toBe('/reports/agents/a-7');
