@@ -107,6 +107,8 @@ export async function agentNames(trx: Knex.Transaction, ids: string[]): Promise<
 export type RatingItem = {
   survey_id: string;
   ticket_id: string;
+  agent_id: string | null;
+  agent_name: string | null;
   subject: string | null;
   team: string | null;
   brand: string | null;
@@ -118,29 +120,40 @@ export type RatingItem = {
   credited_by: string | null;
 };
 
-/** One agent's current ratings in the period (closed_at in [start, end)), newest rating first. */
+/** Which ratings of the scope a feed shows: these scores only, comments containing this text (any case). */
+export type RatingFilter = { scores?: readonly number[]; search?: string };
+
+/** `%`, `_` and the escape itself match literally in LIKE. */
+const likeLiteral = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The current ratings of the scope (one agent's, or a whole team's feed) in the period (closed_at in [start, end)), newest rating first. */
 export async function ratingsPage(
   trx: Knex.Transaction,
-  scope: Scope & { agentId: string },
+  scope: Scope,
   bounds: { start: Date; end: Date },
   page: { limit: number; offset: number },
+  only: RatingFilter = {},
 ): Promise<{ total: number; items: RatingItem[] }> {
   const base = () => {
     const q = trx('surveys').where({ status: 'sent' }).whereNotNull('score').andWhere('closed_at', '>=', bounds.start).andWhere('closed_at', '<', bounds.end);
+    if (only.scores?.length) q.whereIn('score', [...only.scores]);
+    if (only.search) q.whereRaw("lower(comment) LIKE ? ESCAPE '\\'", [likeLiteral(only.search)]);
     return filtered(q, scope); // the one filter every read uses: the agent, the filters, a lead's teams
   };
   const counted = await base().count<{ n: number | string }[]>({ n: '*' }).first();
-  type Row = { id: string; ticket_id: string; subject: string | null; team: string | null; brand: string | null; closed_at: unknown; rated_at: unknown; score: number; comment: string | null; credited_by: string | null };
+  type Row = { id: string; ticket_id: string; agent_id: string | null; agent_name: string | null; subject: string | null; team: string | null; brand: string | null; closed_at: unknown; rated_at: unknown; score: number; comment: string | null; credited_by: string | null };
   const rows: Row[] = await base()
     .orderBy([{ column: 'rated_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(page.limit)
     .offset(page.offset)
-    .select('id', 'ticket_id', 'subject', 'team', 'brand', 'closed_at', 'rated_at', 'score', 'comment', 'credited_by');
+    .select('id', 'ticket_id', 'agent_id', 'agent_name', 'subject', 'team', 'brand', 'closed_at', 'rated_at', 'score', 'comment', 'credited_by');
   return {
     total: Number(counted?.n ?? 0),
     items: rows.map((r) => ({
       survey_id: r.id,
       ticket_id: r.ticket_id,
+      agent_id: r.agent_id ?? null,
+      agent_name: r.agent_name ?? null,
       subject: r.subject ?? null,
       team: r.team ?? null,
       brand: r.brand ?? null,

@@ -1,4 +1,6 @@
 import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { validateQuery, validQuery } from '../shared/validation';
 import type { Clock } from '../shared/clock';
 import { AppError } from '../shared/errors';
 import { htmlErrors } from '../shared/http';
@@ -42,6 +44,21 @@ const link = (path: string, params: Record<string, string | number | undefined>)
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>);
   return qs.size ? `${path}?${qs.toString()}` : path;
 };
+
+/** The per-ticket export: one row per rated survey, with its comment. */
+const RATING_COLUMNS = ['ticket_id', 'subject', 'agent_id', 'agent_name', 'team', 'brand', 'closed_at', 'rated_at', 'score', 'comment', 'credited_by', 'survey_id'];
+
+/** The feed's own filters: `score` (one or more of 1-5, comma-separated or repeated), `q` (text in the comment, any case). */
+const feedQuery = z
+  .object({
+    score: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => [...new Set((Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter(Boolean))])
+      .pipe(z.array(z.enum(['1', '2', '3', '4', '5'], { message: 'must be scores 1 to 5, comma-separated' })).transform((l) => l.map(Number)))
+      .optional(),
+    q: z.string().trim().max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').transform((s) => s || undefined).optional(),
+  })
+  .passthrough();
 
 const outOfScope = () => new AppError(403, 'not_in_scope', 'That is outside what you may see.');
 
@@ -122,6 +139,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
           })),
           csvHref: link('/reports/agents', { ...q.raw, format: 'csv' }),
           trendHref: link('/reports/trend', { ...q.raw }),
+          ratingsHref: link('/reports/ratings', scopeParams(q)),
         },
         'report',
       ),
@@ -188,6 +206,39 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
           q: q.raw,
           rows: report.variants.map((v) => ({ ...v, bar: intervalBar(v) })),
           csvHref: link('/reports/variants', { ...q.raw, format: 'csv' }),
+          backHref: link('/reports/agents', scopeParams(q)),
+        },
+        'report',
+      ),
+    );
+  });
+
+  router.get('/reports/ratings', validateQuery(feedQuery, 'Check the report parameters.'), async (req, res) => {
+    const q = query(req, res);
+    const only = validQuery(res, feedQuery);
+    const filter = { scores: only.score, search: only.q };
+    if (q.format === 'csv') {
+      const report = await reports.ratings(q.scope, null, filter);
+      return void (await sendCsv(res, 'ratings', q, RATING_COLUMNS, report.ratings.items));
+    }
+    const report = await reports.ratings(q.scope, q.page, filter);
+    if (q.format === 'json') return void res.json(report);
+    const pages = Math.max(1, Math.ceil(report.ratings.total / report.ratings.per_page));
+    const params = { ...q.raw, ...(only.score && { score: only.score.join(',') }), ...(only.q && { q: only.q }) };
+    const pageLink = (p: number) => link('/reports/ratings', { ...params, page: p, per_page: q.page.perPage });
+    res.send(
+      views.page(
+        'report-ratings',
+        {
+          title: 'Ratings and comments — Closeloop',
+          report,
+          q: q.raw,
+          search: only.q ?? '',
+          scores: [1, 2, 3, 4, 5].map((score) => ({ score, checked: only.score?.includes(score) ?? false })),
+          pages,
+          prevHref: report.ratings.page > 1 ? pageLink(report.ratings.page - 1) : null,
+          nextHref: report.ratings.page < pages ? pageLink(report.ratings.page + 1) : null,
+          csvHref: link('/reports/ratings', { ...params, format: 'csv' }),
           backHref: link('/reports/agents', scopeParams(q)),
         },
         'report',

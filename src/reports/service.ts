@@ -11,6 +11,7 @@ import type { SurveyDefinitions } from '../surveys/definitions';
 import { findQuestion } from '../surveys/questions';
 import { REPORTS, timed, type Metrics } from '../shared/metrics';
 import type { Knex } from 'knex';
+import { AppError } from '../shared/errors';
 
 /** `scanner_discarded`: surveys whose rating links a mail scanner used; those ratings never count. */
 export type AgentRow = { agent_id: string | null; agent_name: string | null; team: string | null; scanner_discarded: number } & Summary & FollowupFigures & ReminderFigures;
@@ -149,6 +150,21 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
           };
         }),
       };
+    },
+
+    /**
+     * The ratings of the scope, newest first, with their comments: the lead's feed (`only`: scores,
+     * a text in the comment). `page` null answers every one, for the per-ticket CSV, up to `max`;
+     * more is an error rather than a cut-off list.
+     */
+    async ratings(scope: repo.Scope, page: { page: number; perPage: number } | null, only: repo.RatingFilter, max = 100_000) {
+      return read('ratings', async (trx) => {
+        const bounds = { start: startOfDay(scope.from, tz), end: startOfDay(addDaysTo(scope.to, 1), tz) };
+        const limit = page ? page.perPage : max + 1;
+        const found = await repo.ratingsPage(trx, scope, bounds, { limit, offset: page ? (page.page - 1) * page.perPage : 0 }, only);
+        if (!page && found.total > max) throw new AppError(400, 'too_many_rows', `${found.total} ratings match; an export holds at most ${max}. Narrow the period or filters.`);
+        return { ...header(scope), ratings: { page: page?.page ?? 1, per_page: page?.perPage ?? found.total, total: found.total, items: found.items } };
+      });
     },
 
     async trend(scope: repo.Scope, interval: Interval) {

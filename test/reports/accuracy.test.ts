@@ -188,6 +188,8 @@ function expectedRatings(all: SeededSurvey[], f: Filter, tz: string, agentId: st
     .map((s) => ({
       survey_id: s.id,
       ticket_id: s.ticketId,
+      agent_id: s.agentId,
+      agent_name: s.agentName,
       subject: s.subject,
       team: s.team,
       brand: s.brand,
