@@ -200,3 +200,15 @@ export async function remindersByAgent(trx: Knex.Transaction, scope: Scope, boun
     .select('s.agent_id', trx.raw('COUNT(*) AS reminded'), trx.raw('SUM(CASE WHEN s.score IS NOT NULL AND s.first_rated_at > s.reminded_at THEN 1 ELSE 0 END) AS after_reminder'));
   return new Map(rows.map((r) => [r.agent_id ?? '', { reminded: Number(r.reminded), afterReminder: Number(r.after_reminder ?? 0) }]));
 }
+
+/** What the filters can be set to: the teams, brands, questions, variants and agents with surveys in the months of the scope (within a lead's teams). */
+export async function filterValues(trx: Knex.Transaction, scope: Scope) {
+  const inMonths = () => filtered(trx('agent_month_stats').whereBetween('month', [scope.from.slice(0, 7), scope.to.slice(0, 7)]), { from: scope.from, to: scope.to, teams: scope.teams, agentId: scope.agentId });
+  const distinct = async (column: string) =>
+    ((await inMonths().distinct(column).orderBy(column)) as Array<Record<string, string>>).map((r) => r[column]).filter((v) => v !== '');
+  const [teams, brands, questions, variants] = [await distinct('team'), await distinct('brand'), await distinct('question_id'), await distinct('variant')];
+  const ids = await distinct('agent_id');
+  const names = await agentNames(trx, ids);
+  const agents = ids.map((id) => ({ id, name: names.get(id) ?? id })).sort((a, b) => a.name.localeCompare(b.name));
+  return { teams, brands, questions, variants, agents };
+}

@@ -120,6 +120,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-agents',
         {
+          values: await reports.filterValues(q.scope),
           title: 'Agents — Closeloop',
           report,
           q: q.raw,
@@ -201,6 +202,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-variants',
         {
+          values: await reports.filterValues(q.scope),
           title: `Variants of ${question} — Closeloop`,
           report,
           q: q.raw,
@@ -258,6 +260,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-trend',
         {
+          values: await reports.filterValues(q.scope),
           title: 'Trend — Closeloop',
           report,
           q: q.raw,

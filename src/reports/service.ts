@@ -167,6 +167,9 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
       });
     },
 
+    /** The values the dashboard's filters offer, within the scope's limits (a lead's teams, an agent's own rows). */
+    filterValues: (scope: repo.Scope) => readTransaction(db, (trx) => repo.filterValues(trx, scope)),
+
     async trend(scope: repo.Scope, interval: Interval) {
       return read('trend', async (trx) => ({
         ...header(scope),

@@ -124,6 +124,9 @@ describe('what each role may read (reports walked route by route)', () => {
     expect(viaSession.overall).toEqual({ ...viaToken.overall });
     expect(viaSession.overall).toMatchObject({ surveys_sent: 7 });
     expect(viaSession.agents).toHaveLength(3);
+    // The dashboard's filters offer the values that exist: every team, agent and question for an admin.
+    const html = (await get(routes[2], admin)).text;
+    for (const value of ['<option value="billing">', '<option value="returns">', '<option value="handling">', '<option value="a-8" label="Rita Returnsworth">']) expect(html).toContain(value);
   });
 
   it('when nobody is signed in and no token is given, then every report is 401', async () => {
