@@ -64,7 +64,8 @@ describe('reports, the operators API and the preview under generated queries (pr
 
   beforeAll(async () => {
     t = await bootApp({ REPORT_TZ: 'Europe/Berlin' }, manualClock(NOW));
-    tables = (await tableNames(t.db)).filter((name) => !name.startsWith('knex_'));
+    // The audit trail records every CSV export by design (README "People, sign-in and the audit trail"): a read may add to it, nothing else.
+    tables = (await tableNames(t.db)).filter((name) => !name.startsWith('knex_') && name !== 'audit_events');
     documented = documentedAnswers();
     fingerprint = fingerprinter(t, tables);
     http = await keepAlive(t);
