@@ -46,7 +46,7 @@ export function tokenAuth(token: string, realm: string, what: string, previous?:
 }
 
 /** The reports credential, REPORTS_TOKEN: support leads' reports and the email preview. */
-export const reportsAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop reports', 'reports token', previous);
+export const reportsAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop reports', 'reports token, or a sign-in at /login,', previous);
 
 /** The admin credential, ADMIN_TOKEN: the operators' API, including erasure. */
 export const adminAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop admin', 'admin token', previous);
