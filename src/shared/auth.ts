@@ -31,7 +31,7 @@ function presented(header: string | undefined): string | undefined {
  * Guards routes with one token: `Authorization: Bearer <token>`, or Basic with the token as password
  * so a browser can log in. `previous` (the token being rotated out) is accepted too while it is set.
  */
-export function tokenAuth(token: string, realm: string, what: string, previous?: string): RequestHandler {
+export function tokenAuth(token: string, realm: string, what: string, previous?: string, hint = ''): RequestHandler {
   const expected = [token, previous].filter((t): t is string => Boolean(t)).map(digest);
   return (req, res, next) => {
     const given = presented(req.get('authorization'));
@@ -39,14 +39,14 @@ export function tokenAuth(token: string, realm: string, what: string, previous?:
     const ok = given !== undefined && expected.map((e) => matches(given, e)).some(Boolean);
     if (!ok) {
       res.setHeader('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
-      throw new AppError(401, 'unauthorized', `This needs the ${what} (Bearer, or as the Basic password).`);
+      throw new AppError(401, 'unauthorized', `This needs the ${what} (Bearer, or as the Basic password).${hint}`);
     }
     next();
   };
 }
 
 /** The reports credential, REPORTS_TOKEN: support leads' reports and the email preview. */
-export const reportsAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop reports', 'reports token, or a sign-in at /login,', previous);
+export const reportsAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop reports', 'reports token', previous, ' Or sign in at /login.');
 
 /** The admin credential, ADMIN_TOKEN: the operators' API, including erasure. */
 export const adminAuth = (token: string, previous?: string) => tokenAuth(token, 'Closeloop admin', 'admin token', previous);
