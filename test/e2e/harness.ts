@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { ParsedMail } from 'mailparser';
 import { loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/shared/db';
 import { signBody } from '../../src/shared/signature';
@@ -86,3 +87,32 @@ async function spawnService(env: Record<string, string>) {
 }
 
 export type ServiceProcess = Awaited<ReturnType<typeof startService>>;
+
+/** The browser suites' describe: it runs where chromium is (and always under CI=true, where a missing one fails), else skips saying why. */
+export function describeBrowser(what: string): jest.Describe {
+  const run = hasChromium || mustRun;
+  if (!run) console.warn(`Skipping ${what}: ${CHROMIUM} is missing (apt-get install chromium; CI=true makes this a failure).`);
+  return run ? describe : describe.skip;
+}
+
+/** Everything a page said to its console, uncaught errors and CSP refusals included: the diagnosis when a flow stalls. */
+export function watch(page: Page): string[] {
+  const said: string[] = [];
+  page.on('console', (m) => said.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => said.push(`pageerror: ${e.message}`));
+  return said;
+}
+
+/** The lines of `watch` that mean trouble: an uncaught error or a Content-Security-Policy refusal. */
+export const troubles = (said: string[]) => said.filter((line) => /Content Security Policy|pageerror/i.test(line));
+
+/** A full-page screenshot into test-artifacts/ (git-ignored). */
+export const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+
+/** Submits a form by clicking and waits for the page it leads to (a 303 back). */
+export async function submitAndLoad(page: Page, selector: string) {
+  await Promise.all([page.waitForEvent('load'), page.click(selector)]);
+}
+
+/** The addresses a parsed email went to. */
+export const addressesOf = (m: ParsedMail) => [m.to ?? []].flat().flatMap((a) => a.value.map((v) => v.address));

@@ -24,7 +24,7 @@ import type { Browser, Page } from 'playwright-core';
 import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
-import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium, mustRun, startService, type ServiceProcess } from './harness';
+import { ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, watch, type ServiceProcess } from './harness';
 
 const REPORTS_TOKEN = 'e2e-reports-token-0123456789';
 const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
@@ -40,17 +40,8 @@ const DECIDED_WITHIN_MS = (HOLD_SECONDS * 1.25 + 10) * 1000;
  */
 const JOURNEY_MS = 600_000;
 
-const run = hasChromium || mustRun;
-if (!run) console.warn(`Skipping the browser end-to-end tests: ${CHROMIUM} is missing (apt-get install chromium; CI=true makes this a failure).`);
-const describeE2e = run ? describe : describe.skip;
+const describeE2e = describeBrowser('the browser end-to-end tests');
 
-/** Everything a page said to its console, uncaught errors and CSP refusals included: the diagnosis when a flow stalls. */
-function watch(page: Page): string[] {
-  const said: string[] = [];
-  page.on('console', (m) => said.push(`console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => said.push(`pageerror: ${e.message}`));
-  return said;
-}
 
 /** What the run measured (how long a person's rating waited, how much of a sweep was discarded), written to test-artifacts/. */
 const measured: Record<string, unknown> = {};
@@ -58,12 +49,7 @@ afterAll(() => {
   if (Object.keys(measured).length) fs.writeFileSync(path.join(ARTIFACTS, 'scanner-measurements.json'), `${JSON.stringify(measured, null, 2)}\n`);
 });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 
-/** Submits a form by clicking and waits for the page it leads to (a 303 back to the same URL). */
-async function submitAndLoad(page: Page, selector: string) {
-  await Promise.all([page.waitForEvent('load'), page.click(selector)]);
-}
 
 describeE2e('a customer and a support lead in a real browser', () => {
   let dir: string;

@@ -30,7 +30,7 @@ import { hashSecret } from '../../src/signin/sessions';
 import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
-import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium, mustRun, startService, type ServiceProcess } from './harness';
+import { addressesOf, ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const REPORTS_TOKEN = 'e2e-reports-token-0123456789';
@@ -47,27 +47,11 @@ const ARRIVES_WITHIN_MS = 60_000;
 /** jest's bound on one step: above the sum of the bounded waits inside it (each fails with its own message first). */
 const JOURNEY_MS = 600_000;
 
-const run = hasChromium || mustRun;
-if (!run) console.warn(`Skipping the sign-in browser tests: ${CHROMIUM} is missing (apt-get install chromium; CI=true makes this a failure).`);
-const describeE2e = run ? describe : describe.skip;
+const describeE2e = describeBrowser('the sign-in browser tests');
 
-/** Everything a page said to its console, uncaught errors and CSP refusals included. */
-function watch(page: Page): string[] {
-  const said: string[] = [];
-  page.on('console', (m) => said.push(`console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => said.push(`pageerror: ${e.message}`));
-  return said;
-}
-const troubles = (said: string[]) => said.filter((line) => /Content Security Policy|pageerror/i.test(line));
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 
-/** Submits a form by clicking and waits for the page it leads to. */
-async function submitAndLoad(page: Page, selector: string) {
-  await Promise.all([page.waitForEvent('load'), page.click(selector)]);
-}
 
-const addressesOf = (m: ParsedMail) => [m.to ?? []].flat().flatMap((a) => a.value.map((v) => v.address));
 /** The widest a card's content is beyond the card's own width (cards scroll sideways inside themselves): 0 when every card fits. */
 const widestCard = (page: Page) => page.evaluate<number>("Math.max(0, ...[...document.querySelectorAll('.card')].map((c) => c.scrollWidth - c.clientWidth))");
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
