@@ -8,7 +8,7 @@ import type { Views } from '../shared/views';
 import type { Clock } from '../shared/clock';
 import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES, type FollowupChange } from './state';
 import type { FollowupService } from './service';
-import { sessionAccess, type Access } from '../shared/access';
+import { sessionAccess, signedIn, type Access } from '../shared/access';
 
 
 const queueQuery = z.object({
@@ -62,7 +62,7 @@ export function followupPageRoutes(deps: { followups: FollowupService; views: Vi
     const notes = await deps.followups.notesOf(page.items.map((f) => f.id));
     const now = deps.clock.now().getTime();
     const items = page.items.map((f) => ({ ...f, notes: notes.get(f.id) ?? [], waiting_hours: Math.floor((now - Date.parse(f.created_at!)) / 3_600_000), resolved: f.status === 'resolved' }));
-    res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: ['unresolved', ...FOLLOWUP_STATUSES], outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? ''), csrf: (res.locals.viewer as { csrf?: string } | undefined)?.csrf }, 'report'));
+    res.send(deps.views.page('followups', { title: 'Follow-ups', items, filters: q, statuses: ['unresolved', ...FOLLOWUP_STATUSES], outcomes: FOLLOWUP_OUTCOMES, more: Boolean(page.next), query: encodeURIComponent(req.originalUrl.split('?')[1] ?? ''), csrf: (res.locals.viewer as { csrf?: string } | undefined)?.csrf, signedIn: signedIn(res) }, 'report'));
   });
 
   router.post('/followups/:id', sameOriginOnly(deps.publicUrl), express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {

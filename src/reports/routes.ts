@@ -6,7 +6,7 @@ import { AppError } from '../shared/errors';
 import { htmlErrors } from '../shared/http';
 import type { Views } from '../shared/views';
 import { reportsAuth } from '../shared/auth';
-import { actorOf, sessionAccess, type Access, type AuditHook } from '../shared/access';
+import { actorOf, sessionAccess, signedIn, type Access, type AuditHook } from '../shared/access';
 import type { Scope } from './repository';
 import { intervalBar, trendChart } from './charts';
 import { toCsv } from './csv';
@@ -120,6 +120,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-agents',
         {
+          signedIn: signedIn(res),
           values: await reports.filterValues(q.scope),
           title: 'Agents — Closeloop',
           report,
@@ -165,6 +166,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-agent',
         {
+          signedIn: signedIn(res),
           title: `${body.agent.agent_name ?? body.agent.agent_id} — Closeloop`,
           report: body,
           q: q.raw,
@@ -202,6 +204,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-variants',
         {
+          signedIn: signedIn(res),
           values: await reports.filterValues(q.scope),
           title: `Variants of ${question} — Closeloop`,
           report,
@@ -232,6 +235,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-ratings',
         {
+          signedIn: signedIn(res),
           title: 'Ratings and comments — Closeloop',
           report,
           q: q.raw,
@@ -260,6 +264,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
       views.page(
         'report-trend',
         {
+          signedIn: signedIn(res),
           values: await reports.filterValues(q.scope),
           title: 'Trend — Closeloop',
           report,

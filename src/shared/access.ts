@@ -16,3 +16,9 @@ export const actorOf = (res: Response, credential: string): string =>
 
 /** Records what a request did in the audit trail (audit/, wired in app.ts); the areas stay unaware of it. */
 export type AuditHook = (res: Response, event: { actor: string; action: 'export' | 'erasure'; subject?: string | null; detail?: Record<string, unknown> }) => Promise<void>;
+
+/** What a page's header shows of the signed-in user (name, role) and its sign-out form's CSRF token; undefined without a session. */
+export function signedIn(res: Response): { name: string; role: string; csrf: string } | undefined {
+  const viewer = res.locals.viewer as { name: string; role: string; csrf: string } | undefined;
+  return viewer && { name: viewer.name, role: viewer.role, csrf: viewer.csrf };
+}

@@ -114,8 +114,12 @@ describe('sign-in by emailed link, sessions and sign-out (real SMTP)', () => {
     const { cookie } = await signIn('lena@support.example');
     expect((await same(request(t.app).post('/logout')).set('Cookie', cookie).type('form').send({ csrf: 'wrong' })).status).toBe(403);
     expect((await request(t.app).get('/me').set('Cookie', cookie)).status).toBe(200);
-    const csrf = await t.db('sessions').first('csrf');
-    const out = await same(request(t.app).post('/logout')).set('Cookie', cookie).type('form').send({ csrf: csrf.csrf });
+    // Every page of a signed-in user carries the sign-out form with the session's token.
+    const dashboard = await request(t.app).get('/reports/agents?format=html').set('Cookie', cookie);
+    expect(dashboard.text).toContain('<span class="muted">Lena · lead</span>');
+    const csrf = /<form class="whoami" method="post" action="\/logout">.*?name="csrf" value="([A-Za-z0-9_-]{43})"/.exec(dashboard.text)![1];
+    expect(csrf).toBe((await t.db('sessions').first('csrf')).csrf);
+    const out = await same(request(t.app).post('/logout')).set('Cookie', cookie).type('form').send({ csrf });
     expect([out.status, out.headers.location]).toEqual([303, '/login']);
     expect(await t.count('sessions')).toBe(0);
     expect((await request(t.app).get('/me').set('Cookie', cookie)).headers.location).toBe('/login');
