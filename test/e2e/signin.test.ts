@@ -282,6 +282,8 @@ describeE2e('signing in with an emailed link: a lead reads their teams only, an 
       `390 px, lead: dashboard scrollWidth ${overflow.dashboard_390_scroll_width} (${fits(overflow.dashboard_390_scroll_width)}; its widest card scrolls ${overflow.dashboard_390_card_overflow} px inside itself), ` +
         `ratings feed scrollWidth ${overflow.ratings_390_scroll_width} (${fits(overflow.ratings_390_scroll_width)}; its widest card scrolls ${overflow.ratings_390_card_overflow} px inside itself)`,
     );
+    // The tables fit: no page scrolls sideways, and no card's content reaches past the card, at 1280 px or on the phone.
+    expect(overflow).toEqual({ dashboard_1280_card_overflow: 0, dashboard_390_scroll_width: 390, dashboard_390_card_overflow: 0, ratings_390_scroll_width: 390, ratings_390_card_overflow: 0 });
     expect(troubles(mobileSaid)).toEqual([]);
     await phone.close();
     expect(await sessions()).toBe(1); // the phone used the same session
