@@ -30,7 +30,7 @@ import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
 import { validWith } from '../surveys/fixtures';
-import { addressesOf, ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
+import { accessibilityProblems, addressesOf, ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
@@ -275,6 +275,7 @@ describeE2e('closing the loop: a low rating reaches the team lead, who follows i
     expect(await page.locator('section.card').evaluateAll((cards) => cards.map((c) => c.id))).toEqual([`f${followupId}`, `f${(await followupOf(second)).id}`]);
     expect(await card(page).locator('p').first().innerText()).toBe(`1/5 · ticket LOOP-1 · ${AGENT.name} · billing`);
     expect(await page.locator('main').innerText()).not.toContain('LOOP-5');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await shot(page, 'followups-1280-1-queue.png');
 
     await submitAndLoad(page, `#f${followupId} button.take`);
@@ -300,6 +301,7 @@ describeE2e('closing the loop: a low rating reaches the team lead, who follows i
     expect((await mobile.goto(link))?.status()).toBe(200);
     expect(await card(mobile).isVisible()).toBe(true);
     await noOverflow(mobile);
+    expect(await accessibilityProblems(mobile)).toEqual([]);
     await shot(mobile, 'followups-390-1-before-resolving.png');
     await card(mobile).locator('select[name="outcome"]').selectOption('contacted');
     await submitAndLoad(mobile, `#f${followupId} button.resolve`);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ParsedMail } from 'mailparser';
+import axe from 'axe-core';
 import { loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/shared/db';
 import { signBody } from '../../src/shared/signature';
@@ -116,3 +117,16 @@ export async function submitAndLoad(page: Page, selector: string) {
 
 /** The addresses a parsed email went to. */
 export const addressesOf = (m: ParsedMail) => [m.to ?? []].flat().flatMap((a) => a.value.map((v) => v.address));
+
+/**
+ * The page's serious and critical accessibility violations by axe-core (WCAG 2 A and AA rules),
+ * as `rule: the first offending element` lines. axe is injected through the devtools protocol, so
+ * the page's strict Content-Security-Policy stays as it is.
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(axe.source);
+  const result = await page.evaluate<axe.AxeResults>("axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })");
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes[0]?.target.join(' ') ?? ''}`);
+}

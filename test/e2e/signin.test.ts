@@ -30,7 +30,7 @@ import { hashSecret } from '../../src/signin/sessions';
 import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
-import { addressesOf, ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
+import { accessibilityProblems, addressesOf, ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const REPORTS_TOKEN = 'e2e-reports-token-0123456789';
@@ -103,6 +103,7 @@ describeE2e('signing in with an emailed link: a lead reads their teams only, an 
   async function askForLink(page: Page, email: string): Promise<string> {
     expect((await page.goto(`${svc!.url}/login`))?.status()).toBe(200);
     expect(await page.locator('h1').innerText()).toBe('Sign in to Closeloop');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.fill('#email', email);
     const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${svc!.url}/login`), page.waitForEvent('load'), page.click('form button[type="submit"]')]);
     expect(answer.status()).toBe(200);
@@ -189,6 +190,14 @@ describeE2e('signing in with an emailed link: a lead reads their teams only, an 
     expect(await s.db('surveys').where({ id: surveyId }).first('score', 'comment')).toEqual({ score, comment });
   }
 
+  it('when axe-core looks at a page with an unlabelled field and an image without text, then it reports both (the control for the checks below)', async () => {
+    const page = await browser!.newPage();
+    await page.setContent('<!DOCTYPE html><html lang="en"><head><title>control</title></head><body><main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><input type="text"></main></body></html>');
+    const problems = await accessibilityProblems(page);
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['image-alt', 'label']);
+    await page.close();
+  }, JOURNEY_MS);
+
   it('when customers of billing (Ada) and of returns (Rita) rate in the browser, then the reports token sees both', async () => {
     await rated('SIGNIN-B1', 'billing', ADA, { email: 'bea@example.com', name: 'Bea' }, 5, 'Ada on billing');
     await rated('SIGNIN-R1', 'returns', RITA, { email: 'rob@example.com', name: 'Rob' }, 4, 'Rita on returns');
@@ -242,6 +251,7 @@ describeE2e('signing in with an emailed link: a lead reads their teams only, an 
       expect(html).not.toContain('returns');
     };
     await dashboardText(page);
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(await page.locator('tbody tr').count()).toBe(1);
     overflow.dashboard_1280_card_overflow = await widestCard(page);
     await shot(page, 'signin-lead-1280-1-dashboard.png');
@@ -257,6 +267,7 @@ describeE2e('signing in with an emailed link: a lead reads their teams only, an 
     };
     await Promise.all([page.waitForURL(/\/reports\/ratings(\?|$)/), page.getByRole('link', { name: 'Ratings and comments' }).click()]);
     await feedText(page);
+    expect(await accessibilityProblems(page)).toEqual([]);
     await shot(page, 'signin-lead-1280-2-ratings.png');
     // Asking for the other team is refused, not answered empty.
     expect((await page.goto(`${s.url}/reports/agents?team=returns`))?.status()).toBe(403);
@@ -269,6 +280,7 @@ describeE2e('signing in with an emailed link: a lead reads their teams only, an 
     const mobileSaid = watch(mobile);
     expect((await mobile.goto(`${s.url}/reports/agents`))?.status()).toBe(200);
     await dashboardText(mobile);
+    expect(await accessibilityProblems(mobile)).toEqual([]);
     overflow.dashboard_390_scroll_width = await mobile.evaluate<number>('document.documentElement.scrollWidth');
     overflow.dashboard_390_card_overflow = await widestCard(mobile);
     await shot(mobile, 'signin-lead-390-1-dashboard.png');
