@@ -215,16 +215,16 @@ describe('hostile strings from webhook to email, pages and reports (property-bas
           expect(dashboard.text).toContain(`>${htmlEscaped(want.agentName ?? want.agentId)}</a>`);
           expect(dashboard.text).toContain(`href="${htmlEscaped(`/reports/agents/${encodeURIComponent(want.agentId)}?`)}`);
           if (want.team) {
-            expect(dashboard.text).toContain(`<td class="text">${htmlEscaped(want.team)}</td>`);
+            expect(dashboard.text).toContain(`<td class="text" data-label="Team">${htmlEscaped(want.team)}</td>`);
             expect(dashboard.text).toContain(`name="team" value="${htmlEscaped(want.team)}"`);
           }
           const drillHtml = await report(`${drillPath}&format=html`);
           expect(drillHtml.status).toBe(200);
           noInjectedMarkup(drillHtml.text);
           expect(drillHtml.text).toContain(`<h1>${htmlEscaped(want.agentName ?? want.agentId)}</h1>`);
-          expect(drillHtml.text).toContain(`<td class="text">${htmlEscaped(want.ticketId)}</td>`);
-          expect(drillHtml.text).toContain(`<td class="text">${htmlEscaped(want.subject ?? '')}</td>`);
-          expect(drillHtml.text).toContain(`<td class="comment">${htmlEscaped(want.comment ?? '')}</td>`);
+          expect(drillHtml.text).toContain(`<td class="text" data-label="Ticket">${htmlEscaped(want.ticketId)}</td>`);
+          expect(drillHtml.text).toContain(`<td class="text" data-label="Subject">${htmlEscaped(want.subject ?? '')}</td>`);
+          expect(drillHtml.text).toContain(`<td class="comment" data-label="Comment">${htmlEscaped(want.comment ?? '')}</td>`);
         },
         25,
       );

@@ -27,7 +27,7 @@ describe('credited_by in the per-agent drill-down', () => {
     ]);
     const html = await get('/reports/agents/g-1?from=2026-11-01&to=2026-11-30&format=html');
     expect(html.text).toContain('<th class="text">Credited by</th>');
-    expect(html.text).toMatch(/T-closed<\/td>.*<td class="text">closed it<\/td>/);
-    expect(html.text).toMatch(/T-named<\/td>.*<td class="text">named by webhook<\/td>/);
+    expect(html.text).toMatch(/T-closed<\/td>.*<td class="text" data-label="Credited by">closed it<\/td>/);
+    expect(html.text).toMatch(/T-named<\/td>.*<td class="text" data-label="Credited by">named by webhook<\/td>/);
   });
 });
