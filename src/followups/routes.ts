@@ -2,7 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
-import { htmlErrors, sameOriginOnly } from '../shared/http';
+import { htmlErrors, sameOriginOnly, sentToSignIn } from '../shared/http';
 import { ONE_LINE, oneLine, parseOr400, validateQuery, validQuery } from '../shared/validation';
 import type { Views } from '../shared/views';
 import type { Clock } from '../shared/clock';
@@ -45,6 +45,7 @@ export function followupPageRoutes(deps: { followups: FollowupService; views: Vi
   router.use('/followups', htmlErrors, (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     const access = sessionAccess(res);
+    if (sentToSignIn(req, res, Boolean(access))) return;
     if (!access || req.get('authorization')) return void tokenCheck(req, res, next);
     if (access.kind !== 'all' && access.kind !== 'teams') throw new AppError(403, 'not_in_scope', 'Follow-ups are for leads and admins.');
     next();

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { validateQuery, validQuery } from '../shared/validation';
 import type { Clock } from '../shared/clock';
 import { AppError } from '../shared/errors';
-import { htmlErrors } from '../shared/http';
+import { asksForHtml, htmlErrors, sentToSignIn } from '../shared/http';
 import type { Views } from '../shared/views';
 import { reportsAuth } from '../shared/auth';
 import { actorOf, sessionAccess, signedIn, type Access, type AuditHook } from '../shared/access';
@@ -82,15 +82,14 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
   const router = Router();
   router.use('/reports', (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
-    const format = req.query.format;
-    const wantsHtml = format === 'html' || (!format && req.accepts(['json', 'html']) === 'html');
-    if (wantsHtml) htmlErrors(req, res, next);
+    if (asksForHtml(req)) htmlErrors(req, res, next);
     else next();
   });
   // A signed-in user reads within their access; a request with a credential (the reports token), or none, goes through the token check.
   const tokenCheck = reportsAuth(deps.token, deps.previousToken);
   router.use('/reports', (req, res, next) => {
     const access = sessionAccess(res);
+    if (sentToSignIn(req, res, Boolean(access))) return;
     if (!access || req.get('authorization')) return void tokenCheck(req, res, next);
     if (access.kind === 'none') throw new AppError(403, 'not_in_scope', 'Your role shows no scores (AGENT_VIEW=none).');
     next();

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { ZodError } from 'zod';
 import { AppError, isStorageUnavailable } from './errors';
 import { safeError, type Logger } from './logger';
@@ -50,6 +50,19 @@ export const zodDetails = (err: ZodError) =>
   err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
 
 /** Pages answer errors as HTML; everything else as JSON. Marks a router's requests as pages. */
+/** Whether a request asks for a page: ?format=html, or, with no format given, an Accept that prefers HTML to JSON (a browser). */
+export const asksForHtml = (req: Request) => req.query.format === 'html' || (!req.query.format && req.accepts(['json', 'html']) === 'html');
+
+/**
+ * A browser's GET of a signed-in page with neither a session nor a credential goes to /login (the
+ * Basic prompt is for the tokens of automation, which send them up front). Answers whether it went.
+ */
+export function sentToSignIn(req: Request, res: Response, hasSession: boolean): boolean {
+  if (hasSession || req.get('authorization') || req.method !== 'GET' || !asksForHtml(req)) return false;
+  res.redirect(303, '/login');
+  return true;
+}
+
 export const htmlErrors: RequestHandler = (_req, res, next) => {
   res.locals.htmlErrors = true;
   next();

@@ -129,8 +129,17 @@ describe('what each role may read (reports walked route by route)', () => {
     for (const value of ['<option value="billing">', '<option value="returns">', '<option value="handling">', '<option value="a-8" label="Rita Returnsworth">']) expect(html).toContain(value);
   });
 
-  it('when nobody is signed in and no token is given, then every report is 401', async () => {
-    for (const route of routes) expect([route, (await request(t.app).get(route)).status]).toEqual([route, 401]);
+  it('when nobody is signed in and no token is given, then every report is 401, and a page is a redirect to /login (no Basic prompt)', async () => {
+    for (const route of routes) {
+      const res = await request(t.app).get(route);
+      const page = route.includes('format=html');
+      expect([route, res.status, res.headers.location, res.headers['www-authenticate'] !== undefined]).toEqual([route, page ? 303 : 401, page ? '/login' : undefined, !page]);
+    }
+    // A browser asks by Accept, without ?format.
+    const browser = await request(t.app).get('/reports/agents').set('Accept', 'text/html,application/xhtml+xml,*/*;q=0.8');
+    expect([browser.status, browser.headers.location]).toEqual([303, '/login']);
+    const followups = await request(t.app).get('/followups').set('Accept', 'text/html,*/*;q=0.8');
+    expect([followups.status, followups.headers.location]).toEqual([303, '/login']);
   });
 });
 
