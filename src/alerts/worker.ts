@@ -3,9 +3,8 @@ import type { Clock } from '../shared/clock';
 import { maskEmails, type Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
-import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
-import { nextStep } from '../shared/backoff';
-import { DeliveryError, type Mailer } from '../delivery/mailer';
+import { createOutboxPoller, failOrRetry, type WorkerOptions } from '../shared/outbox-poller';
+import { asDeliveryError, type Mailer } from '../delivery/mailer';
 import type { AlertBody } from './message';
 import * as repo from './repository';
 
@@ -49,19 +48,21 @@ export function createLeadAlertWorker(deps: { db: Db; clock: Clock; logger: Logg
     try {
       await deps.mailer.send({ to: email.recipient, from: deps.mailFrom, ...rendered, messageId: alertMessageId(email, deps.mailFrom) });
     } catch (err) {
-      const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
-      const now = clock.now();
-      const error = maskEmails(failure.message);
-      const next = nextStep(email.attempts, failure, options, now);
-      if (!next.retry) {
-        if (!(await repo.markAlertFailed(db, email, error, now))) return lostClaim(email, 'failed');
-        deps.metrics?.messagesNotSent.inc({ kind: 'lead_alert', reason: 'failed' }, email.alerts.length);
-        log.warn({ error, temporary: failure.temporary }, 'lead alert failed for good');
-      } else {
-        if (!(await repo.markAlertRetry(db, email, next.dueAt, error, now))) return lostClaim(email, 'retry');
-        log.info({ error, retryInMs: next.delayMs }, 'lead alert will be retried');
-      }
-      return;
+      return failOrRetry(asDeliveryError(err), {
+        attempts: email.attempts,
+        options,
+        now: clock.now(),
+        log,
+        storedError: maskEmails,
+        endFailed: async (error, now) => {
+          const ended = await repo.markAlertFailed(db, email, error, now);
+          if (ended) deps.metrics?.messagesNotSent.inc({ kind: 'lead_alert', reason: 'failed' }, email.alerts.length);
+          return ended;
+        },
+        retry: (dueAt, error, now) => repo.markAlertRetry(db, email, dueAt, error, now),
+        lostClaim: (transition) => lostClaim(email, transition),
+        messages: { failed: 'lead alert failed for good', retried: 'lead alert will be retried' },
+      });
     }
     if (!(await repo.markAlertSent(db, email, clock.now()))) return lostClaim(email, 'sent');
     deps.metrics?.messagesSent.inc({ kind: 'lead_alert' }, email.alerts.length);

@@ -30,6 +30,9 @@ export class DeliveryError extends Error {
   }
 }
 
+/** What a send threw, as a DeliveryError: a failure nobody sorted counts as temporary (worth another try). */
+export const asDeliveryError = (err: unknown): DeliveryError => (err instanceof DeliveryError ? err : new DeliveryError(String(err), true));
+
 export type Mailer = { send(mail: OutgoingMail): Promise<void>; close(): void; describe(): string };
 
 /**

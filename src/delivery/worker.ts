@@ -1,13 +1,12 @@
-import { maskEmails, withoutEmails } from '../shared/logger';
-import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
+import { withoutEmails } from '../shared/logger';
+import { createOutboxPoller, failOrRetry, type WorkerOptions } from '../shared/outbox-poller';
 import type { Db } from '../shared/db';
 import type { Ledger } from '../surveys/counters/ledger';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { SurveyService } from '../surveys/service';
-import { nextStep } from '../shared/backoff';
-import { DeliveryError, type Mailer } from './mailer';
+import { asDeliveryError, type Mailer } from './mailer';
 import { composeSurveyMail } from './render';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
@@ -73,20 +72,20 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     try {
       await deps.mailer.send(composeSurveyMail(deps.views, deps, { survey, token, unsubscribeToken }));
     } catch (err) {
-      const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
+      const failure = asDeliveryError(err);
       deps.metrics?.sendFailures.inc({ kind: failure.temporary ? 'temporary' : 'permanent' });
-      const now = clock.now();
-      // Stored without addresses: a late write must not bring back one that erasure blanked meanwhile.
-      const error = withoutEmails(failure.message);
-      const next = nextStep(row.attempts, failure, options, now);
-      if (!next.retry) {
-        if (!(await finish(row, 'failed', error))) return lostClaim(log, 'failed');
-        log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'survey delivery failed for good');
-      } else {
-        if (!(await repo.markRetry(db, row, next.dueAt, error, now))) return lostClaim(log, 'retry');
-        log.info({ error: maskEmails(failure.message), retryInMs: next.delayMs }, 'survey delivery will be retried');
-      }
-      return;
+      return failOrRetry(failure, {
+        attempts: row.attempts,
+        options,
+        now: clock.now(),
+        log,
+        // Stored without addresses: a late write must not bring back one that erasure blanked meanwhile.
+        storedError: withoutEmails,
+        endFailed: (error) => finish(row, 'failed', error),
+        retry: (dueAt, error, now) => repo.markRetry(db, row, dueAt, error, now),
+        lostClaim: (transition) => lostClaim(log, transition),
+        messages: { failed: 'survey delivery failed for good', retried: 'survey delivery will be retried' },
+      });
     }
     deps.metrics?.sent.inc();
     if (!(await finish(row, 'sent', null))) return lostClaim(log, 'sent');

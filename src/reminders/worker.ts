@@ -1,11 +1,10 @@
 import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
-import { maskEmails, withoutEmails, type Logger } from '../shared/logger';
+import { withoutEmails, type Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
-import { createOutboxPoller, type WorkerOptions } from '../shared/outbox-poller';
-import { nextStep } from '../shared/backoff';
-import { DeliveryError, type Mailer } from '../delivery/mailer';
+import { createOutboxPoller, failOrRetry, type WorkerOptions } from '../shared/outbox-poller';
+import { asDeliveryError, type Mailer } from '../delivery/mailer';
 import { composeSurveyMail } from '../delivery/render';
 import type { SurveyDefinitions } from '../surveys/definitions';
 import type { SurveyService } from '../surveys/service';
@@ -60,19 +59,21 @@ export function createReminderWorker(deps: {
     try {
       await deps.mailer.send(composeSurveyMail(deps.views, deps, parts, 'reminder'));
     } catch (err) {
-      const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
-      const now = clock.now();
-      const error = withoutEmails(failure.message);
-      const next = nextStep(claim.attempts, failure, options, now);
-      if (!next.retry) {
-        if (!(await repo.endReminder(db, claim, { status: 'failed', error }, now))) return lostClaim(claim, 'failed');
-        deps.metrics?.messagesNotSent.inc({ kind: 'reminder', reason: 'failed' });
-        log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, 'reminder failed for good');
-      } else {
-        if (!(await repo.retryReminder(db, claim, next.dueAt, error, now))) return lostClaim(claim, 'retry');
-        log.info({ error: maskEmails(failure.message), retryInMs: next.delayMs }, 'reminder will be retried');
-      }
-      return;
+      return failOrRetry(asDeliveryError(err), {
+        attempts: claim.attempts,
+        options,
+        now: clock.now(),
+        log,
+        storedError: withoutEmails,
+        endFailed: async (error, now) => {
+          const ended = await repo.endReminder(db, claim, { status: 'failed', error }, now);
+          if (ended) deps.metrics?.messagesNotSent.inc({ kind: 'reminder', reason: 'failed' });
+          return ended;
+        },
+        retry: (dueAt, error, now) => repo.retryReminder(db, claim, dueAt, error, now),
+        lostClaim: (transition) => lostClaim(claim, transition),
+        messages: { failed: 'reminder failed for good', retried: 'reminder will be retried' },
+      });
     }
     if (!(await repo.endReminder(db, claim, { status: 'sent' }, clock.now()))) return lostClaim(claim, 'sent');
     deps.metrics?.messagesSent.inc({ kind: 'reminder' });

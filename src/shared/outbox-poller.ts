@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
+import { nextStep } from './backoff';
 import type { Clock } from './clock';
-import { safeError, type Logger } from './logger';
+import { maskEmails, safeError, type Logger } from './logger';
 
 /** DELIVERY_*: how every outbox is worked (email delivery and rating webhooks alike). */
 export type WorkerOptions = {
@@ -119,4 +120,42 @@ export function createOutboxPoller<Row>(deps: {
     },
     drain,
   };
+}
+
+/**
+ * After a send failed: end the row as failed when backoff.ts `nextStep` says so (a permanent
+ * failure, or the attempts ran out), else make it due again after the backoff; both under the row's
+ * claim, so one that found its claim gone changes nothing and goes to `lostClaim` instead. The row
+ * keeps `storedError(failure.message)`; the log line masks the addresses. The one failure path of
+ * the mail outboxes (delivery, reminders, lead alerts).
+ */
+export async function failOrRetry(
+  failure: { message: string; temporary: boolean },
+  step: {
+    /** The claim's attempt: the one that just failed. */
+    attempts: number;
+    options: Pick<WorkerOptions, 'maxAttempts' | 'retryBaseSeconds'>;
+    now: Date;
+    log: Logger;
+    /** The error as the row keeps it (addresses removed or masked). */
+    storedError: (message: string) => string;
+    /** Ends the row as failed; answers false if the claim no longer held. */
+    endFailed: (error: string, now: Date) => Promise<boolean>;
+    /** Makes the row due again at `dueAt`; answers false if the claim no longer held. */
+    retry: (dueAt: Date, error: string, now: Date) => Promise<boolean>;
+    lostClaim: (transition: 'failed' | 'retry') => void;
+    /** Log messages: the row failed for good; it will be retried. */
+    messages: { failed: string; retried: string };
+  },
+): Promise<void> {
+  const { now, log } = step;
+  const error = step.storedError(failure.message);
+  const next = nextStep(step.attempts, failure, step.options, now);
+  if (!next.retry) {
+    if (!(await step.endFailed(error, now))) return step.lostClaim('failed');
+    log.warn({ error: maskEmails(failure.message), temporary: failure.temporary }, step.messages.failed);
+  } else {
+    if (!(await step.retry(next.dueAt, error, now))) return step.lostClaim('retry');
+    log.info({ error: maskEmails(failure.message), retryInMs: next.delayMs }, step.messages.retried);
+  }
 }
