@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { freePort, openDatabase, postWebhook, PUBLIC_URL, seededRandom, serviceEnv, sleep, startService, statuses, ticket, waitUntil, type Service } from './service-process';
-import { followupsIn, LEADS, ratingToken, startRelay, statusesOf, surveysWithLeads, type Received, type Relay } from './outbox-fault-helpers';
+import { followupsIn, LEADS, ratingToken, startRelay, statusesOf, surveysWithLeads, type Relay } from './outbox-fault-helpers';
+import type { Arrived } from './faulty-smtp';
 
 const KILLS = 4; // one per wave of tickets
 const CONCURRENCY = 4;
@@ -107,7 +108,7 @@ describe('reminders and lead alerts when the service is killed with SIGKILL mid-
     }
 
     const kills: Kill[] = [];
-    async function killAndRestart(gated: Received) {
+    async function killAndRestart(gated: Arrived) {
       const holding = relay.holding();
       await service!.kill();
       kills.push({ gated: gated.messageId, holding, leased: await leasedNow() });
@@ -144,7 +145,7 @@ describe('reminders and lead alerts when the service is killed with SIGKILL mid-
       // The customers get their emails (marked sent: each survey's reminder is queued), and some rate at once.
       const sent = async () => Number((await db!('surveys').whereIn('id', batch.map((s) => s.id)).andWhere({ status: 'sent' }).count<{ n: number }[]>({ n: '*' }))[0].n) === batch.length;
       await waitUntil(service, sent, 60_000, async () => `wave ${wave}'s surveys sent; surveys ${JSON.stringify(await statuses(db!, 'surveys'))}`);
-      for (const s of batch.filter((x) => x.score !== undefined)) await rate(s, await ratingToken(relay.received.find((m) => m.messageId === s.messageId)!));
+      for (const s of batch.filter((x) => x.score !== undefined)) await rate(s, await ratingToken(relay.arrived.find((m) => m.messageId === s.messageId)!));
       await waitUntil(service, () => gate.got() !== undefined, 60_000, () => `a ${wave % 2 === 0 ? 'reminder' : 'lead alert'} held at the relay (holding ${JSON.stringify(relay.holding())})`);
       await sleep(Math.floor(random() * REPLY_DELAY_MS)); // the other sends in flight move on by a random step
       await killAndRestart(gate.got()!);

@@ -96,7 +96,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
       }
       await waitUntil(undefined, async () => (await statuses(app.db, 'surveys')).sent === PLANS.length, 60_000, async () => `every first email sent; surveys ${JSON.stringify(await statuses(app.db, 'surveys'))}`);
       for (const s of surveys) {
-        const first = relay.received.find((m) => m.messageId === `<survey.${s.id}@csat.example.test>`);
+        const first = relay.arrived.find((m) => m.messageId === `<survey.${s.id}@csat.example.test>`);
         expect([s.id, Boolean(first)]).toEqual([s.id, true]);
         s.token = await ratingToken(first!);
       }
@@ -144,7 +144,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
       // a claim's lease running out under it. The reminders are due from here on.
       offsetMs = HOUR + 1000;
       await spell(0, 'connections refused', /ECONNREFUSED/, 400);
-      expect(relay.received).toHaveLength(PLANS.length);
+      expect(relay.arrived).toHaveLength(PLANS.length);
 
       relay.state.fault = 'greet421';
       await relay.accept();
@@ -152,7 +152,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
 
       relay.state.fault = 'tempfail451';
       await spell(2, '451 at RCPT TO', /451|550/, 400); // the rejected addresses are answered 550 (and fail) in this phase
-      expect(relay.received).toHaveLength(PLANS.length);
+      expect(relay.arrived).toHaveLength(PLANS.length);
 
       relay.state.fault = 'none';
       await retryNow();
@@ -242,15 +242,15 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
         expect(alertMails.map((m) => m.to[0]).sort()).toEqual([LEADS.billing, LEADS.shipping]);
         for (const m of alertMails) expect((await m.parsed).subject).toMatch(/^3 low ratings in (billing|shipping)$/);
       }
-      expect(relay.received).toHaveLength(PLANS.length + silent.length + alertMails.length);
+      expect(relay.arrived).toHaveLength(PLANS.length + silent.length + alertMails.length);
 
       // It stays that way: a whole pass of each worker after the end takes nothing up, and nothing more arrives.
-      const arrived = relay.received.length;
+      const arrived = relay.arrived.length;
       expect(await app.services.reminders.drain()).toBe(0);
       expect(await app.services.leadAlerts.drain()).toBe(0);
       await app.services.reminders.stop();
       await app.services.leadAlerts.stop();
-      expect(relay.received).toHaveLength(arrived);
+      expect(relay.arrived).toHaveLength(arrived);
       expect(await statusesOf(app.db, 'reminders')).toEqual({ sent: silent.length, failed: 1, cancelled: PLANS.length - silent.length - 1 });
 
       // And the reports count the reminders that went out.
@@ -277,7 +277,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
     expect([res.status, res.body.status]).toEqual([202, 'scheduled']);
     const surveyId: string = res.body.survey_id;
     await waitUntil(undefined, async () => (await statuses(app.db, 'surveys')).sent === 1, 60_000, async () => `the first email sent; surveys ${JSON.stringify(await statuses(app.db, 'surveys'))}`);
-    const token = await ratingToken(relay.received.find((m) => m.messageId === `<survey.${surveyId}@csat.example.test>`)!);
+    const token = await ratingToken(relay.arrived.find((m) => m.messageId === `<survey.${surveyId}@csat.example.test>`)!);
 
     // Ben's mailbox is full for a while (451 for his address only); the customer rates 1 on the form.
     relay.state.tempfailRecipients.add(ben);
@@ -293,7 +293,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
     const rows = await alerts();
     expect(rows.map((r) => [r.recipient, r.status])).toEqual([[ana, 'sent'], [ben, 'sent']]);
     for (const row of rows) {
-      const delivered = relay.received.filter((m) => m.messageId === `<alert.${surveyId}.${row.id}@localhost>`);
+      const delivered = relay.arrived.filter((m) => m.messageId === `<alert.${surveyId}.${row.id}@localhost>`);
       expect([row.recipient, delivered.map((m) => m.to)]).toEqual([row.recipient, [[row.recipient]]]);
     }
   });
