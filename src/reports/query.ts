@@ -28,7 +28,7 @@ const querySchema = z.object({
   format: z.preprocess(blankAsUnset, z.enum(['json', 'csv', 'html']).optional()),
   sort: z.preprocess(blankAsUnset, z.enum(SORT_KEYS).default('csat_ci_low')),
   dir: z.preprocess(blankAsUnset, z.enum(['asc', 'desc']).default('desc')),
-  interval: z.preprocess(blankAsUnset, z.enum(['day', 'week', 'month']).default('week')),
+  interval: z.preprocess(blankAsUnset, z.enum(['day', 'week', 'month']).optional()),
   page: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(100_000).default(1)),
   per_page: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(200).default(50)),
 });
@@ -61,11 +61,21 @@ export function period(given: { from?: string; to?: string }, today: string): { 
   return { from, to };
 }
 
+/**
+ * The trend's buckets when none is asked for: ones that fit the window, between about 5 and 31
+ * bars (days up to a month, weeks up to half a year, months beyond).
+ */
+export function fittingInterval(from: string, to: string): 'day' | 'week' | 'month' {
+  const days = daysBetween(from, to); // inclusive of both
+  return days <= 31 ? 'day' : days <= 31 * 7 ? 'week' : 'month';
+}
+
 /** Reads and checks a report's query string; bad values answer 400 naming the parameter. The default period is the last 30 days (period()). */
 export function parseReportQuery(req: Request, tz: string, today: Date): ReportQuery {
   const single = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   const q = parseOr400(querySchema, single, 'invalid_query', 'Check the report parameters.');
   const { from, to } = period(q, localDay(today, tz));
+  const interval = q.interval ?? fittingInterval(from, to);
   const raw: Record<string, string> = {};
   for (const key of ['from', 'to', 'team', 'brand', 'agent', 'question', 'variant', 'sort', 'dir', 'interval'] as const) {
     const value = key === 'from' ? from : key === 'to' ? to : q[key];
@@ -75,7 +85,7 @@ export function parseReportQuery(req: Request, tz: string, today: Date): ReportQ
     scope: { from, to, team: q.team, brand: q.brand, agentId: q.agent, question: q.question, variant: q.variant },
     format: q.format ?? (req.accepts(['json', 'html']) === 'html' ? 'html' : 'json'),
     sort: { key: q.sort, dir: q.dir },
-    interval: q.interval,
+    interval,
     page: { page: q.page, perPage: q.per_page },
     raw,
   };

@@ -154,7 +154,7 @@ export function reportRoutes(deps: { reports: ReportService; views: Views; clock
     if (req.params.agentId.length > 128 || /[\u0000-\u001f\u007f]/.test(req.params.agentId)) throw new AppError(404, 'not_found', 'No surveys for this agent.');
     const access = accessOf(res);
     if (access.kind === 'agent' && req.params.agentId !== access.agentId) throw outOfScope();
-    const report = await reports.agent(req.params.agentId, q.scope, q.page);
+    const report = await reports.agent(req.params.agentId, q.scope, q.page, q.interval);
     // A lead sees an agent only through their teams' surveys: another team's agent is no agent of theirs.
     if (!report.known || (access.kind === 'teams' && !report.inScope)) throw new AppError(404, 'not_found', 'No surveys for this agent.');
     const { known: _known, inScope: _inScope, ...body } = report;

@@ -100,7 +100,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
       });
     },
 
-    async agent(agentId: string, scope: repo.Scope, page: { page: number; perPage: number }) {
+    async agent(agentId: string, scope: repo.Scope, page: { page: number; perPage: number }, interval: Interval) {
       const own = { ...scope, agentId };
       return read('agent', async (trx) => {
         const { overall, rows } = await agentRows(trx, own);
@@ -117,7 +117,7 @@ export function createReportService(deps: { db: Db; clock: Clock; tz: string; mi
           known: names.has(agentId),
           /** Whether the scope holds any of the agent's surveys (a lead's teams may hold none of another team's agent). */
           inScope: rows.length > 0,
-          trend: await trendBuckets(trx, own, 'week'),
+          trend: await trendBuckets(trx, own, interval),
           ratings: { page: page.page, per_page: page.perPage, total: ratings.total, items: ratings.items },
         };
       });

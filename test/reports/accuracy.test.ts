@@ -325,7 +325,7 @@ describe.each(ZONES)('reports equal a recompute from the seed (REPORT_TZ=%s)', (
     expect(agents.length).toBeGreaterThanOrEqual(10);
     for (const row of agents) {
       const id = row.agent_id!;
-      const res = await get(t, `/reports/agents/${id}`, { ...f, per_page: 200, format: 'json' });
+      const res = await get(t, `/reports/agents/${id}`, { ...f, per_page: 200, interval: 'week', format: 'json' });
       expect(res.body.agent).toEqual(row);
       expect(res.body.trend).toEqual(expectedBuckets(surveys.filter((x) => x.agentId === id), f, tz, minSample, 'week'));
       expect([id, res.body.ratings.total]).toEqual([id, row.responses]);

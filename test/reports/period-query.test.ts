@@ -109,4 +109,21 @@ describe('report periods: every combination of from and to', () => {
     const end = await get('/reports/trend?from=2026-10-25&to=2026-10-25&interval=day&format=json');
     expect(end.body.buckets.map((b: { surveys_sent: number }) => b.surveys_sent)).toEqual([1]);
   });
+
+  it('when no interval is given, then the trend has buckets that fit the window: days up to 31 days, weeks up to 217, months beyond; a given one is kept', async () => {
+    const shape = async (query: string) => {
+      const res = await get(`/reports/trend?${query}&format=json`);
+      return [res.body.interval, res.body.buckets.length];
+    };
+    expect(await shape('from=2026-10-27&to=2026-11-25')).toEqual(['day', 30]); // the default 30 days: one bar a day, not five weeks
+    expect(await shape('from=2026-10-26&to=2026-11-25')).toEqual(['day', 31]);
+    expect(await shape('from=2026-10-25&to=2026-11-25')).toEqual(['week', 6]); // 32 days, Sunday to Wednesday: six ISO weeks
+    expect(await shape('from=2026-04-23&to=2026-11-25')).toEqual(['week', 32]); // 217 days from a Thursday
+    expect(await shape('from=2026-04-22&to=2026-11-25')).toEqual(['month', 8]);
+    expect(await shape('from=2023-11-26&to=2026-11-25')).toEqual(['month', 37]); // three years
+    expect(await shape('from=2026-10-27&to=2026-11-25&interval=week')).toEqual(['week', 5]);
+    expect((await get('/reports/agents?from=2026-10-27&to=2026-11-25&format=json')).status).toBe(200);
+    const agentPage = await get('/reports/agents/a-7?from=2026-10-27&to=2026-11-25&format=json');
+    expect([agentPage.status, agentPage.body.trend?.length]).toEqual([200, 30]);
+  });
 });
