@@ -13,7 +13,8 @@ import { unsubscribeRoutes } from './unsubscribe/routes';
 import { apiRoutes } from './api/routes';
 import { privacyRoutes } from './privacy/routes';
 import { followupPageRoutes } from './followups/routes';
-import { readSession, sessionCookie, signinRoutes } from './signin/routes';
+import { readSession, signinRoutes } from './signin/routes';
+import { sessionCookie } from './signin/cookies';
 import { userRoutes } from './people/routes';
 import type { Services } from './services';
 import type { AuditHook } from './shared/access';
@@ -37,7 +38,7 @@ export function createApp(s: Services): express.Express {
   const audit: AuditHook = (res, event) => s.audit.record({ ...event, ip: res.req.ip ?? null });
   const cookie = sessionCookie(s.config.publicUrl, s.config.sessions.maxHours);
   app.use(['/login', '/logout', '/me', '/reports', '/followups'], readSession(s.signin, cookie, s.config.agentView));
-  app.use(signinRoutes({ signin: s.signin, views: s.views, publicUrl: s.config.publicUrl, cookie, agentView: s.config.agentView }));
+  app.use(signinRoutes({ signin: s.signin, views: s.views, publicUrl: s.config.publicUrl, cookie, agentView: s.config.agentView, sso: s.sso, logger: s.logger.child({ component: 'signin' }) }));
   app.use(webhookRoutes({ tickets: s.tickets, clock: s.clock, secret: s.config.webhookSecret, previousSecret: s.config.previous.webhookSecret }));
   app.use(adapterRoutes({ tickets: s.tickets, clock: s.clock, secrets: s.config.helpdesks }));
   app.use('/webhooks', failureLimit.gate);

@@ -82,6 +82,9 @@ const envSchema = z
     SESSION_MAX_HOURS: intFrom(1, 24 * 90).default(7 * 24),
     AUDIT_RETENTION_DAYS: intFrom(1, 36_500).default(365),
     AGENT_VIEW: z.enum(['own', 'none'], { message: 'must be own or none' }).default('own'),
+    OIDC_ISSUER_URL: z.string().url().optional(),
+    OIDC_CLIENT_ID: z.string().min(1).max(1000).optional(),
+    OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
     DELIVERY_MAX_ATTEMPTS: intFrom(1, 50).default(10),
     DELIVERY_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
     DELIVERY_POLL_MS: intFrom(10, 60_000).default(1000),
@@ -134,6 +137,14 @@ const envSchema = z
     if (env.REMINDER_AFTER_HOURS >= env.TOKEN_TTL_DAYS * 24) {
       ctx.addIssue({ code: 'custom', path: ['REMINDER_AFTER_HOURS'], message: `must be less than the rating links' lifetime (TOKEN_TTL_DAYS = ${env.TOKEN_TTL_DAYS} days), or no reminder could go out` });
     }
+    const oidc = [env.OIDC_ISSUER_URL, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER_URL'], message: 'single sign-on needs all three of OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or none' });
+    }
+    const issuer = env.OIDC_ISSUER_URL && new URL(env.OIDC_ISSUER_URL);
+    if (issuer && issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopback(issuer.hostname))) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER_URL'], message: 'must be https:// (http:// only on loopback, for a provider on this machine)' });
+    }
     if (env.RATING_WEBHOOK_URL.length && !env.RATING_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['RATING_WEBHOOK_SECRET'], message: 'is required when RATING_WEBHOOK_URL is set' });
     }
@@ -173,6 +184,8 @@ export type Config = Readonly<{
   auditRetentionDays: number;
   /** AGENT_VIEW: `own` lets a signed-in agent read their own ratings; `none` shows agents nothing. */
   agentView: 'own' | 'none';
+  /** OIDC_ISSUER_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET: "Sign in with SSO" through this OpenID Connect provider; unset, sign-in is by emailed link only. */
+  sso?: Readonly<{ issuerUrl: string; clientId: string; clientSecret: string }>;
   /** How long a rating the page posted by itself waits for mail-scanner signals before it counts (also the window they are looked for in). */
   ratingHoldSeconds: number;
   reportsToken: string;
@@ -259,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, localCredential
     sessions: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     agentView: e.AGENT_VIEW,
+    sso: e.OIDC_ISSUER_URL && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET ? Object.freeze({ issuerUrl: e.OIDC_ISSUER_URL, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET }) : undefined,
     ratingHoldSeconds: e.RATING_HOLD_SECONDS,
     reportsToken: e.REPORTS_TOKEN ?? (local as LocalCredentials).reportsToken,
     usingDevReportsToken: !e.REPORTS_TOKEN,

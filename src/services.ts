@@ -24,6 +24,7 @@ import { createTicketWebhookService } from './ticket-webhooks/service';
 import { createUserService } from './people/service';
 import { createAuditService } from './audit/service';
 import { createSigninService } from './signin/service';
+import { createSso } from './signin/sso';
 
 /** Wires the areas together once; main.ts and the tests both start from here. */
 export function createServices(args: { config: Config; db: Db; logger: Logger; clock: Clock; mailer?: Mailer }) {
@@ -119,8 +120,9 @@ export function createServices(args: { config: Config; db: Db; logger: Logger; c
   const tickets = createTicketWebhookService({ surveys });
   const users = createUserService({ db, clock });
   const audit = createAuditService({ db, clock, retentionDays: config.auditRetentionDays });
-  const signin = createSigninService({ db, clock, logger: logger.child({ component: 'signin' }), mailer, users, publicUrl: config.publicUrl, mailFrom: config.mailFrom, times: config.sessions });
-  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reminders, leadAlerts, reports, addressHash, privacy, unsubscribe, api, tickets, followups, users, audit, signin };
+  const signin = createSigninService({ db, clock, logger: logger.child({ component: 'signin' }), mailer, views, users, publicUrl: config.publicUrl, mailFrom: config.mailFrom, times: config.sessions });
+  const sso = config.sso && createSso(config.sso, config.publicUrl);
+  return { config, db, logger, clock, metrics, views, definitions, mailer, ledger, surveys, ratings, worker, hooks, reminders, leadAlerts, reports, addressHash, privacy, unsubscribe, api, tickets, followups, users, audit, signin, sso };
 }
 
 export type Services = ReturnType<typeof createServices>;

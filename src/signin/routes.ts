@@ -1,4 +1,4 @@
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
 import { htmlErrors, sameOriginOnly } from '../shared/http';
@@ -6,27 +6,11 @@ import type { Views } from '../shared/views';
 import type { SigninService } from './service';
 import type { Viewer } from './sessions';
 import type { Access } from '../shared/access';
+import type { Logger } from '../shared/logger';
+import { SSO_ATTEMPT_MINUTES, type Sso } from './sso';
+import { ssoRoutes } from './sso-routes';
+import { siteCookie, type SessionCookie } from './cookies';
 
-/** The session cookie: `__Host-` bound to this host and Secure over https; HttpOnly and SameSite=Lax always. */
-export function sessionCookie(publicUrl: string, maxHours: number) {
-  const secure = new URL(publicUrl).protocol === 'https:';
-  const name = secure ? '__Host-closeloop_session' : 'closeloop_session';
-  const attributes = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
-  return {
-    name,
-    set: (res: Response, value: string) => res.append('Set-Cookie', `${name}=${value}; ${attributes}; Max-Age=${Math.floor(maxHours * 3600)}`),
-    clear: (res: Response) => res.append('Set-Cookie', `${name}=; ${attributes}; Max-Age=0`),
-    read: (req: Request) => {
-      for (const part of (req.get('cookie') ?? '').split(';')) {
-        const at = part.indexOf('=');
-        if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
-      }
-      return undefined;
-    },
-  };
-}
-
-export type SessionCookie = ReturnType<typeof sessionCookie>;
 
 /** The signed-in viewer of this request (res.locals.viewer), or undefined. */
 export const viewerOf = (res: Response): Viewer | undefined => res.locals.viewer as Viewer | undefined;
@@ -66,9 +50,10 @@ const form = express.urlencoded({ extended: false, limit: '2kb' });
 
 /**
  * GET/POST /login (ask for a link), GET/POST /login/:token (a page with a button; only the POST
- * signs in, as mail scanners open links), POST /logout (with the session's CSRF token), GET /me.
+ * signs in, as mail scanners open links), GET /login/sso and its callback when single sign-on is
+ * configured (sso-routes.ts), POST /logout (with the session's CSRF token), GET /me.
  */
-export function signinRoutes(deps: { signin: SigninService; views: Views; publicUrl: string; cookie: SessionCookie; agentView: 'own' | 'none' }): Router {
+export function signinRoutes(deps: { signin: SigninService; views: Views; publicUrl: string; cookie: SessionCookie; agentView: 'own' | 'none'; sso?: Sso; logger: Logger }): Router {
   const router = Router();
   const page = (res: Response, name: string, context: Record<string, unknown>, status = 200) => res.status(status).send(deps.views.page(name, context, 'report'));
   router.use(['/login', '/logout', '/me'], htmlErrors, (_req, res, next) => {
@@ -76,11 +61,15 @@ export function signinRoutes(deps: { signin: SigninService; views: Views; public
     res.setHeader('Referrer-Policy', 'no-referrer'); // the link's secret never leaves in a Referer
     next();
   });
+  if (deps.sso) {
+    const attemptCookie = siteCookie(deps.publicUrl, 'closeloop_sso', SSO_ATTEMPT_MINUTES * 60);
+    router.use(ssoRoutes({ sso: deps.sso, signin: deps.signin, views: deps.views, logger: deps.logger, attemptCookie, sessionCookie: deps.cookie, home: (v) => homeOf(v, deps.agentView) }));
+  }
 
   router.get('/login', (_req, res) => {
     const viewer = viewerOf(res);
     if (viewer) return void res.redirect(303, homeOf(viewer, deps.agentView));
-    page(res, 'login', { title: 'Sign in' });
+    page(res, 'login', { title: 'Sign in', sso: Boolean(deps.sso) });
   });
 
   // The same answer for every address, known or not, well-formed or not: it tells nobody who has an account.

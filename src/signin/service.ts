@@ -2,6 +2,7 @@ import type { Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import { maskEmails, safeError, type Logger } from '../shared/logger';
 import type { Mailer } from '../delivery/mailer';
+import type { Views } from '../shared/views';
 import { record } from '../audit/record';
 import type { UserService } from '../people/service';
 import * as sessions from './sessions';
@@ -19,14 +20,14 @@ export const LINKS_PER_WINDOW = 5;
  * An unknown address gets the same answer and no email. Every sign-in, failed sign-in and sign-out
  * is in the audit trail.
  */
-export function createSigninService(deps: { db: Db; clock: Clock; logger: Logger; mailer: Mailer; users: UserService; publicUrl: string; mailFrom: string; times: sessions.SessionTimes }) {
+export function createSigninService(deps: { db: Db; clock: Clock; logger: Logger; mailer: Mailer; views: Views; users: UserService; publicUrl: string; mailFrom: string; times: sessions.SessionTimes }) {
   const { db, clock, logger } = deps;
   const domain = new URL(deps.publicUrl).hostname;
 
   function mailLink(to: string, name: string, token: string) {
-    const url = `${deps.publicUrl}/login/${token}`;
-    const text = `Hi ${name},\n\nSign in to Closeloop with this link. It works once, for ${LINK_MINUTES} minutes:\n\n${url}\n\nIf you did not ask for it, ignore this email: nobody can sign in without it.\n`;
-    const html = `<p>Hi ${escapeHtml(name)},</p><p>Sign in to Closeloop with this link. It works once, for ${LINK_MINUTES} minutes:</p><p><a href="${url}">Sign in to Closeloop</a></p><p>If you did not ask for it, ignore this email: nobody can sign in without it.</p>`;
+    const context = { name, url: `${deps.publicUrl}/login/${token}`, minutes: LINK_MINUTES };
+    const text = deps.views.email('signin.text', context);
+    const html = deps.views.email('signin.html', context);
     // Sent after the answer, so a known address takes no longer to answer than an unknown one; a lost link is asked for again.
     deps.mailer
       .send({ to, from: deps.mailFrom, subject: 'Your Closeloop sign-in link', text, html, messageId: `<signin.${sessions.newSecret().slice(0, 16)}@${domain}>` })
@@ -60,9 +61,29 @@ export function createSigninService(deps: { db: Db; clock: Clock; logger: Logger
         await record(db, { actor: 'unknown', action: 'signin_failed', detail: { reason: 'link_invalid_used_or_expired' }, ip }, now);
         return null;
       }
-      await record(db, { actor: viewer.email, action: 'signin', detail: { role: viewer.role }, ip }, now);
+      await record(db, { actor: viewer.email, action: 'signin', detail: { role: viewer.role, method: 'link' }, ip }, now);
       return { session: opened.session, viewer };
     },
+
+    /**
+     * A sign-in through single sign-on (sso.ts): the provider vouched for `email`; a user with that
+     * email gets a session. Null when there is none (recorded as a failed sign-in, like every refusal).
+     */
+    async signInByProvider(email: string, ip: string | null): Promise<{ session: string; viewer: sessions.Viewer } | null> {
+      const now = clock.now();
+      const user = await deps.users.byEmail(email);
+      if (!user) {
+        await record(db, { actor: email.trim().toLowerCase(), action: 'signin_failed', detail: { reason: 'sso_unknown_email' }, ip }, now);
+        return null;
+      }
+      const session = await sessions.openSession(db, user.id, now, deps.times);
+      const viewer = (await sessions.viewerOf(db, session, now, deps.times)) as sessions.Viewer;
+      await record(db, { actor: viewer.email, action: 'signin', detail: { role: viewer.role, method: 'sso' }, ip }, now);
+      return { session, viewer };
+    },
+
+    /** A sign-in through single sign-on that failed before a user was known (the provider refused, or a check failed). */
+    failedProvider: (reason: string, ip: string | null) => record(db, { actor: 'unknown', action: 'signin_failed', detail: { reason }, ip }, clock.now()),
 
     viewer: (session: string) => (sessions.looksLikeSecret(session) ? sessions.viewerOf(db, session, clock.now(), deps.times) : Promise.resolve(null)),
 
@@ -74,5 +95,3 @@ export function createSigninService(deps: { db: Db; clock: Clock; logger: Logger
     sweep: () => sessions.sweep(db, clock.now(), deps.times),
   };
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -27,27 +27,34 @@ export async function linksSince(db: Db, userId: number, since: Date): Promise<n
   return Number(row?.n ?? 0);
 }
 
+/** Opens a session for a user, in `db` (a transaction where one is running); answers its secret (only its hash is stored). */
+export async function openSession(db: Db, userId: number, now: Date, times: SessionTimes): Promise<string> {
+  const session = newSecret();
+  await db('sessions').insert({
+    id_hash: hashSecret(session),
+    user_id: userId,
+    csrf: newSecret(),
+    created_at: now,
+    last_seen_at: now,
+    expires_at: new Date(now.getTime() + times.maxHours * 3_600_000),
+  });
+  return session;
+}
+
 /**
- * Uses a sign-in link, once: in one transaction, marks it used (only if unused and unexpired) and
- * opens a session for its user. Answers the session's secret and the user's id, or null (unknown,
- * used or expired link: nothing changes).
+ * Uses a sign-in link, once: in one transaction, marks it used (one guarded UPDATE: only if unused
+ * and unexpired) and opens a session for its user. Answers the session's secret and the user's id,
+ * or null (unknown, used or expired link: nothing changes).
  */
 export async function useLink(db: Db, token: string, now: Date, times: SessionTimes): Promise<{ session: string; userId: number } | null> {
   return db.transaction(async (trx) => {
-    const link = await trx('signin_links').where({ token_hash: hashSecret(token) }).first('user_id', 'used_at', 'expires_at');
-    if (!link || link.used_at || toDate(link.expires_at) <= now) return null;
-    const used = await trx('signin_links').where({ token_hash: hashSecret(token) }).whereNull('used_at').update({ used_at: now });
-    if (used === 0) return null; // another request used it first
-    const session = newSecret();
-    await trx('sessions').insert({
-      id_hash: hashSecret(session),
-      user_id: link.user_id,
-      csrf: newSecret(),
-      created_at: now,
-      last_seen_at: now,
-      expires_at: new Date(now.getTime() + times.maxHours * 3_600_000),
-    });
-    return { session, userId: link.user_id as number };
+    const [link] = await trx('signin_links')
+      .where({ token_hash: hashSecret(token) })
+      .whereNull('used_at')
+      .andWhere('expires_at', '>', now)
+      .update({ used_at: now }, ['user_id']);
+    if (!link) return null; // unknown, expired, or another request used it first
+    return { session: await openSession(trx, link.user_id as number, now, times), userId: link.user_id as number };
   });
 }
 

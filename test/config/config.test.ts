@@ -63,6 +63,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ REMINDER_AFTER_HOURS: '47.5', TOKEN_TTL_DAYS: '2' }).reminderAfterHours).toBe(47.5);
   });
 
+  it('when the three OIDC variables are set, then single sign-on is on; with one or two of them, or a provider over plain http elsewhere than loopback, start-up stops naming OIDC_ISSUER_URL', () => {
+    const oidc = { OIDC_ISSUER_URL: 'https://login.example.com/realms/support', OIDC_CLIENT_ID: 'closeloop', OIDC_CLIENT_SECRET: 'a-client-secret' };
+    expect(loadConfig({}).sso).toBeUndefined();
+    expect(loadConfig(oidc).sso).toEqual({ issuerUrl: oidc.OIDC_ISSUER_URL, clientId: 'closeloop', clientSecret: 'a-client-secret' });
+    expect(loadConfig({ ...oidc, OIDC_ISSUER_URL: 'http://127.0.0.1:9000' }).sso?.issuerUrl).toBe('http://127.0.0.1:9000');
+    expect(() => loadConfig({ ...oidc, OIDC_CLIENT_SECRET: '' })).toThrow(/OIDC_ISSUER_URL: single sign-on needs all three/);
+    expect(() => loadConfig({ OIDC_ISSUER_URL: oidc.OIDC_ISSUER_URL })).toThrow(/OIDC_ISSUER_URL: single sign-on needs all three/);
+    expect(() => loadConfig({ ...oidc, OIDC_ISSUER_URL: 'http://login.example.com' })).toThrow(/OIDC_ISSUER_URL: must be https:\/\//);
+  });
+
   it('when a variable is blank, then it counts as unset', () => {
     expect(loadConfig({ SMTP_URL: '', WEBHOOK_SECRET: '' }).usingDevSecret).toBe(true);
   });
