@@ -5,19 +5,24 @@
  * holds on a busy machine: ingest beside a bare express route with one INSERT, delivery beside
  * a bare nodemailer pool. Ratings, the rating page and peak memory are measured on the service
  * alone; the reports figure comes from bench/reports at a small scale with BENCH_REPORTS=1.
+ * With BENCH_DATABASE_URL (postgres://…) the same figures follow on PostgreSQL, in a database made
+ * for the run: one instance, then two behind a round-robin proxy, each beside a bare INSERT
+ * through a pg pool; one table shows the three side by side.
  * Never part of `npm test`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { measureIngest } from './service/ingest';
-import { measureDelivery, prepareRatedSurveys } from './service/delivery';
 import { startSink } from './service/mailbox';
-import { measureRatings, type RatingFigures } from './service/ratings';
 import { runReportsBench, type ReportsFigure } from './service/reports';
 import { signalAll, stopAll } from './service/processes';
 import { printProfiles } from './service/print-profile';
 import { figureRows, notes, type Figures } from './service/figures';
+import { columnNotes, comparisonTable, type Column } from './service/compare';
+import type { Setup } from './service/deployment';
+import { measureSetup, type Settings } from './service/phases';
+import { startPgRun, type PgRun } from './service/postgres';
+import { sqliteStore } from './service/stores';
 import { table } from './lib/timing';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -34,8 +39,11 @@ const PACER = process.env.BENCH_RATE_WITH === 'autocannon' ? 'autocannon' : 'ope
 const REPORTS_SURVEYS = env('BENCH_REPORTS_SURVEYS', 200_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const REPORTS = process.env.BENCH_REPORTS === '1';
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+let pgRun: PgRun | undefined;
 
 async function main(dir: string, profileDir: string | undefined) {
   const cpus = os.cpus();
@@ -43,47 +51,57 @@ async function main(dir: string, profileDir: string | undefined) {
   say(`machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; node ${process.version}`);
   say(`load average at start: ${loadAverage()} (other work on the machine slows every figure; ratios to the ceilings and CPU per request hold better)`);
   say(`settings: ${CONNECTIONS} connections; ${DURATION_S} s timed runs after ${WARMUP_S} s warm-ups; ${EMAILS} emails, DELIVERY_CONCURRENCY=${DELIVERY_CONCURRENCY}; ratings at ${RATING_RATE}/s for ${RATING_S} s, then ${RATINGS_MAX} as fast as possible; files in ${dir}`);
+  if (DATABASE_URL) {
+    pgRun = await startPgRun(DATABASE_URL);
+    say(`then on ${pgRun.describe}: 1 instance, then 2 behind the bench's round-robin TCP proxy`);
+  }
   if (profileDir) say(`profiling the service with --cpu-prof into ${profileDir} (the profiler slows it a little)`);
   say();
 
-  // Every POST rates a survey nobody rated yet: a warm-up at the paced rate, the paced run, the run at full speed.
-  const ratingsWanted = { warm: Math.round(RATING_RATE * WARMUP_S), paced: Math.round(RATING_RATE * RATING_S), max: RATINGS_MAX };
-  const ratingsTotal = ratingsWanted.warm + ratingsWanted.paced + ratingsWanted.max;
-  const surveysWanted = Math.max(EMAILS, ratingsTotal);
-  const profile = (phase: string) => profileDir && path.join(profileDir, phase);
   const sink = await startSink();
-  const ingest = await measureIngest({ dir, sinkPort: sink.port, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, surveysWanted, profileDir: profile('ingest'), say });
-  const delivery = await measureDelivery({ dir, sink, emails: Math.min(EMAILS, ingest.scheduled), concurrency: DELIVERY_CONCURRENCY, profileDir: profile('delivery'), say });
-
-  const more = Math.max(0, ratingsTotal - delivery.service.tokens.length);
-  const prepared = await prepareRatedSurveys({ dir, sink, count: more, width: PREP_WIDTH, profileDir: profile('ratings'), say });
-  let ratings: RatingFigures;
-  try {
-    const tokens = [...delivery.service.tokens, ...prepared.tokens];
-    // Fewer surveys than wanted (a short ingest): both rating runs shrink in proportion.
-    const share = Math.min(1, tokens.length / ratingsTotal);
-    const warmCount = Math.floor(ratingsWanted.warm * share);
-    const pacedCount = Math.floor(ratingsWanted.paced * share);
-    const { url, pid } = prepared.running;
-    const maxCount = Math.min(ratingsWanted.max, tokens.length - warmCount - pacedCount);
-    ratings = await measureRatings({ dir, url, pid, tokens, rate: RATING_RATE, pacer: PACER, warmCount, pacedCount, maxCount, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, say });
-  } finally {
-    await prepared.running.stop();
+  const settings: Settings = { dir, sink, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, emails: EMAILS, deliveryConcurrency: DELIVERY_CONCURRENCY, ratingRate: RATING_RATE, ratingS: RATING_S, ratingsMax: RATINGS_MAX, prepWidth: PREP_WIDTH, pacer: PACER, say };
+  const setups: (Setup & { profile?: string })[] = [
+    { label: 'SQLite', store: sqliteStore(dir), instances: 1, profile: profileDir },
+    ...(pgRun
+      ? [
+          { label: 'PG, 1 instance', store: pgRun.store('one'), instances: 1, profile: profileDir && path.join(profileDir, 'pg-1') },
+          { label: 'PG, 2 instances', store: pgRun.store('two'), instances: 2, profile: profileDir && path.join(profileDir, 'pg-2') },
+        ]
+      : []),
+  ];
+  const columns: (Column & { profile?: string })[] = [];
+  for (const setup of setups) {
+    if (pgRun) say(`— ${setup.label} —`);
+    const figures = await measureSetup(setup, { ...settings, profileDir: setup.profile });
+    await setup.store.dispose?.();
+    columns.push({ label: setup.label, figures, profile: setup.profile });
   }
   let reports: ReportsFigure | undefined;
   if (REPORTS) {
     say(`reports: bench/reports at ${REPORTS_SURVEYS.toLocaleString('en-US')} surveys (it builds its own data set)`);
     reports = await runReportsBench(REPORTS_SURVEYS, 10);
   }
+  columns[0].figures.reports = reports;
 
-  const figures: Figures = { ingest, delivery, ratings, reports, ratingRate: RATING_RATE, pacer: PACER };
   say();
-  say(table(['figure', 'value', 'ceiling', 'ratio', 'goal', 'met?'], figureRows(figures)));
-  say();
-  for (const line of notes(figures)) say(line);
-  if (profileDir) {
+  if (columns.length === 1) {
+    const figures: Figures = columns[0].figures;
+    say(table(['figure', 'value', 'ceiling', 'ratio', 'goal', 'met?'], figureRows(figures)));
+    say();
+    for (const line of notes(figures)) say(line);
+  } else {
+    const { header, rows } = comparisonTable(columns);
+    say(table(header, rows));
+    say();
+    say(`ceilings: SQLite's is ${sqliteStore(dir).ceiling.describe}; each PG column's is ${setups[1].store.ceiling.describe}, measured just before it; PG, 2 instances: peak RSS is the larger instance's, and the delivery ceiling has both pools' connections and sends in flight`);
+    for (const line of columns.flatMap(columnNotes)) say(line);
+  }
+  for (const c of columns) {
+    if (!c.profile) continue;
+    const { ingest, delivery, ratings } = c.figures;
+    if (columns.length > 1) say(`\nprofiles, ${c.label} (of the first instance):`);
     printProfiles(
-      profileDir,
+      c.profile,
       {
         ingest: { fromUs: ingest.service.load.startUs, toUs: ingest.service.load.endUs },
         delivery: { fromUs: delivery.service.fromUs, toUs: delivery.service.toUs },
@@ -96,19 +114,28 @@ async function main(dir: string, profileDir: string | undefined) {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
 const profileDir = PROFILE ? (process.env.BENCH_PROFILE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-profile-'))) : undefined;
-const cleanUp = () => fs.rmSync(dir, { recursive: true, force: true });
+const cleanFiles = () => fs.rmSync(dir, { recursive: true, force: true });
+/** Drops the run's PostgreSQL database (or schemas), once the services are gone. */
+const dropPg = () => pgRun?.drop().catch((err) => process.stderr.write(`bench: could not drop the PostgreSQL data of this run: ${err?.message ?? err}\n`));
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     signalAll();
-    cleanUp();
-    process.exit(130);
+    cleanFiles();
+    if (!pgRun) process.exit(130);
+    // PostgreSQL: the services shut down (they close their pools), then the database goes.
+    void stopAll()
+      .then(dropPg)
+      .finally(() => process.exit(130));
   });
 }
 const started = Date.now();
 main(dir, profileDir)
   .then(() => say(`\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s; load average at end: ${loadAverage()}`))
   .catch((err) => {
+    if (interrupted) return;
     process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
     process.exitCode = 1;
   })
-  .finally(() => stopAll().then(cleanUp));
+  .finally(() => stopAll().then(cleanFiles).then(dropPg));

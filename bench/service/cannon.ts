@@ -32,6 +32,8 @@ export type LoadResult = {
   /** The run's bounds on the monotonic clock, to cut the service's CPU profile to it. */
   startUs: number;
   endUs: number;
+  /** CPU time the load generator itself used over the run (all its threads). */
+  cpuMs: number;
 };
 
 /** One load run in a fresh load-generator process (see load.ts). */

@@ -5,9 +5,8 @@
  * signature, no validation, no eligibility, no counters, no outbox: what is left is what express
  * and one durable SQLite write cost on this machine. Sends {type:'ready', port} when listening.
  */
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import sqlite3 from 'sqlite3';
+import { serveCeiling } from './ceiling-route';
 
 const file = process.env.CEILING_DB;
 if (!file) throw new Error('CEILING_DB is not set');
@@ -22,27 +21,12 @@ const insert = (ticketId: string, body: string) =>
     }),
   );
 
-async function main() {
-  await exec(
-    'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;' +
-      'CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, created_at INTEGER NOT NULL)',
-  );
-  const app = express();
-  app.disable('x-powered-by');
-  app.post('/webhooks/ticket-closed', express.raw({ type: () => true, limit: '100kb' }), async (req, res) => {
-    const text = (req.body as Buffer).toString('utf8');
-    const payload = JSON.parse(text) as { ticket_id: string };
-    const id = await insert(payload.ticket_id, text);
-    res.status(202).json({ id, status: 'scheduled' });
+exec(
+  'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;' +
+    'CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, created_at INTEGER NOT NULL)',
+)
+  .then(() => serveCeiling(insert, () => new Promise<void>((ok) => db.close(() => ok()))))
+  .catch((err) => {
+    process.stderr.write(`ingest ceiling failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
   });
-  const server = app.listen(0, '127.0.0.1', () => process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port }));
-  process.once('SIGTERM', () => {
-    server.close(() => db.close(() => process.exit(0)));
-    server.closeAllConnections();
-  });
-}
-
-main().catch((err) => {
-  process.stderr.write(`ingest ceiling failed: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});

@@ -12,12 +12,17 @@ export const SECRETS = {
   reports: crypto.randomBytes(24).toString('hex'),
   admin: crypto.randomBytes(24).toString('hex'),
   privacy: crypto.randomBytes(24).toString('hex'),
+  metrics: crypto.randomBytes(24).toString('hex'),
 };
+
+/** The service's SQLite file, when it runs on SQLite. */
+export const sqliteFile = (dir: string) => path.join(dir, 'bench.sqlite');
 
 /**
  * The real service: the compiled dist/src/main.js in a process of its own, started the way
- * `npm start` starts it, on a SQLite file in `dir` and mailing to the sink. The rate limits are
- * lifted because every request comes from one address; `env` adds or overrides variables.
+ * `npm start` starts it, on a SQLite file in `dir` (unless `env` names another database) and
+ * mailing to the sink. The rate limits are lifted because every request comes from one address;
+ * `env` adds or overrides variables.
  * Only these variables reach it, so nothing from the caller's shell changes what is measured.
  * With `profileDir`, node writes a CPU profile there when the service exits.
  */
@@ -29,7 +34,7 @@ export async function startService(o: { dir: string; sinkPort: number; env?: Rec
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     PORT: String(port),
-    DATABASE_URL: `sqlite:${path.join(o.dir, 'bench.sqlite')}`,
+    DATABASE_URL: `sqlite:${sqliteFile(o.dir)}`,
     SMTP_URL: `smtp://127.0.0.1:${o.sinkPort}`,
     SMTP_ALLOW_PLAINTEXT: 'true', // the sink offers no TLS, like the bare pool the delivery figure is compared with
     MAIL_DIR: path.join(o.dir, 'outbox'),

@@ -92,12 +92,14 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   if (spec.amount && spec.amount > available) throw new Error(`${spec.amount} requests asked, ${available} distinct ones available`);
   const tally: Tally = { latencies: [], status: {}, errors: 0, timeouts: 0 };
   const startUs = monotonicUs();
+  const startCpu = process.cpuUsage();
   const seconds = spec.pacedRate ? await pace({ ...spec, pacedRate: spec.pacedRate }, build, tally) : await saturate(spec, build, tally);
   const endUs = monotonicUs();
+  const cpu = process.cpuUsage(startCpu);
   const sorted = Float64Array.from(tally.latencies).sort();
   const ok = tally.status[EXPECTED_STATUS[spec.target.kind]] ?? 0;
   const requests = Object.values(tally.status).reduce((a, b) => a + b, 0);
-  return { ok, requests, seconds, perSecond: ok / seconds, answeredPerSecond: requests / seconds, status: tally.status, errors: tally.errors, timeouts: tally.timeouts, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), startUs, endUs };
+  return { ok, requests, seconds, perSecond: ok / seconds, answeredPerSecond: requests / seconds, status: tally.status, errors: tally.errors, timeouts: tally.timeouts, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), startUs, endUs, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 const answer = (message: object) => process.send?.(message);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { nextMessage, startNode, type Started } from './processes';
-import { cpuOf, type Cpu } from './usage';
+import { cpuOfAll, type Cpu } from './usage';
 
 /** What the sink (sink.ts) reports once the expected messages are in; times on the monotonic clock. */
 type Arrival = { count: number; firstUs: number; lastUs: number; tokens: string[]; sample?: string };
@@ -11,10 +11,10 @@ export type Rate = { count: number; seconds: number; perSecond: number; fromUs: 
 export type Sink = Started & {
   port: number;
   /**
-   * Counts the next `count` arrivals afresh (`keep`: collect their rating tokens). With `senderPid`,
-   * the sender's CPU time between the first and the last arrival comes with the answer.
+   * Counts the next `count` arrivals afresh (`keep`: collect their rating tokens). With `senderPids`,
+   * the senders' CPU time between the first and the last arrival comes with the answer.
    */
-  expect: (count: number, o: { keep: boolean; timeoutMs: number; senderPid?: () => number | undefined }) => Promise<Rate>;
+  expect: (count: number, o: { keep: boolean; timeoutMs: number; senderPids?: () => number[] }) => Promise<Rate>;
 };
 
 /** The SMTP sink in its own process. */
@@ -27,16 +27,16 @@ export async function startSink(): Promise<Sink> {
     async expect(count, o) {
       let before: Cpu | undefined;
       const onFirst = (m: { type?: string }) => {
-        const pid = o.senderPid?.();
-        if (m?.type === 'first' && pid) before = cpuOf(pid);
+        const pids = o.senderPids?.();
+        if (m?.type === 'first' && pids?.length) before = cpuOfAll(pids);
       };
       started.child.on('message', onFirst);
       try {
         const arrived = nextMessage<Arrival>(started.child, 'arrived', o.timeoutMs);
         started.child.send({ type: 'expect', count, keep: o.keep });
         const a = await arrived;
-        const pid = o.senderPid?.();
-        const after = pid ? cpuOf(pid) : undefined;
+        const pids = o.senderPids?.();
+        const after = pids?.length ? cpuOfAll(pids) : undefined;
         const seconds = (a.lastUs - a.firstUs) / 1e6;
         const cpu = before && after && { mainMs: after.mainMs - before.mainMs, totalMs: after.totalMs - before.totalMs };
         // Between the first and the last arrival: count - 1 messages, and pool set-up is outside the span.

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runLoad, type LoadResult } from './cannon';
-import { cpuDuring, type Cpu } from './usage';
+import { cpuDuring, withLoad, type Cpu, type Shares, type Watch } from './usage';
 
-export type RatingFigures = { paced: LoadResult; max: LoadResult; maxCpu?: Cpu; page: LoadResult; warmup: LoadResult; postWarmup: LoadResult };
+/** `maxShares`: the CPU of each watched process group (and the load generator) during the run at full speed. */
+export type RatingFigures = { paced: LoadResult; max: LoadResult; maxCpu?: Cpu; maxShares: Shares; page: LoadResult; warmup: LoadResult; postWarmup: LoadResult };
 
-type Settings = { dir: string; url: string; pid: number; tokens: string[]; rate: number; pacer: 'open-loop' | 'autocannon'; warmCount: number; pacedCount: number; maxCount: number; connections: number; durationS: number; warmupS: number; say: (line: string) => void };
+type Settings = { dir: string; url: string; pids: number[]; watch: Watch; tokens: string[]; rate: number; pacer: 'open-loop' | 'autocannon'; warmCount: number; pacedCount: number; maxCount: number; connections: number; durationS: number; warmupS: number; say: (line: string) => void };
 
 function tokensFile(dir: string, name: string, tokens: string[]): string {
   const file = path.join(dir, `${name}.json`);
@@ -34,10 +35,12 @@ export async function measureRatings(s: Settings): Promise<RatingFigures> {
   s.say(`rating: ${paced.length} POSTs at ${s.rate}/s (${s.pacer === 'autocannon' ? "autocannon's overallRate" : 'open loop, evenly spaced'}), each on a different survey`);
   const pacedRun = await runLoad({ url: s.url, target: { kind: 'rate', tokensFile: tokensFile(s.dir, 'paced-tokens', paced) }, connections: s.connections, amount: paced.length, ...rate });
   s.say(`rating: ${max.length} POSTs as fast as ${s.connections} connections go, each on a different survey`);
-  const { result: maxRun, cpu: maxCpu } = await cpuDuring(s.pid, () =>
-    runLoad({ url: s.url, target: { kind: 'rate', tokensFile: tokensFile(s.dir, 'max-tokens', max) }, connections: Math.min(s.connections, max.length), amount: max.length }),
+  const { result: maxRun, cpu: maxCpu, shares } = await cpuDuring(
+    s.pids,
+    () => runLoad({ url: s.url, target: { kind: 'rate', tokensFile: tokensFile(s.dir, 'max-tokens', max) }, connections: Math.min(s.connections, max.length), amount: max.length }),
+    s.watch,
   );
   s.say(`rating page: GET /r/:token/:score for ${s.durationS} s over ${s.tokens.length} surveys`);
   const page = await runLoad({ url: s.url, target: pages, connections: s.connections, durationS: s.durationS });
-  return { paced: pacedRun, max: maxRun, maxCpu, page, warmup, postWarmup };
+  return { paced: pacedRun, max: maxRun, maxCpu, maxShares: withLoad(shares, maxRun), page, warmup, postWarmup };
 }

@@ -44,10 +44,59 @@ export function cpuOf(pid: number): Cpu | undefined {
   }
 }
 
-/** CPU a process used while `work` ran; noise from other work on the machine changes this far less than throughput. */
-export async function cpuDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpu?: Cpu }> {
-  const before = cpuOf(pid);
-  const result = await work();
-  const after = cpuOf(pid);
-  return { result, cpu: before && after && { mainMs: after.mainMs - before.mainMs, totalMs: after.totalMs - before.totalMs } };
+/** Processes watched while a run goes on, by name (the service's instances, the database server, a proxy); looked up before and after it. */
+export type Watch = Record<string, () => number[] | Promise<number[]>>;
+
+/** The CPU of several processes together; unknown if any of them is. */
+export function cpuOfAll(pids: number[]): Cpu | undefined {
+  let all: Cpu | undefined = { mainMs: 0, totalMs: 0 };
+  for (const cpu of pids.map(cpuOf)) all = all && cpu && { mainMs: all.mainMs + cpu.mainMs, totalMs: all.totalMs + cpu.totalMs };
+  return all;
 }
+
+/** Each watched process's CPU milliseconds so far, by group; a process that is gone is left out. */
+async function readGroups(watch: Watch): Promise<Map<string, Map<number, number>>> {
+  const groups = new Map<string, Map<number, number>>();
+  for (const [name, pids] of Object.entries(watch)) {
+    const read = (await pids()).map((pid) => [pid, cpuOf(pid)?.totalMs] as const);
+    groups.set(name, new Map(read.filter((r): r is readonly [number, number] => r[1] !== undefined)));
+  }
+  return groups;
+}
+
+/** The group cpuDuring adds for every process on the machine (the bench's, the database's and anyone else's). */
+export const MACHINE = 'whole machine';
+
+/** CPU milliseconds all cores have spent busy since boot (/proc/stat: everything but idle and iowait). */
+function machineBusyMs(): number {
+  try {
+    const [, user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    return ((user + nice + system + irq + softirq + steal) * 1000) / ticks();
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU milliseconds of each watched group over `seconds` of wall-clock time. */
+export type Shares = { seconds: number; ms: Record<string, number> };
+
+/**
+ * CPU the process(es) `pid` used while `work` ran, summed; noise from other work on the machine
+ * changes this far less than throughput. With `watch`, also each watched group's milliseconds,
+ * and the whole machine's under MACHINE.
+ */
+export async function cpuDuring<T>(pid: number | number[], work: () => Promise<T>, watch: Watch = {}): Promise<{ result: T; cpu?: Cpu; shares: Shares }> {
+  const pids = ([] as number[]).concat(pid);
+  const [before, watchedBefore, machineBefore, startMs] = [cpuOfAll(pids), await readGroups(watch), machineBusyMs(), Date.now()];
+  const result = await work();
+  const [after, watchedAfter, machineAfter, endMs] = [cpuOfAll(pids), await readGroups(watch), machineBusyMs(), Date.now()];
+  // A process that started during the run counts from zero; one that ended during it is left out.
+  const ms: Record<string, number> = {};
+  for (const [name, now] of watchedAfter) ms[name] = [...now].reduce((a, [p, used]) => a + used - (watchedBefore.get(name)?.get(p) ?? 0), 0);
+  if (Object.keys(watch).length) ms[MACHINE] = machineAfter - machineBefore;
+  const cpu = before && after && { mainMs: after.mainMs - before.mainMs, totalMs: after.totalMs - before.totalMs };
+  return { result, cpu, shares: { seconds: (endMs - startMs) / 1000, ms } };
+}
+
+/** The shares with the load generator's own CPU over its run added (it runs in a process of its own per run). */
+export const withLoad = (shares: Shares, load: { cpuMs: number }): Shares => ({ ...shares, ms: { ...shares.ms, 'load generator': load.cpuMs } });
