@@ -62,8 +62,8 @@ export function period(given: { from?: string; to?: string }, today: string): { 
 }
 
 /**
- * The trend's buckets when none is asked for: ones that fit the window, between about 5 and 31
- * bars (days up to a month, weeks up to half a year, months beyond).
+ * The trend's buckets when none is asked for: ones that fit the window: days up to 31 days, weeks
+ * up to 217 days (31 or 32 bars), months beyond (8 to 122 bars for the longest period).
  */
 export function fittingInterval(from: string, to: string): 'day' | 'week' | 'month' {
   const days = daysBetween(from, to); // inclusive of both

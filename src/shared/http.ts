@@ -54,11 +54,11 @@ export const zodDetails = (err: ZodError) =>
 export const asksForHtml = (req: Request) => req.query.format === 'html' || (!req.query.format && req.accepts(['json', 'html']) === 'html');
 
 /**
- * A browser's GET of a signed-in page with neither a session nor a credential goes to /login (the
+ * A browser's GET (or HEAD) of a signed-in page with neither a session nor a credential goes to /login (the
  * Basic prompt is for the tokens of automation, which send them up front). Answers whether it went.
  */
 export function sentToSignIn(req: Request, res: Response, hasSession: boolean): boolean {
-  if (hasSession || req.get('authorization') || req.method !== 'GET' || !asksForHtml(req)) return false;
+  if (hasSession || req.get('authorization') || (req.method !== 'GET' && req.method !== 'HEAD') || !asksForHtml(req)) return false;
   res.redirect(303, '/login');
   return true;
 }

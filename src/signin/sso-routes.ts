@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { safeError, type Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { SigninService } from './service';
-import { decodeAttempt, encodeAttempt, SSO_ATTEMPT_MINUTES, type Sso } from './sso';
+import { decodeAttempt, encodeAttempt, providerUnreachable, SSO_ATTEMPT_MINUTES, type Sso } from './sso';
 import type { SessionCookie } from './cookies';
 import type { Viewer } from './sessions';
 
@@ -11,6 +11,7 @@ const REFUSALS = {
   sso_no_attempt: `This sign-in did not start here, or took longer than ${SSO_ATTEMPT_MINUTES} minutes. Start again.`,
   sso_refused: 'The sign-in provider did not sign you in.',
   sso_check_failed: 'The answer from the sign-in provider did not pass its checks. Start again.',
+  sso_unavailable: 'The sign-in provider did not answer. Try again in a minute, or ask for an emailed link.',
   no_email: 'The sign-in provider did not tell us your email address.',
   email_not_verified: 'The sign-in provider has not verified your email address.',
   sso_unknown_email: 'There is no Closeloop user with the email address of your account. Ask an admin to add you.',
@@ -51,8 +52,9 @@ export function ssoRoutes(deps: { sso: Sso; signin: SigninService; views: Views;
       identity = await deps.sso.finish(new URL(`${deps.sso.redirectUri}${search}`), attempt);
     } catch (err) {
       // The library's error names the failed check; the code and tokens are never logged.
-      deps.logger.warn({ err: safeError(err) }, 'single sign-on: the callback failed its checks');
-      return refuse(res, 'sso_check_failed', 400);
+      const unreachable = providerUnreachable(err);
+      deps.logger.warn({ err: safeError(err) }, unreachable ? 'single sign-on: the provider could not be reached' : 'single sign-on: the callback failed its checks');
+      return unreachable ? refuse(res, 'sso_unavailable', 503) : refuse(res, 'sso_check_failed', 400);
     }
     if ('problem' in identity) return refuse(res, identity.problem, 403);
     const signed = await deps.signin.signInByProvider(identity.email, req.ip ?? null);

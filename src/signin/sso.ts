@@ -12,14 +12,13 @@ export const SSO_ATTEMPT_MINUTES = 10;
 /** The email the provider vouches for, or why there is none. */
 export type SsoIdentity = { email: string } | { problem: 'no_email' | 'email_not_verified' };
 
-const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-
 /**
  * The OpenID Connect client (openid-client, by the author of the spec's certified libraries):
  * authorization code flow with PKCE (S256), state and nonce, the ID token checked by the library
- * (signature, issuer, audience, expiry, nonce). The provider's metadata is discovered on first use
- * and kept; a failed discovery is tried again on the next sign-in. http:// is allowed for a
- * provider on loopback only (a test's or a developer's own).
+ * (signature against the provider's JWKS, issuer, audience, expiry, nonce). The provider's metadata
+ * is discovered on first use and kept; a failed discovery is tried again on the next sign-in.
+ * http:// is allowed because config.ts admits it for a provider on loopback only (a test's or a
+ * developer's own).
  */
 export function createSso(config: SsoConfig, publicUrl: string) {
   const issuer = new URL(config.issuerUrl);
@@ -29,7 +28,8 @@ export function createSso(config: SsoConfig, publicUrl: string) {
   function provider(): Promise<client.Configuration> {
     discovered ??= client
       .discovery(issuer, config.clientId, { client_secret: config.clientSecret, redirect_uris: [redirectUri] }, client.ClientSecretBasic(config.clientSecret), {
-        execute: issuer.protocol === 'http:' && isLoopback(issuer) ? [client.allowInsecureRequests] : [],
+        // openid-client checks the ID token's signature only with enableNonRepudiationChecks.
+        execute: [client.enableNonRepudiationChecks, ...(issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [])],
         timeout: 10,
       })
       .catch((err: unknown) => {
@@ -68,14 +68,24 @@ export function createSso(config: SsoConfig, publicUrl: string) {
       const claims = tokens.claims();
       if (!claims) throw new Error('the provider answered without an ID token');
       const info: Record<string, unknown> = typeof claims.email === 'string' ? claims : await client.fetchUserInfo(oidc, tokens.access_token, claims.sub);
-      if (typeof info.email !== 'string' || !info.email.includes('@')) return { problem: 'no_email' };
-      if (info.email_verified === false) return { problem: 'email_not_verified' };
+      // As the provider wrote it: printable ASCII, as stored emails are; no trimming or Unicode case folding into someone else's.
+      if (typeof info.email !== 'string' || !/^[!-~]{1,64}@[!-~]{1,255}$/.test(info.email)) return { problem: 'no_email' };
+      // Absent: trusted (docs/sso.md); anything but true (false, "false", a typo) is not verified.
+      if (info.email_verified !== undefined && info.email_verified !== true && info.email_verified !== 'true') return { problem: 'email_not_verified' };
       return { email: info.email };
     },
   };
 }
 
 export type Sso = ReturnType<typeof createSso>;
+
+/** Whether an error is the provider not answering (refused, reset, timed out) rather than an answer that failed a check. */
+export function providerUnreachable(err: unknown): boolean {
+  // Duck-typed: a DOMException (a timeout) is not an instance of this realm's Error everywhere.
+  const chain = (e: unknown): Array<{ name?: unknown; message?: unknown; code?: unknown }> =>
+    e && typeof e === 'object' ? [e, ...chain((e as { cause?: unknown }).cause)] : [];
+  return chain(err).some((e) => e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'OAUTH_TIMEOUT' || (e.name === 'TypeError' && /fetch failed/i.test(String(e.message))));
+}
 
 /** The attempt as a cookie value (base64url JSON of three random strings) and back; anything else reads as none. */
 export const encodeAttempt = (a: SsoAttempt) => Buffer.from(JSON.stringify(a)).toString('base64url');
