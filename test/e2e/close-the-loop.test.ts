@@ -8,8 +8,8 @@
  *   billing lead and once to Slack; a comment afterwards announces nothing more.
  * - A "5" announces nothing: proven by a later "2" whose announcements do arrive (the positive
  *   control: both workers have run after the 5 was counted).
- * - The lead works the follow-up on the /followups page (HTTP Basic, ADMIN_TOKEN as password, the
- *   user name the author): takes it, adds a note, resolves it; at 1280 px and on a 390 px phone.
+ * - The lead works the follow-up on the /followups page (HTTP Basic sent up front, as automation does: a browser
+ *   that waits for a challenge is sent to /login; ADMIN_TOKEN as password, the user name the author): takes it, adds a note, resolves it; at 1280 px and on a 390 px phone.
  * - A silent customer gets exactly one reminder, threaded under the first email; a later silent
  *   customer's reminder, one full reminder interval after it, is the positive control that no second
  *   one came. The rated customers and one who unsubscribed get none: their reminders end cancelled.
@@ -30,7 +30,7 @@ import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
 import { validWith } from '../surveys/fixtures';
-import { accessibilityProblems, addressesOf, ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
+import { accessibilityProblems, addressesOf, ARTIFACTS, basic, describeBrowser, launchChromium, shot, startService, submitAndLoad, troubles, watch, type ServiceProcess } from './harness';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
@@ -266,7 +266,7 @@ describeE2e('closing the loop: a low rating reaches the team lead, who follows i
     expect((await fetch(`${s.url}/followups`)).status).toBe(401);
 
     // The desk: the link from the alert email, the browser logged in with any user name and the admin token.
-    const desk = await browser!.newContext({ viewport: { width: 1280, height: 800 }, httpCredentials: { username: LEAD_NAME, password: ADMIN_TOKEN } });
+    const desk = await browser!.newContext({ viewport: { width: 1280, height: 800 }, extraHTTPHeaders: { Authorization: basic(LEAD_NAME, ADMIN_TOKEN) } });
     const page = await desk.newPage();
     const said = watch(page);
     expect((await page.goto(link))?.status()).toBe(200);
@@ -295,7 +295,7 @@ describeE2e('closing the loop: a low rating reaches the team lead, who follows i
     await shot(page, 'followups-1280-2-taken-and-noted-before-resolving.png');
 
     // The phone: the same lead, the same page at 390 px, no sideways scrolling; resolved from there.
-    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, httpCredentials: { username: LEAD_NAME, password: ADMIN_TOKEN } });
+    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, extraHTTPHeaders: { Authorization: basic(LEAD_NAME, ADMIN_TOKEN) } });
     const mobile = await phone.newPage();
     const mobileSaid = watch(mobile);
     expect((await mobile.goto(link))?.status()).toBe(200);

@@ -115,6 +115,9 @@ export async function submitAndLoad(page: Page, selector: string) {
   await Promise.all([page.waitForEvent('load'), page.click(selector)]);
 }
 
+/** An HTTP Basic header, for a browser context that sends a token up front (extraHTTPHeaders): Playwright's httpCredentials wait for a challenge, and a browser without credentials is sent to /login. */
+export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
 /** The addresses a parsed email went to. */
 export const addressesOf = (m: ParsedMail) => [m.to ?? []].flat().flatMap((a) => a.value.map((v) => v.address));
 

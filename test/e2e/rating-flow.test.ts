@@ -24,7 +24,7 @@ import type { Browser, Page } from 'playwright-core';
 import { dropDatabase, freshDatabaseEnv } from '../helpers/database';
 import { ratingLinks, startSmtpServer, type SmtpTestServer } from '../helpers/smtp';
 import { waitFor } from '../helpers/wait';
-import { ARTIFACTS, describeBrowser, launchChromium, shot, startService, submitAndLoad, watch, type ServiceProcess } from './harness';
+import { ARTIFACTS, basic, describeBrowser, launchChromium, shot, startService, submitAndLoad, watch, type ServiceProcess } from './harness';
 
 const REPORTS_TOKEN = 'e2e-reports-token-0123456789';
 const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
@@ -206,8 +206,8 @@ describeE2e('a customer and a support lead in a real browser', () => {
     const ada = (await agentsJson()).agents.find((a) => a.agent_id === 'a-7');
     expect(ada).toMatchObject({ surveys_sent: 1, responses: 1, response_rate: 100, csat: 100, avg_score: 5, comments: 1, distribution: { '4': 0, '5': 1 } });
 
-    // The lead: the dashboard in a browser, logged in with HTTP Basic and the reports token as password.
-    const lead = await browser!.newContext({ httpCredentials: { username: 'lead', password: REPORTS_TOKEN } });
+    // The lead: the dashboard in a browser, with HTTP Basic and the reports token as password sent up front (a browser that waits for a challenge is sent to /login).
+    const lead = await browser!.newContext({ extraHTTPHeaders: { Authorization: basic('lead', REPORTS_TOKEN) } });
     const dash = await lead.newPage();
     const dashSaid = watch(dash);
     expect((await dash.goto(`${s.url}/reports/agents`))?.status()).toBe(200);
