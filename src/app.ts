@@ -28,7 +28,7 @@ export function createApp(s: Services): express.Express {
   app.disable('etag');
   app.set('trust proxy', s.config.trustProxy);
   app.use(requestContext(s.logger, s.metrics));
-  app.use(securityHeaders());
+  app.use(securityHeaders(app));
   const credentialLimit = credentialFailureLimit(s.config.rateLimits);
   app.use(['/reports', '/api', '/preview', '/metrics', '/followups'], credentialLimit.track);
   app.use(opsRoutes({ db: s.db, pendingMigrations, metrics: s.metrics, metricsToken: s.config.metricsToken, production: s.config.nodeEnv === 'production' }));

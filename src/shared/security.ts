@@ -1,55 +1,78 @@
 import crypto from 'node:crypto';
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Express, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from './errors';
 import { CSP_NONCE } from './views';
 
-/**
- * A fresh nonce per response, put where the templates wrote CSP_NONCE (in <script nonce> and
- * <style nonce>): the only inline code a page may run is the code we rendered for it. Only HTML
- * is searched: JSON answers (webhooks, the API) pass through untouched.
- */
-const nonces: RequestHandler = (_req, res, next) => {
-  // 122 random bits from node's pooled generator (randomBytes per request showed in the ingest profile); hyphens are valid in a nonce.
-  const nonce = crypto.randomUUID();
-  res.locals.cspNonce = nonce;
-  const send = res.send.bind(res);
-  const isHtml = () => {
-    const type = res.get('Content-Type');
-    return type === undefined || type.startsWith('text/html'); // express sends a string without a type as HTML
-  };
-  res.send = (body?: unknown) => send(typeof body === 'string' && isHtml() && body.includes(CSP_NONCE) ? body.replaceAll(CSP_NONCE, nonce) : body);
-  next();
-};
+/** helmet's options: a strict Content-Security-Policy whose script and style sources are this response's nonce. */
+const helmetOptions = (nonce: string): Parameters<typeof helmet>[0] => ({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: [`'nonce-${nonce}'`],
+      styleSrc: [`'nonce-${nonce}'`],
+      imgSrc: ["'self'", 'https:', 'data:'],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  referrerPolicy: { policy: 'no-referrer' },
+  strictTransportSecurity: false, // the TLS-terminating proxy in front sets it for its own host
+});
 
-const nonce = (_req: unknown, res: unknown) => `'nonce-${(res as { locals: { cspNonce: string } }).locals.cspNonce}'`;
+/**
+ * helmet's headers as it sets them, in its order, asked once: they are the same for every response
+ * but the nonce in the policy, and helmet builds and validates them per response (a tenth of a
+ * webhook's CPU, BENCHMARKS.md). A marker stands in for the nonce, so a value that holds it is kept
+ * as the pieces around it.
+ */
+function helmetHeaders(): { headers: Array<[string, string | string[]]>; removed: string[] } {
+  const marker = `nonce${crypto.randomBytes(12).toString('hex')}`;
+  const headers: Array<[string, string | string[]]> = [];
+  const removed: string[] = [];
+  const res = {
+    setHeader: (name: string, value: unknown) => headers.push([name, String(value).includes(marker) ? String(value).split(marker) : String(value)]),
+    removeHeader: (name: string) => removed.push(name),
+  };
+  let done = false;
+  helmet(helmetOptions(marker))({} as never, res as never, (err?: unknown) => {
+    if (err !== undefined) throw new Error('helmet refused its options', { cause: err });
+    done = true;
+  });
+  if (!done || !headers.some(([, value]) => Array.isArray(value))) throw new Error('helmet did not set its headers, with the nonce, at once');
+  return { headers, removed };
+}
 
 /**
  * helmet's headers with a strict Content-Security-Policy: no script or style but ours (by nonce),
  * forms post only to us, nothing may frame our pages, images from us or https (brand logos).
+ * A fresh nonce per response, put where the templates wrote CSP_NONCE (in <script nonce> and
+ * <style nonce>): the only inline code a page may run is the code we rendered for it. Only HTML
+ * is searched: JSON answers (webhooks, the API) pass through untouched. Call with the app, whose
+ * responses get the substitution (on its response prototype: nothing is bound per request).
  */
-export function securityHeaders(): RequestHandler[] {
-  return [
-    nonces,
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'none'"],
-          scriptSrc: [nonce],
-          styleSrc: [nonce],
-          imgSrc: ["'self'", 'https:', 'data:'],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-        },
-      },
-      referrerPolicy: { policy: 'no-referrer' },
-      strictTransportSecurity: false, // the TLS-terminating proxy in front sets it for its own host
-    }),
-  ];
+export function securityHeaders(app: Express): RequestHandler {
+  const { headers, removed } = helmetHeaders();
+  const send = app.response.send;
+  app.response.send = function sendWithNonce(this: Response, body?: unknown) {
+    const nonce: unknown = this.locals.cspNonce;
+    if (typeof nonce !== 'string' || typeof body !== 'string' || !body.includes(CSP_NONCE)) return send.call(this, body);
+    const type = this.get('Content-Type');
+    const isHtml = type === undefined || type.startsWith('text/html'); // express sends a string without a type as HTML
+    return send.call(this, isHtml ? body.replaceAll(CSP_NONCE, nonce) : body);
+  };
+  return (_req, res, next) => {
+    // 122 random bits from node's pooled generator (randomBytes per request showed in the ingest profile); hyphens are valid in a nonce.
+    const nonce = crypto.randomUUID();
+    res.locals.cspNonce = nonce;
+    for (const name of removed) res.removeHeader(name);
+    for (const [name, value] of headers) res.setHeader(name, typeof value === 'string' ? value : value.join(nonce));
+    next();
+  };
 }
 
 /**
