@@ -24,19 +24,33 @@ export function loggablePath(path: string, routePattern?: string): string {
     .replace(/^\/api\/customers\/[^/]+/i, '/api/customers/:email');
 }
 
-/** A request id (the caller's if it is sane) echoed in X-Request-Id, and one log line per request. */
+/**
+ * A request id (the caller's if it is sane) echoed in X-Request-Id, and one log line per request.
+ * `res.locals.log`, the request's child logger, is made only when something asks for it (an error):
+ * pino builds a child's bindings afresh each time, and the request line carries `reqId` itself.
+ */
 export function requestContext(logger: Logger, metrics?: Metrics): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     const started = process.hrtime.bigint();
     res.locals.requestId = id;
-    res.locals.log = logger.child({ reqId: id });
+    Object.defineProperty(res.locals, 'log', {
+      configurable: true,
+      enumerable: true,
+      get(): Logger {
+        const log = logger.child({ reqId: id });
+        Object.defineProperty(res.locals, 'log', { value: log, writable: true, configurable: true, enumerable: true });
+        return log;
+      },
+    });
     res.setHeader('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const pattern: unknown = req.route?.path;
-      res.locals.log.info({ method: req.method, path: loggablePath(req.path, typeof pattern === 'string' ? req.baseUrl + pattern : undefined), status: res.statusCode, ms }, 'request');
+      if (logger.isLevelEnabled('info')) {
+        logger.info({ reqId: id, method: req.method, path: loggablePath(req.path, typeof pattern === 'string' ? req.baseUrl + pattern : undefined), status: res.statusCode, ms }, 'request');
+      }
       // The route's pattern as we wrote it (never the URL: tokens and emails live in URLs), or "unmatched".
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       const method = HTTP_METHODS.has(req.method) ? req.method : 'OTHER';
