@@ -21,19 +21,14 @@ function resultOf(status: number, body: unknown): Result {
 /**
  * Counts every webhook by source and result (closeloop_webhooks_total), from the answer it got; a
  * replay answered from its receipt counts as "replayed". Mounted at /webhooks. Only POSTs are
- * webhooks: a helpdesk checking the URL (GET, HEAD) is not counted.
+ * webhooks: a helpdesk checking the URL (GET, HEAD) is not counted. A webhook's own answer (2xx) is
+ * given by sendAnswer (replay.ts), which leaves its body in res.locals; errors count by their status.
  */
 export function webhookMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'POST') return next();
     const source = sourceOf(req.path); // relative to /webhooks here; by 'finish' express has put the full path back
-    let body: unknown;
-    const json = res.json.bind(res);
-    res.json = (value?: unknown) => {
-      body = value;
-      return json(value);
-    };
-    res.on('finish', () => metrics.webhooks.inc({ source, result: res.locals.replayed ? 'replayed' : resultOf(res.statusCode, body) }));
+    res.on('finish', () => metrics.webhooks.inc({ source, result: res.locals.replayed ? 'replayed' : resultOf(res.statusCode, res.locals.answerBody) }));
     next();
   };
 }

@@ -35,9 +35,10 @@ export function requestKey(
   };
 }
 
-/** Sends a request's answer; a replay is marked for the webhook metrics (closeloop_webhooks_total result "replayed"). */
+/** Sends a request's answer; its body and whether it is a replay are left for the webhook metrics (closeloop_webhooks_total, metrics.ts). */
 export function sendAnswer(res: Response, answer: Receipted): void {
   res.locals.replayed = answer.replayed;
+  res.locals.answerBody = answer.body;
   res.status(answer.status).json(answer.body);
 }
 
