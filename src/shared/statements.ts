@@ -15,7 +15,7 @@ type SqliteStatement = {
 type SqliteConnection = { prepare(sql: string): SqliteStatement };
 
 const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
-/** Statements kept per connection; the hot paths use a few dozen shapes. */
+/** Statements kept per connection; the hot paths use at most a few hundred shapes (18 per table written by insertRows). */
 const MAX_PREPARED = 512;
 
 function forget(statements: Map<string, SqliteStatement>): Promise<void[]> {
@@ -63,17 +63,28 @@ export async function finalizeStatements(connection: object): Promise<void> {
 
 /** The most rows one multi-row statement carries; more are split. */
 const MAX_ROWS = 64;
+/** Up to this many rows go in one statement of their own shape; more in chunks of 64, 32 and 16 first. */
+const EXACT_ROWS = 16;
+
+/** How many of `remaining` rows the next statement carries. */
+function chunkSize(remaining: number): number {
+  if (remaining <= EXACT_ROWS) return remaining;
+  let size = MAX_ROWS;
+  while (size > remaining) size /= 2;
+  return size;
+}
 
 /**
  * Inserts `rows` (arrays of values in `columns` order) with `suffix` after the VALUES list (an
- * ON CONFLICT clause, say). Rows go in chunks of 64, 32, …, 1, so each table needs at most seven
- * prepared shapes, whatever the batch sizes.
+ * ON CONFLICT clause, say). Up to 16 rows go in one statement; more in chunks of 64, 32 and 16
+ * and then the rest, so a table needs at most 18 prepared shapes whatever the batch sizes, and a
+ * small batch (few concurrent webhooks) writes each table in one statement instead of one per
+ * power of two in its size (each statement is a trip through the thread pool).
  */
 export async function insertRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly unknown[][], suffix = ''): Promise<void> {
   // Chunks one after another: rows get ascending ids in the order given (rating events are read back by id).
   for (let at = 0; at < rows.length; ) {
-    let size = MAX_ROWS;
-    while (size > rows.length - at) size /= 2;
+    const size = chunkSize(rows.length - at);
     await query(trx, insertSql(table, columns, size, suffix), rows.slice(at, at + size).flat());
     at += size;
   }
