@@ -43,22 +43,31 @@ export async function readCustomerHistory(trx: Knex.Transaction, emails: readonl
   const among = inList(emails);
   const byHash = new Map(emails.map((email) => [addressHash(email), email]));
   const hashes = inList([...byHash.keys()]);
-  const [agents, optedOut, recent] = await together(trx, [
-    () => query<{ email: string }>(trx, `SELECT DISTINCT lower(agent_email) AS email FROM surveys WHERE lower(agent_email) IN ${among.sql}`, among.params),
-    () => query<{ email_hash: string }>(trx, `SELECT email_hash FROM opt_outs WHERE email_hash IN ${hashes.sql}`, hashes.params),
-    () =>
-      throttled
-        ? query<{ email: string; at: unknown }>(
-            trx,
-            `SELECT lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
+  // One statement for the three questions (each a trip through the thread pool on SQLite, a round trip on PostgreSQL);
+  // `at` is typed in every part, as PostgreSQL must match the parts' types (SQLite reads the CAST as NULL).
+  const parts = [
+    { sql: `SELECT DISTINCT 'agent' AS kind, lower(agent_email) AS email, CAST(NULL AS TIMESTAMP) AS at FROM surveys WHERE lower(agent_email) IN ${among.sql}`, params: among.params },
+    { sql: `SELECT 'opted_out' AS kind, email_hash AS email, CAST(NULL AS TIMESTAMP) AS at FROM opt_outs WHERE email_hash IN ${hashes.sql}`, params: hashes.params },
+    ...(throttled
+      ? [
+          {
+            sql: `SELECT 'recent' AS kind, lower(customer_email) AS email, MAX(created_at) AS at FROM surveys
              WHERE lower(customer_email) IN ${among.sql} AND status IN ('scheduled', 'sent') AND created_at >= ? GROUP BY lower(customer_email)`,
-            [...among.params, since],
-          )
-        : [],
-  ]);
-  for (const row of agents) history.agents.add(row.email);
-  for (const row of optedOut) history.optedOut.add(byHash.get(row.email_hash) as string);
-  for (const row of recent) history.lastSurveyed.set(row.email, toDate(row.at).getTime());
+            params: [...among.params, since],
+          },
+        ]
+      : []),
+  ];
+  const rows = await query<{ kind: 'agent' | 'opted_out' | 'recent'; email: string; at: unknown }>(
+    trx,
+    parts.map((p) => p.sql).join(' UNION ALL '),
+    parts.flatMap((p) => p.params),
+  );
+  for (const row of rows) {
+    if (row.kind === 'agent') history.agents.add(row.email);
+    else if (row.kind === 'opted_out') history.optedOut.add(byHash.get(row.email) as string);
+    else history.lastSurveyed.set(row.email, toDate(row.at).getTime());
+  }
   return history;
 }
 
