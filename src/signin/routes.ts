@@ -11,7 +11,6 @@ import { SSO_ATTEMPT_MINUTES, type Sso } from './sso';
 import { ssoRoutes } from './sso-routes';
 import { siteCookie, type SessionCookie } from './cookies';
 
-
 /** The signed-in viewer of this request (res.locals.viewer), or undefined. */
 export const viewerOf = (res: Response): Viewer | undefined => res.locals.viewer as Viewer | undefined;
 

@@ -78,7 +78,7 @@ export async function viewerOf(db: Db, session: string, now: Date, times: Sessio
 
 export const endSession = (db: Db, session: string) => db('sessions').where({ id_hash: hashSecret(session) }).delete();
 
-/** Deletes sessions past their end and links past theirs (a daily sweep); answers how many. */
+/** Deletes sessions past their end and links past theirs (the hourly sweep, main.ts); answers how many. */
 export async function sweep(db: Db, now: Date, times: SessionTimes): Promise<number> {
   const idleCutoff = new Date(now.getTime() - times.idleMinutes * 60_000);
   const sessions = await db('sessions').where('expires_at', '<=', now).orWhere('last_seen_at', '<=', idleCutoff).delete();
