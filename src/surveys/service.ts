@@ -28,7 +28,11 @@ export type SurveyServiceDeps = {
   publicUrl: string;
   surveyDelayMinutes: number;
   tokenTtlDays: number;
-  /** Called after a survey is stored with an outbox row, so the worker can wake early. */
+  /**
+   * Called after a survey is stored with an outbox row due at once (no SURVEY_DELAY_MINUTES), so the
+   * worker can wake early. A delayed row is found by the worker's regular poll when it is due: a
+   * wake for it would only run a claim (a write transaction on SQLite's one connection) between batches.
+   */
   onScheduled?: () => void;
   /** Told how many webhooks each committed transaction carried (metrics). */
   onBatch?: (size: number) => void;
@@ -70,6 +74,10 @@ export type EmailParts = { survey: Survey; token: string; unsubscribeToken: stri
 export function createSurveyService(deps: SurveyServiceDeps) {
   const { db, clock } = deps;
   const messageIdDomain = new URL(deps.publicUrl).hostname;
+  /** A survey just scheduled: its email is due now unless SURVEY_DELAY_MINUTES holds it (see onScheduled). */
+  const dueNow = () => {
+    if (deps.surveyDelayMinutes === 0) deps.onScheduled?.();
+  };
 
   /**
    * Decides and writes a batch of closed tickets in order, in one transaction: each decision sees
@@ -202,7 +210,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
         throw err;
       }
       if (!('outcome' in decided)) throw new Error('only a close with a request key can be a replay');
-      if (decided.outcome.status === 'scheduled') deps.onScheduled?.();
+      if (decided.outcome.status === 'scheduled') dueNow();
       return decided.outcome;
     },
 
@@ -222,7 +230,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
           continue;
         }
         if ('replayOf' in decided) return { ...decided.replayOf, replayed: true };
-        if (decided.outcome.status === 'scheduled') deps.onScheduled?.();
+        if (decided.outcome.status === 'scheduled') dueNow();
         return { ...(decided.answer ?? once.answer(decided.outcome)), replayed: false };
       }
     },
