@@ -32,7 +32,7 @@ export async function startService(o: { dir: string; sinkPort: number; env?: Rec
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // as an operator runs it (the default): a line per request, to a pipe the bench reads (processes.ts)
     PORT: String(port),
     DATABASE_URL: `sqlite:${sqliteFile(o.dir)}`,
     SMTP_URL: `smtp://127.0.0.1:${o.sinkPort}`,
