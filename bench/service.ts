@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSink } from './service/mailbox';
 import { runReportsBench, type ReportsFigure } from './service/reports';
-import { signalAll, stopAll } from './service/processes';
+import { loadAverage, runBench } from './service/run';
 import { printProfiles } from './service/print-profile';
 import { figureRows, notes, type Figures } from './service/figures';
 import { columnNotes, comparisonTable, type Column } from './service/compare';
@@ -41,7 +41,6 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const REPORTS = process.env.BENCH_REPORTS === '1';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const say = (line = '') => process.stdout.write(`${line}\n`);
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 let pgRun: PgRun | undefined;
 
@@ -114,28 +113,4 @@ async function main(dir: string, profileDir: string | undefined) {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
 const profileDir = PROFILE ? (process.env.BENCH_PROFILE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-profile-'))) : undefined;
-const cleanFiles = () => fs.rmSync(dir, { recursive: true, force: true });
-/** Drops the run's PostgreSQL database (or schemas), once the services are gone. */
-const dropPg = () => pgRun?.drop().catch((err) => process.stderr.write(`bench: could not drop the PostgreSQL data of this run: ${err?.message ?? err}\n`));
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    signalAll();
-    cleanFiles();
-    if (!pgRun) process.exit(130);
-    // PostgreSQL: the services shut down (they close their pools), then the database goes.
-    void stopAll()
-      .then(dropPg)
-      .finally(() => process.exit(130));
-  });
-}
-const started = Date.now();
-main(dir, profileDir)
-  .then(() => say(`\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s; load average at end: ${loadAverage()}`))
-  .catch((err) => {
-    if (interrupted) return;
-    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAll().then(cleanFiles).then(dropPg));
+runBench({ name: 'bench', dir, pg: () => pgRun, main: () => main(dir, profileDir), say });

@@ -19,7 +19,7 @@ import { SECRETS } from './service/closeloop';
 import { startDeployment } from './service/deployment';
 import { startSink, type Sink } from './service/mailbox';
 import { startPgRun, type PgRun } from './service/postgres';
-import { signalAll, stopAll } from './service/processes';
+import { loadAverage, runBench } from './service/run';
 import { sqliteStore, type Store } from './service/stores';
 import { addComments, chooseRatings, clickAndRate, closedTickets, sendTickets, type Mix, type Statuses } from './service/traffic';
 import { int, table } from './lib/timing';
@@ -41,7 +41,6 @@ const MIX: Mix = {
 const MAIL_WIDTH = 20;
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const say = (line = '') => process.stdout.write(`${line}\n`);
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /** What makes a table grow, and what bounds it (README "Privacy", src/privacy/retention.ts, src/main.ts). `perSurvey`: extrapolated linearly. */
 const GROWTH: Record<string, { perSurvey: boolean; grows: string }> = {
@@ -275,25 +274,4 @@ async function main(dir: string) {
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-sizes-'));
-const cleanFiles = () => fs.rmSync(dir, { recursive: true, force: true });
-const dropPg = () => pgRun?.drop().catch((err) => process.stderr.write(`sizes: could not drop the PostgreSQL data of this run: ${err?.message ?? err}\n`));
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    signalAll();
-    cleanFiles();
-    void stopAll()
-      .then(dropPg)
-      .finally(() => process.exit(130));
-  });
-}
-const started = Date.now();
-main(dir)
-  .then(() => say(`\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s; load average at end: ${loadAverage()}`))
-  .catch((err) => {
-    if (interrupted) return;
-    process.stderr.write(`sizes failed: ${err?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAll().then(cleanFiles).then(dropPg));
+runBench({ name: 'sizes', dir, pg: () => pgRun, main: () => main(dir), say });
