@@ -22,4 +22,4 @@ export function siteCookie(publicUrl: string, baseName: string, maxSeconds: numb
 /** The session cookie, kept at most SESSION_MAX_HOURS. */
 export const sessionCookie = (publicUrl: string, maxHours: number) => siteCookie(publicUrl, 'closeloop_session', maxHours * 3600);
 
-export type SessionCookie = ReturnType<typeof sessionCookie>;
+export type SiteCookie = ReturnType<typeof siteCookie>;

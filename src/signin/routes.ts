@@ -9,7 +9,7 @@ import type { Access } from '../shared/access';
 import type { Logger } from '../shared/logger';
 import { SSO_ATTEMPT_MINUTES, type Sso } from './sso';
 import { ssoRoutes } from './sso-routes';
-import { siteCookie, type SessionCookie } from './cookies';
+import { siteCookie, type SiteCookie } from './cookies';
 
 /** The signed-in viewer of this request (res.locals.viewer), or undefined. */
 export const viewerOf = (res: Response): Viewer | undefined => res.locals.viewer as Viewer | undefined;
@@ -22,7 +22,7 @@ export function accessOf(viewer: Viewer, agentView: 'own' | 'none'): Access {
 }
 
 /** Reads the session cookie, when there is one, into res.locals.viewer and .access (and the secret into res.locals.session). */
-export function readSession(signin: SigninService, cookie: SessionCookie, agentView: 'own' | 'none'): RequestHandler {
+export function readSession(signin: SigninService, cookie: SiteCookie, agentView: 'own' | 'none'): RequestHandler {
   return (req, res, next) => {
     const session = cookie.read(req);
     if (!session) return next();
@@ -52,7 +52,7 @@ const form = express.urlencoded({ extended: false, limit: '2kb' });
  * signs in, as mail scanners open links), GET /login/sso and its callback when single sign-on is
  * configured (sso-routes.ts), POST /logout (with the session's CSRF token), GET /me.
  */
-export function signinRoutes(deps: { signin: SigninService; views: Views; publicUrl: string; cookie: SessionCookie; agentView: 'own' | 'none'; sso?: Sso; logger: Logger }): Router {
+export function signinRoutes(deps: { signin: SigninService; views: Views; publicUrl: string; cookie: SiteCookie; agentView: 'own' | 'none'; sso?: Sso; logger: Logger }): Router {
   const router = Router();
   const page = (res: Response, name: string, context: Record<string, unknown>, status = 200) => res.status(status).send(deps.views.page(name, context, 'report'));
   router.use(['/login', '/logout', '/me'], htmlErrors, (_req, res, next) => {

@@ -3,7 +3,7 @@ import { safeError, type Logger } from '../shared/logger';
 import type { Views } from '../shared/views';
 import type { SigninService } from './service';
 import { decodeAttempt, encodeAttempt, providerUnreachable, SSO_ATTEMPT_MINUTES, type Sso } from './sso';
-import type { SessionCookie } from './cookies';
+import type { SiteCookie } from './cookies';
 import type { Viewer } from './sessions';
 
 /** Why a sign-in through the provider was refused, as the page says it. */
@@ -22,11 +22,13 @@ const REFUSALS = {
  * and GET /login/sso/callback (back from it: the checks, then a session for the user with the
  * provider's email). Every refusal is a page that says why and a failed sign-in in the audit trail.
  */
-export function ssoRoutes(deps: { sso: Sso; signin: SigninService; views: Views; logger: Logger; attemptCookie: SessionCookie; sessionCookie: SessionCookie; home: (viewer: Viewer) => string }): Router {
+export function ssoRoutes(deps: { sso: Sso; signin: SigninService; views: Views; logger: Logger; attemptCookie: SiteCookie; sessionCookie: SiteCookie; home: (viewer: Viewer) => string }): Router {
   const router = Router();
+  const page = (res: Response, status: number, heading: string, text: string) =>
+    res.status(status).send(deps.views.page('message', { title: 'Sign in', heading, text, link: { href: '/login', text: 'Back to sign-in' } }, 'report'));
   const refuse = async (res: Response, reason: keyof typeof REFUSALS, status: number, audited = false) => {
     if (!audited) await deps.signin.failedProvider(reason, res.req.ip ?? null);
-    res.status(status).send(deps.views.page('message', { title: 'Sign in', heading: 'You are not signed in.', text: REFUSALS[reason], link: { href: '/login', text: 'Back to sign-in' } }, 'report'));
+    page(res, status, 'You are not signed in.', REFUSALS[reason]);
   };
 
   router.get('/login/sso', async (_req, res) => {
@@ -35,7 +37,7 @@ export function ssoRoutes(deps: { sso: Sso; signin: SigninService; views: Views;
       started = await deps.sso.start();
     } catch (err) {
       deps.logger.warn({ err: safeError(err) }, 'single sign-on: the provider could not be reached');
-      return void res.status(503).send(deps.views.page('message', { title: 'Sign in', heading: 'Single sign-on is unavailable right now.', text: 'The sign-in provider did not answer. Try again in a minute, or ask for an emailed link.', link: { href: '/login', text: 'Back to sign-in' } }, 'report'));
+      return void page(res, 503, 'Single sign-on is unavailable right now.', REFUSALS.sso_unavailable);
     }
     deps.attemptCookie.set(res, encodeAttempt(started.attempt));
     res.redirect(303, started.url);
