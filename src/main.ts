@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
 import { createApp } from './app';
-import { ensureStats } from './surveys/counters/ledger';
+import { keepRebuilding, statsReadiness } from './surveys/counters/rebuild';
 import { startReceiptPruning, startRetention } from './privacy/retention';
 import { addressHasher } from './shared/address-hash';
 
@@ -36,9 +36,10 @@ async function main() {
   await withStartupLock(db, async () => {
     const applied = await migrateLatest(db, { addressHash: addressHasher(config.privacyKey) });
     if (applied.length) logger.info({ applied }, 'migrations applied');
-    const rebuilt = await ensureStats(db, config.reportTz);
-    if (rebuilt && (rebuilt.from || rebuilt.surveys)) logger.info({ fromTz: rebuilt.from, tz: config.reportTz, surveys: rebuilt.surveys }, 'report counters rebuilt');
   });
+  // After a REPORT_TZ change the counters are rebuilt beside the live ones while the service runs (counters/rebuild.ts).
+  const stats = await statsReadiness(db, config.reportTz);
+  const rebuilding = stats.status === 'rebuild' ? keepRebuilding(db, config.reportTz, logger.child({ component: 'counters', fromTz: stats.from })) : undefined;
 
   const services = createServices({ config, db, logger, clock: systemClock });
   const server = createApp(services).listen(config.port, (err?: Error) => {
@@ -73,11 +74,11 @@ async function main() {
     startReceiptPruning({ prune: services.signin.sweep, logger: logger.child({ component: 'retention' }), what: 'ended sessions and sign-in links' }),
     startReceiptPruning({ prune: services.audit.prune, logger: logger.child({ component: 'retention' }), what: 'old audit events' }),
   ];
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), stopSweeps.forEach((stop) => stop()), shutdown(signal, server, services, logger)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), stopSweeps.forEach((stop) => stop()), shutdown(signal, server, services, logger, rebuilding?.stop)));
 }
 
 /** Stop accepting, let in-flight requests and the in-flight send finish, close the pool; exit within a bound. */
-async function shutdown(signal: string, server: Server, services: Services, logger: Logger) {
+async function shutdown(signal: string, server: Server, services: Services, logger: Logger, stopRebuilding?: () => Promise<void>) {
   logger.info({ signal }, 'shutting down');
   setTimeout(() => {
     logger.error('shutdown took too long; exiting');
@@ -85,7 +86,7 @@ async function shutdown(signal: string, server: Server, services: Services, logg
   }, SHUTDOWN_BOUND_MS).unref();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await Promise.all([closed, services.worker.stop(), services.hooks.stop(), services.reminders.stop(), services.leadAlerts.stop(), services.ratings.stopDeciding()]);
+  await Promise.all([closed, services.worker.stop(), services.hooks.stop(), services.reminders.stop(), services.leadAlerts.stop(), services.ratings.stopDeciding(), stopRebuilding?.()]);
   services.mailer.close();
   await services.db.destroy();
   logger.info('stopped');

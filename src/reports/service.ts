@@ -3,6 +3,7 @@ import { reminderFigures, type ReminderFigures } from './reminders';
 import { readTransaction, type Db } from '../shared/db';
 import type { Clock } from '../shared/clock';
 import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
+import { openCounters } from '../surveys/counters/state';
 import { addDaysTo, bucketStart, buckets, startOfDay, type Interval } from '../shared/period';
 import * as repo from './repository';
 import { summarize, type Summary } from './stats';
@@ -43,8 +44,10 @@ export type ReportService = ReturnType<typeof createReportService>;
 export function createReportService(deps: { db: Db; clock: Clock; tz: string; minSample: number; definitions: SurveyDefinitions; metrics?: Metrics }) {
   const { db, tz, minSample } = deps;
   /** One report's read transaction, timed into closeloop_report_duration_seconds. */
-  const read = <T>(report: (typeof REPORTS)[number], work: (trx: Knex.Transaction) => Promise<T>) =>
-    deps.metrics ? timed(deps.metrics.reportDuration, { report }, () => readTransaction(db, work)) : readTransaction(db, work);
+  const read = <T>(report: (typeof REPORTS)[number], work: (trx: Knex.Transaction) => Promise<T>) => {
+    const counted = () => readTransaction(db, async (trx) => (await openCounters(trx, tz), work(trx)));
+    return deps.metrics ? timed(deps.metrics.reportDuration, { report }, counted) : counted();
+  };
   const header = (scope: repo.Scope) => ({ from: scope.from, to: scope.to, tz, generated_at: deps.clock.now().toISOString() });
 
   async function agentRows(trx: Parameters<typeof repo.countsByAgentTeam>[0], scope: repo.Scope) {

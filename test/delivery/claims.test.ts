@@ -6,7 +6,7 @@ import { tableNames } from '../helpers/database';
 import { createDeliveryWorker } from '../../src/delivery/worker';
 import { createMailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/shared/logger';
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 import { signBody } from '../../src/shared/signature';
 
 /** Log lines as written, to check what a lost claim says (and that it names no customer). */

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config';
 import { createDb } from '../../src/shared/db';
 import { migrateLatest } from '../../src/schema';
 import { dropDatabase, freshDatabaseEnv } from './database';
-import { ensureStats } from '../../src/surveys/counters/ledger';
+import { ensureStats } from '../../src/surveys/counters/rebuild';
 import { createLogger, type Logger } from '../../src/shared/logger';
 import { createServices } from '../../src/services';
 import { createApp } from '../../src/app';

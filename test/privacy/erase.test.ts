@@ -1,4 +1,4 @@
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 import request from 'supertest';
 import { eraseClosedBefore } from '../../src/privacy/erase';
 import { bootApp, manualClock, ticketPayload, type TestApp } from '../helpers/boot';

@@ -1,6 +1,6 @@
 import type { ParsedMail } from 'mailparser';
 import { loadConfig } from '../../src/config';
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 import { ticketPayload } from '../helpers/boot';
 import { onPostgres } from '../helpers/database';
 import { ratingLinks } from '../helpers/smtp';

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { bootApp, manualClock, PUBLIC_URL, type TestApp } from '../helpers/boot';
 import { DAY_MS, linkEvents, ratingEvents, surveyRow, surveyWithToken } from './fixtures';
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 
 describe('recording a rating with POST /r/:token', () => {
   let t: TestApp;

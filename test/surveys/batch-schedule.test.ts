@@ -1,6 +1,6 @@
 import { bootApp, manualClock, type TestApp } from '../helpers/boot';
 import type { ScheduleOutcome, TicketClosed } from '../../src/surveys/types';
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 
 /**
  * Webhooks that arrive together are decided and written in one transaction (group commit). The

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { createApp } from '../../src/app';
 import { createServices } from '../../src/services';
-import { ensureStats } from '../../src/surveys/counters/ledger';
+import { ensureStats } from '../../src/surveys/counters/rebuild';
 import { createDb } from '../../src/shared/db';
 import { migrateLatest } from '../../src/schema';
 import { createLogger } from '../../src/shared/logger';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 import { applyRetention } from '../../src/privacy/retention';
 import type { Db } from '../../src/shared/db';
 import { ERASED_EMAIL } from '../../src/surveys/state';

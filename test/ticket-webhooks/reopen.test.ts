@@ -1,5 +1,5 @@
 import { claimDueOutboxRows, markSent } from '../../src/delivery/repository';
-import { rebuildStats } from '../../src/surveys/counters/ledger';
+import { rebuildStats } from '../../src/surveys/counters/rebuild';
 import { bootApp, manualClock, ticketPayload, TEST_SECRET, type TestApp } from '../helpers/boot';
 import { signBody } from '../../src/shared/signature';
 import request from 'supertest';

@@ -1,10 +1,10 @@
 import { SUPPRESSION_REASONS } from '../eligibility';
 import type { Knex } from 'knex';
-import type { Db } from '../../shared/db';
 import { isPostgres, toDate } from '../../shared/db';
 import { localDay } from '../../shared/period';
 import { insertRows, together } from '../../shared/statements';
-import { deriveRollupSql, periodsOf, ROLLUP_TABLE } from './rollup';
+import { periodsOf, ROLLUP_TABLE } from './rollup';
+import { NEXT, readForWrite } from './state';
 
 /** What reports need to know of one survey. */
 export type SurveyFacts = {
@@ -112,50 +112,90 @@ const upsert = (table: string, keyColumns: readonly string[], lastDay: boolean) 
     ...(lastDay ? [`"last_day" = CASE WHEN excluded."last_day" > "${table}"."last_day" THEN excluded."last_day" ELSE "${table}"."last_day" END`] : []),
   ].join(', ');
 const DAY_COLUMNS = ['day', ...KEY_COLUMNS, ...COUNTERS];
-const DAY_UPSERT = upsert('agent_day_stats', ['day', ...KEY_COLUMNS], false);
 const MONTH_COLUMNS = ['month', ...KEY_COLUMNS, 'last_day', ...COUNTERS];
-const MONTH_UPSERT = upsert('agent_month_stats', ['month', ...KEY_COLUMNS], true);
 const ROLLUP_COLUMNS = ['period', 'agent_id', 'team', 'last_day', ...COUNTERS];
-const ROLLUP_UPSERT = upsert(ROLLUP_TABLE, ['period', 'agent_id', 'team'], true);
+/** The three counter tables with `suffix` (the live ones, or a rebuild's `_next`), their columns and upserts. */
+const tablesOf = (suffix: string) => ({
+  day: { name: `agent_day_stats${suffix}`, columns: DAY_COLUMNS, upsert: upsert(`agent_day_stats${suffix}`, ['day', ...KEY_COLUMNS], false) },
+  month: { name: `agent_month_stats${suffix}`, columns: MONTH_COLUMNS, upsert: upsert(`agent_month_stats${suffix}`, ['month', ...KEY_COLUMNS], true) },
+  rollup: { name: `${ROLLUP_TABLE}${suffix}`, columns: ROLLUP_COLUMNS, upsert: upsert(`${ROLLUP_TABLE}${suffix}`, ['period', 'agent_id', 'team'], true) },
+});
+const TABLES = { '': tablesOf(''), [NEXT]: tablesOf(NEXT) };
+
+/** Who gets credit and what was asked: the key columns of a counter row besides its period. */
+export type CounterKey = Omit<ReturnType<typeof statsKey>, 'day'>;
 
 /**
- * Keeps agent_day_stats, agent_month_stats and agent_rollup equal to a recompute from the surveys table. Every write that changes
- * a survey's status, score or comment calls `record` (or `recordMany` for a batch) inside its own transaction, so the
- * counters and the rows commit or roll back together.
+ * Counter deltas summed per row of the three tables, then written with one statement per table:
+ * a batch of 50 surveys costs what one does. The ledger fills one per write transaction, a
+ * rebuild one per step of its scan (rebuild.ts).
  */
-export function createLedger(tz: string) {
-  /** Sums the changes per counter row, then writes each table in one statement: a batch of 50 surveys costs what one does. */
-  async function recordMany(trx: Knex.Transaction, changes: readonly SurveyChange[]): Promise<void> {
-    const days = new Map<string, CounterRow>();
-    const months = new Map<string, CounterRow>();
-    const rollup = new Map<string, CounterRow>();
-    const agents = new Map<string, { name: string | null; closedAt: Date }>();
-    for (const { before, after } of changes) {
-      const next = contribution(after);
-      const prev = before ? contribution(before) : zeroCounts();
-      const delta = zeroCounts();
-      for (const c of COUNTERS) delta[c] = next[c] - prev[c];
-      if (!before && after.agentId) {
-        const seen = agents.get(after.agentId);
-        if (!seen || seen.closedAt <= after.closedAt) agents.set(after.agentId, { name: after.agentName ?? null, closedAt: after.closedAt });
-      }
-      // A change that moves no counter writes no row, as when each change is recorded alone: the rows,
-      // their sums and their last days are then exactly those of recording the changes one by one.
-      if (COUNTERS.every((c) => delta[c] === 0)) continue;
-      const { day, ...who } = statsKey(after, tz);
+export function createTally() {
+  const days = new Map<string, CounterRow>();
+  const months = new Map<string, CounterRow>();
+  const rollup = new Map<string, CounterRow>();
+  return {
+    /** Adds `delta` on local day `day` of `who`. A delta that moves no counter writes no row, as when each change is recorded alone. */
+    add(day: string, who: CounterKey, delta: Counts) {
+      if (COUNTERS.every((c) => delta[c] === 0)) return;
       addTo(days, keyId(day, who), { day, ...who }, day, delta);
       addTo(months, keyId(day.slice(0, 7), who), { month: day.slice(0, 7), ...who }, day, delta);
       for (const period of periodsOf(day)) {
         addTo(rollup, [period, who.agent_id, who.team].join('\u0000'), { period, agent_id: who.agent_id, team: who.team }, day, delta);
       }
+    },
+    /** Thunks writing the three tables (`_next` ones with NEXT), for `together`. */
+    writes(trx: Knex.Transaction, suffix: '' | typeof NEXT = '') {
+      const t = TABLES[suffix];
+      return [days, months, rollup].map((rows, i) => {
+        const table = [t.day, t.month, t.rollup][i];
+        return () => insertRows(trx, table.name, table.columns, upsertRows(rows, table.columns), table.upsert);
+      });
+    },
+  };
+}
+
+/** What `change` moves, counter by counter. */
+function deltaOf({ before, after }: SurveyChange): Counts {
+  const next = contribution(after);
+  const prev = before ? contribution(before) : zeroCounts();
+  const delta = zeroCounts();
+  for (const c of COUNTERS) delta[c] = next[c] - prev[c];
+  return delta;
+}
+
+/** Adds the changes to a tally in `tz`. A change never moves a survey's key (its closing, agent, team, brand or question). */
+function tallied(changes: readonly SurveyChange[], tz: string) {
+  const tally = createTally();
+  for (const change of changes) {
+    const { day, ...who } = statsKey(change.after, tz);
+    tally.add(day, who, deltaOf(change));
+  }
+  return tally;
+}
+
+/**
+ * Keeps agent_day_stats, agent_month_stats and agent_rollup equal to a recompute from the surveys table. Every write that changes
+ * a survey's status, score or comment calls `record` (or `recordMany` for a batch) inside its own transaction, so the
+ * counters and the rows commit or roll back together. The counters are kept in the zone they were built for
+ * (report_meta `stats_tz`; `tz`, REPORT_TZ, until the first build); while a rebuild runs (rebuild.ts), the changes of
+ * surveys its scan has passed also go into its `_next` tables, in its zone.
+ */
+export function createLedger(tz: string) {
+  async function recordMany(trx: Knex.Transaction, changes: readonly SurveyChange[]): Promise<void> {
+    const state = await readForWrite(trx);
+    const agents = new Map<string, { name: string | null; closedAt: Date }>();
+    for (const { before, after } of changes) {
+      if (before || !after.agentId) continue;
+      const seen = agents.get(after.agentId);
+      if (!seen || seen.closedAt <= after.closedAt) agents.set(after.agentId, { name: after.agentName ?? null, closedAt: after.closedAt });
     }
-    // Four tables, each row written once: the statements go together (shared/statements.ts).
-    await together(trx, [
-      () => insertRows(trx, 'agent_day_stats', DAY_COLUMNS, upsertRows(days, DAY_COLUMNS), DAY_UPSERT),
-      () => insertRows(trx, 'agent_month_stats', MONTH_COLUMNS, upsertRows(months, MONTH_COLUMNS), MONTH_UPSERT),
-      () => insertRows(trx, ROLLUP_TABLE, ROLLUP_COLUMNS, upsertRows(rollup, ROLLUP_COLUMNS), ROLLUP_UPSERT),
-      () => (agents.size > 0 ? rememberAgents(trx, agents) : undefined),
-    ]);
+    const writes = tallied(changes, state.tz ?? tz).writes(trx);
+    const cursor = state.rebuild?.cursor;
+    const scanned = cursor ? changes.filter((c) => c.after.closedAt < cursor) : [];
+    if (scanned.length) writes.push(...tallied(scanned, state.rebuild!.tz).writes(trx, NEXT));
+    // Each table's rows written once: the statements go together (shared/statements.ts).
+    await together(trx, [...writes, () => (agents.size > 0 ? rememberAgents(trx, agents) : undefined)]);
   }
 
   return {
@@ -188,69 +228,3 @@ async function rememberAgents(trx: Knex.Transaction, agents: Map<string, { name:
 
 const AGENT_UPSERT =
   'ON CONFLICT ("agent_id") DO UPDATE SET "agent_name" = excluded."agent_name", "last_closed_at" = excluded."last_closed_at" WHERE "agents"."last_closed_at" <= excluded."last_closed_at"';
-
-const REBUILD_BATCH = 20_000;
-
-/**
- * Recomputes agent_day_stats, agent_month_stats, agent_rollup and agents from the surveys table in one transaction, for `tz`.
- * Used when REPORT_TZ changes, by `npm run stats:rebuild`, and by tests that prove the
- * incrementally kept counters equal a recompute.
- */
-export async function rebuildStats(db: Db, tz: string): Promise<{ surveys: number; rows: number }> {
-  return db.transaction(async (trx) => {
-    const totals = new Map<string, { key: ReturnType<typeof statsKey>; counts: Counts }>();
-    const agents = new Map<string, { name: string | null; closedAt: Date }>();
-    let surveys = 0;
-    let after = '';
-    for (;;) {
-      const rows = await trx('surveys')
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(REBUILD_BATCH)
-        .select('id', 'agent_name', ...SURVEY_FACT_COLUMNS);
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1].id;
-      surveys += rows.length;
-      for (const row of rows) {
-        const facts = toFacts(row);
-        const key = statsKey(facts, tz);
-        const id = keyId(key.day, key);
-        const entry = totals.get(id) ?? { key, counts: zeroCounts() };
-        const c = contribution(facts);
-        for (const k of COUNTERS) entry.counts[k] += c[k];
-        totals.set(id, entry);
-        if (facts.agentId) {
-          const seen = agents.get(facts.agentId);
-          if (!seen || seen.closedAt <= facts.closedAt) agents.set(facts.agentId, { name: row.agent_name ?? null, closedAt: facts.closedAt });
-        }
-      }
-    }
-    // Only keys with counts get rows, as when the ledger keeps them (it writes no zero deltas).
-    for (const [id, { counts }] of totals) if (COUNTERS.every((c) => counts[c] === 0)) totals.delete(id);
-    const months = new Map<string, Record<string, unknown> & Counts & { last_day: string }>();
-    for (const { key, counts } of totals.values()) {
-      const { day, ...who } = key;
-      const id = keyId(day.slice(0, 7), who);
-      const entry = months.get(id) ?? { month: day.slice(0, 7), last_day: day, ...who, ...zeroCounts() };
-      for (const k of COUNTERS) entry[k] += counts[k];
-      if (day > entry.last_day) entry.last_day = day;
-      months.set(id, entry);
-    }
-    for (const table of ['agent_day_stats', 'agent_month_stats', ROLLUP_TABLE, 'agents']) await trx(table).delete();
-    const statRows = [...totals.values()].map(({ key, counts }) => ({ ...key, ...counts }));
-    await db.batchInsert('agent_day_stats', statRows, 200).transacting(trx);
-    await db.batchInsert('agent_month_stats', [...months.values()], 200).transacting(trx);
-    for (const sql of deriveRollupSql(COUNTERS)) await trx.raw(sql);
-    const agentRows = [...agents].map(([agent_id, a]) => ({ agent_id, agent_name: a.name, last_closed_at: a.closedAt }));
-    await db.batchInsert('agents', agentRows, 200).transacting(trx);
-    await trx('report_meta').insert({ key: 'stats_tz', value: tz }).onConflict('key').merge();
-    return { surveys, rows: statRows.length };
-  });
-}
-
-/** Rebuilds the counters when they were kept for another time zone (or never built). */
-export async function ensureStats(db: Db, tz: string): Promise<{ from: string | null; surveys: number; rows: number } | null> {
-  const meta = await db('report_meta').where({ key: 'stats_tz' }).first('value');
-  if (meta?.value === tz) return null;
-  return { from: meta?.value ?? null, ...(await rebuildStats(db, tz)) };
-}

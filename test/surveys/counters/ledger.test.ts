@@ -1,5 +1,6 @@
 import { markFailed, markSent } from '../../../src/delivery/repository';
-import { ensureStats, rebuildStats, type Ledger } from '../../../src/surveys/counters/ledger';
+import { ensureStats, rebuildStats } from '../../../src/surveys/counters/rebuild';
+import type { Ledger } from '../../../src/surveys/counters/ledger';
 import { createDb, type Db } from '../../../src/shared/db';
 import { migrateLatest } from '../../../src/schema';
 import { bootApp, manualClock, type TestApp } from '../../helpers/boot';
