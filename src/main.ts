@@ -74,7 +74,7 @@ async function main() {
     startReceiptPruning({ prune: services.signin.sweep, logger: logger.child({ component: 'retention' }), what: 'ended sessions and sign-in links' }),
     startReceiptPruning({ prune: services.audit.prune, logger: logger.child({ component: 'retention' }), what: 'old audit events' }),
   ];
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), stopSweeps.forEach((stop) => stop()), shutdown(signal, server, services, logger, rebuilding?.stop)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (stopRetention(), stopPruning(), stopSweeps.forEach((stop) => stop()), shutdown(signal, server, services, logger, rebuilding && (() => rebuilding.stop()))));
 }
 
 /** Stop accepting, let in-flight requests and the in-flight send finish, close the pool; exit within a bound. */
