@@ -35,8 +35,8 @@ export type RebuildOptions = {
   batch?: number;
   /** Checked between steps: the rebuild stops there, to be resumed later. */
   signal?: AbortSignal;
-  /** After each step: surveys counted so far and the cursor. */
-  onStep?: (progress: { surveys: number; cursor: Date }) => void;
+  /** After each step: surveys counted so far and the cursor. Awaited before the next step. */
+  onStep?: (progress: { surveys: number; cursor: Date }) => void | Promise<void>;
 };
 export type RebuildResult = { surveys: number; rows: number; steps: number };
 
@@ -154,8 +154,8 @@ export async function rebuildOnline(db: Db, tz: string, options: RebuildOptions 
     const done = await step(db, options.batch ?? DEFAULT_BATCH);
     if (!done) return 'busy'; // taken over by another runner after this one went silent
     surveys += done.surveys;
-    options.onStep?.({ surveys, cursor: done.cursor });
-    if (done.swapped) {
+    if (!done.swapped) await options.onStep?.({ surveys, cursor: done.cursor });
+    else {
       await db.transaction((trx) => dropTables(trx, OLD));
       const [{ n }] = await db('agent_day_stats').count({ n: '*' });
       return { surveys, rows: Number(n), steps };
