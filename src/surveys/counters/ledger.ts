@@ -55,6 +55,20 @@ export function contribution(s: Pick<SurveyFacts, 'status' | 'suppressionReason'
   return c;
 }
 
+/**
+ * `contribution` as SQL conditions over a surveys row, for counting many surveys at once (a rebuild's
+ * GROUP BY, rebuild.ts). The ledger and rebuild tests hold the two equal on random traffic.
+ */
+export const CONTRIBUTION_SQL = Object.fromEntries(
+  COUNTERS.map((c) => {
+    if (c === 'sent' || c === 'suppressed' || c === 'failed' || c === 'cancelled') return [c, `status = '${c}'`];
+    if (c === 'responses') return [c, "status = 'sent' AND score IS NOT NULL"];
+    if (c === 'comments') return [c, "status = 'sent' AND score IS NOT NULL AND comment IS NOT NULL AND comment <> ''"];
+    if (c.startsWith('score_')) return [c, `status = 'sent' AND score = ${Number(c.slice('score_'.length))}`];
+    return [c, `status = 'suppressed' AND suppression_reason = '${c.slice('suppressed_'.length)}'`];
+  }),
+) as Record<Counter, string>;
+
 /** The agent_day_stats key of a survey: its local closing day, who gets credit, and what was asked. */
 export const statsKey = (s: SurveyFacts, tz: string) => ({
   day: localDay(s.closedAt, tz),
@@ -65,7 +79,7 @@ export const statsKey = (s: SurveyFacts, tz: string) => ({
   variant: s.variant ?? '',
 });
 
-const KEY_COLUMNS = ['agent_id', 'team', 'brand', 'question_id', 'variant'] as const;
+export const KEY_COLUMNS = ['agent_id', 'team', 'brand', 'question_id', 'variant'] as const;
 const keyId = (period: string, k: Record<(typeof KEY_COLUMNS)[number], string>) => [period, ...KEY_COLUMNS.map((c) => k[c])].join('\u0000');
 
 export const SURVEY_FACT_COLUMNS = ['closed_at', 'agent_id', 'team', 'brand', 'question_id', 'variant', 'status', 'suppression_reason', 'score', 'comment'];
@@ -123,14 +137,10 @@ const tablesOf = (suffix: string) => ({
 const TABLES = { '': tablesOf(''), [NEXT]: tablesOf(NEXT) };
 
 /** Who gets credit and what was asked: the key columns of a counter row besides its period. */
-export type CounterKey = Omit<ReturnType<typeof statsKey>, 'day'>;
+type CounterKey = Omit<ReturnType<typeof statsKey>, 'day'>;
 
-/**
- * Counter deltas summed per row of the three tables, then written with one statement per table:
- * a batch of 50 surveys costs what one does. The ledger fills one per write transaction, a
- * rebuild one per step of its scan (rebuild.ts).
- */
-export function createTally() {
+/** Counter deltas summed per row of the three tables, then written with one statement per table: a batch of 50 surveys costs what one does. */
+function createTally() {
   const days = new Map<string, CounterRow>();
   const months = new Map<string, CounterRow>();
   const rollup = new Map<string, CounterRow>();

@@ -4,7 +4,8 @@ import type { Db } from '../../shared/db';
 import { isPostgres, toDate } from '../../shared/db';
 import { addDaysTo, localDay, startOfDay } from '../../shared/period';
 import { query, together } from '../../shared/statements';
-import { contribution, COUNTERS, createTally, zeroCounts } from './ledger';
+import { CONTRIBUTION_SQL, COUNTERS, KEY_COLUMNS, type Counter } from './ledger';
+import { addDaysToRollupSql } from './rollup';
 import { LIVE_TZ_KEY, NEXT, parseRebuild, readState, REBUILD_KEY, rebuildValue, type Rebuild } from './state';
 import { createNextTables, dropTables, OLD, swapTables } from './tables';
 
@@ -75,18 +76,35 @@ async function claim(db: Db, tz: string, now: number): Promise<{ mine: boolean; 
   });
 }
 
-const groupSql = (days: number) =>
-  `SELECT ${days === 1 ? 'CAST(? AS VARCHAR(10))' : `CASE ${'WHEN closed_at < ? THEN CAST(? AS VARCHAR(10)) '.repeat(days - 1)}ELSE CAST(? AS VARCHAR(10)) END`} AS day,
-     agent_id, team, brand, question_id, variant, status, suppression_reason, score,
-     CASE WHEN comment IS NULL OR comment = '' THEN 0 ELSE 1 END AS commented, COUNT(*) AS n
-   FROM surveys WHERE closed_at >= ? AND closed_at < ?
-   GROUP BY 1, agent_id, team, brand, question_id, variant, status, suppression_reason, score, 10`;
+const sums = (source: (c: string) => string) => COUNTERS.map((c) => `${source(c)} AS ${c}`).join(', ');
+const adding = (table: string, key: readonly string[], lastDay: boolean) =>
+  `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}` +
+  (lastDay ? `, last_day = CASE WHEN excluded.last_day > ${table}.last_day THEN excluded.last_day ELSE ${table}.last_day END` : '');
+const DAY_NEXT = `agent_day_stats${NEXT}`;
+const MONTH_NEXT = `agent_month_stats${NEXT}`;
 
-type Group = Record<'day' | 'agent_id' | 'team' | 'brand' | 'question_id' | 'variant' | 'status' | 'suppression_reason', string | null> & {
-  score: number | null;
-  commented: number;
-  n: number | string;
-};
+/**
+ * Counts the surveys closed in [?, ?) into the `_next` day counters, each on its local day: the
+ * first `days - 1` parameter pairs are (end of a day, that day), then the last day. One GROUP BY
+ * in the database, with `contribution` written as SQL (CONTRIBUTION_SQL); groups of surveys that
+ * count nowhere yet (all scheduled) write no row, as the ledger writes none.
+ */
+const daysSql = (days: number) =>
+  `INSERT INTO ${DAY_NEXT} (day, ${KEY_COLUMNS.join(', ')}, ${COUNTERS.join(', ')})
+   SELECT ${days === 1 ? 'CAST(? AS VARCHAR(10))' : `CASE ${'WHEN closed_at < ? THEN CAST(? AS VARCHAR(10)) '.repeat(days - 1)}ELSE CAST(? AS VARCHAR(10)) END`},
+     COALESCE(agent_id, ''), COALESCE(team, ''), COALESCE(brand, ''), question_id, COALESCE(variant, ''),
+     ${sums((c) => `SUM(CASE WHEN ${CONTRIBUTION_SQL[c as Counter]} THEN 1 ELSE 0 END)`)}
+   FROM surveys WHERE closed_at >= ? AND closed_at < ?
+   GROUP BY 1, 2, 3, 4, 5, 6
+   HAVING SUM(CASE WHEN status IN ('sent', 'suppressed', 'failed', 'cancelled') THEN 1 ELSE 0 END) > 0
+   ${adding(DAY_NEXT, ['day', ...KEY_COLUMNS], false)}`;
+
+/** Adds the `_next` day counters of the local days ? .. ? into the `_next` month counters. */
+const MONTHS_SQL = `INSERT INTO ${MONTH_NEXT} (month, ${KEY_COLUMNS.join(', ')}, last_day, ${COUNTERS.join(', ')})
+   SELECT substr(day, 1, 7), ${KEY_COLUMNS.join(', ')}, MAX(day), ${sums((c) => `SUM(${c})`)}
+   FROM ${DAY_NEXT} WHERE day >= ? AND day <= ? GROUP BY substr(day, 1, 7), ${KEY_COLUMNS.join(', ')}
+   ${adding(MONTH_NEXT, ['month', ...KEY_COLUMNS], true)}`;
+const ROLLUP_SQL = addDaysToRollupSql(COUNTERS, NEXT);
 
 const instant = async (trx: Knex.Transaction, sql: string, params: unknown[]) => {
   const [row] = await query<{ at: unknown }>(trx, sql, params);
@@ -113,20 +131,14 @@ async function step(db: Db, batch: number): Promise<{ surveys: number; cursor: D
     const days = [firstDay];
     while (days.length < MAX_DAYS && days[days.length - 1] < lastDay) days.push(addDaysTo(days[days.length - 1], 1));
     const ends = days.map((d) => startOfDay(addDaysTo(d, 1), tz));
-    const params = [...days.slice(0, -1).flatMap((d, i) => [ends[i], d]), days[days.length - 1], startOfDay(firstDay, tz), ends[ends.length - 1]];
-    const groups = await query<Group>(trx, groupSql(days.length), params);
-    const tally = createTally();
-    let surveys = 0;
-    for (const g of groups) {
-      const n = Number(g.n);
-      surveys += n;
-      const one = contribution({ status: g.status!, suppressionReason: g.suppression_reason, score: g.score, comment: g.commented ? 'yes' : null });
-      const delta = zeroCounts();
-      for (const c of COUNTERS) delta[c] = one[c] * n;
-      tally.add(g.day!, { agent_id: g.agent_id ?? '', team: g.team ?? '', brand: g.brand ?? '', question_id: g.question_id!, variant: g.variant ?? '' }, delta);
-    }
-    const cursor = ends[ends.length - 1];
-    await together(trx, tally.writes(trx, NEXT));
+    const [start, end] = [startOfDay(firstDay, tz), ends[ends.length - 1]];
+    const dayOf = [...days.slice(0, -1).flatMap((d, i) => [ends[i], d]), days[days.length - 1]];
+    await query(trx, daysSql(days.length), [...dayOf, start, end]);
+    const [from, to] = [firstDay, days[days.length - 1]];
+    await together(trx, [() => query(trx, MONTHS_SQL, [from, to]), ...ROLLUP_SQL.map((sql) => () => query(trx, sql, [from, to]))]);
+    const [{ n }] = await query<{ n: number | string }>(trx, 'SELECT COUNT(*) AS n FROM surveys WHERE closed_at >= ? AND closed_at < ?', [start, end]);
+    const surveys = Number(n);
+    const cursor = end;
     await saveRebuild(trx, { ...rebuild, cursor, beat: Date.now() });
     return { surveys, cursor, swapped: false };
   });

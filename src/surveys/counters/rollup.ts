@@ -49,21 +49,40 @@ export function coverPeriod(from: string, to: string): string[] {
   return periods;
 }
 
+/** The four rollup periods of a counter row's `day`, as SQL both engines read (periodsOf). */
+const GRAINS = [
+  'substr(day, 1, 4)',
+  'substr(day, 1, 7)',
+  "substr(day, 1, 7) || '/' || CAST((CAST(substr(day, 9, 2) AS INTEGER) + 6) / 7 AS VARCHAR(1))",
+  'day',
+];
+
 /**
  * SQL that fills the rollup from agent_day_stats (which must be complete): one statement per grain,
  * portable between SQLite and PostgreSQL. Used by the migration that adds the table, by
  * rebuildStats, and by the reports benchmark, so all three derive it the same way.
  */
 export function deriveRollupSql(counters: readonly string[]): string[] {
-  const grains = [
-    'substr(day, 1, 4)',
-    'substr(day, 1, 7)',
-    "substr(day, 1, 7) || '/' || CAST((CAST(substr(day, 9, 2) AS INTEGER) + 6) / 7 AS VARCHAR(1))",
-    'day',
-  ];
   const columns = ['period', 'agent_id', 'team', 'last_day', ...counters].join(', ');
   const sums = counters.map((c) => `SUM(${c})`).join(', ');
-  return grains.map(
+  return GRAINS.map(
     (period) => `INSERT INTO ${ROLLUP_TABLE} (${columns}) SELECT ${period}, agent_id, team, MAX(day), ${sums} FROM agent_day_stats GROUP BY ${period}, agent_id, team`,
+  );
+}
+
+/**
+ * SQL that adds the day counters of `days` (`_next` with NEXT) for the local days `?`..`?` into the
+ * rollup of the same suffix, adding to rows already there: a rebuild's step (rebuild.ts) after it
+ * wrote those days. Each statement takes the two days as its parameters.
+ */
+export function addDaysToRollupSql(counters: readonly string[], suffix: string): string[] {
+  const table = `${ROLLUP_TABLE}${suffix}`;
+  const columns = ['period', 'agent_id', 'team', 'last_day', ...counters].join(', ');
+  const sums = counters.map((c) => `SUM(${c})`).join(', ');
+  const upsert =
+    `ON CONFLICT (period, agent_id, team) DO UPDATE SET ${counters.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}, ` +
+    `last_day = CASE WHEN excluded.last_day > ${table}.last_day THEN excluded.last_day ELSE ${table}.last_day END`;
+  return GRAINS.map(
+    (period) => `INSERT INTO ${table} (${columns}) SELECT ${period}, agent_id, team, MAX(day), ${sums} FROM agent_day_stats${suffix} WHERE day >= ? AND day <= ? GROUP BY ${period}, agent_id, team ${upsert}`,
   );
 }
