@@ -13,6 +13,7 @@ import * as hashedAddresses from './20261130050000_hashed_addresses';
 import * as followups from './20261130060000_followups';
 import * as remindersAndLeadAlerts from './20261130070000_reminders_and_lead_alerts';
 import * as people from './20261201000000_people';
+import * as remindedSurveysIndex from './20261201010000_reminded_surveys_index';
 import type { MigrationContext } from './context';
 
 export type { MigrationContext } from './context';
@@ -38,6 +39,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261130060000_followups', followups],
   ['20261130070000_reminders_and_lead_alerts', remindersAndLeadAlerts],
   ['20261201000000_people', people],
+  ['20261201010000_reminded_surveys_index', remindedSurveysIndex],
 ];
 
 /** The migrations, each given `context` (what a migration needs from the configuration: the address hash). */

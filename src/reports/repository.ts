@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { toDate } from '../shared/db';
+import { isPostgres, toDate } from '../shared/db';
 import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
 import { addDaysTo } from '../shared/period';
 import { coverPeriod, ROLLUP_TABLE } from '../surveys/counters/rollup';
@@ -187,7 +187,11 @@ export type FollowupFacts = { agentId: string; openedAt: Date; firstActionAt: Da
 
 /** The follow-ups of the surveys closed in [start, end) within the scope (read in the report's transaction). */
 export async function followupsInScope(trx: Knex.Transaction, scope: Scope, bounds: { start: Date; end: Date }): Promise<FollowupFacts[]> {
-  const q = surveysInScope(trx('followups as f').join('surveys as s', 's.id', 'f.survey_id'), scope, bounds);
+  // Few surveys have a follow-up (low ratings only): read those and look their surveys up. SQLite's
+  // planner would walk every survey of the period by closed_at instead (0.5 s of a 3-year report at
+  // 500,000 surveys) unless CROSS JOIN fixes the order; PostgreSQL's planner weighs both with its statistics.
+  const joined = isPostgres(trx) ? trx('followups as f').join('surveys as s', 's.id', 'f.survey_id') : trx('followups as f').joinRaw('CROSS JOIN surveys AS s ON s.id = f.survey_id');
+  const q = surveysInScope(joined, scope, bounds);
   const rows: Array<Record<string, unknown>> = await q.select('s.agent_id', 'f.created_at', 'f.first_action_at', 'f.outcome');
   return rows.map((r) => ({ agentId: (r.agent_id as string) ?? '', openedAt: toDate(r.created_at), firstActionAt: toDate(r.first_action_at, 'nullable'), outcome: (r.outcome as string) ?? null }));
 }
