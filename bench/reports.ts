@@ -11,7 +11,7 @@ import { createDb, type Db } from '../src/shared/db';
 import { migrateLatest } from '../src/schema';
 import { systemClock } from '../src/shared/clock';
 import { COUNTERS } from '../src/surveys/counters/ledger';
-import { rebuildStats } from '../src/surveys/counters/rebuild';
+import { DEFAULT_BATCH, rebuildOnline } from '../src/surveys/counters/rebuild';
 import { coverPeriod, deriveRollupSql, ROLLUP_TABLE } from '../src/surveys/counters/rollup';
 import { addDaysTo, localDay } from '../src/shared/period';
 import { splitPeriod } from '../src/reports/repository';
@@ -69,7 +69,7 @@ async function main(dir: string) {
         if (done % 500_000 === 0 || done === spec.surveys) say(`  ${int(done)} surveys written (${seconds(elapsed(buildStarted))})`);
       }),
     );
-    // The rollup is derived from the day counters with the same statements the migration and rebuildStats use.
+    // The rollup is derived from the day counters with the same statements the migration uses.
     const rollupMs = await timeOnce(async () => {
       for (const sql of deriveRollupSql(COUNTERS)) await exec(conn, sql);
     });
@@ -118,7 +118,7 @@ async function main(dir: string) {
     }
     await printPlans(db, () => agents(windows[1]), windows[1]);
     if (REBUILD) await timeRebuild(db, summary.surveys);
-    else say('\nrebuild of the counters not timed: BENCH_REBUILD=1 times rebuildStats() and checks it reproduces them (many minutes at full size, see BENCHMARKS.md)');
+    else say('\nrebuild of the counters not timed: BENCH_REBUILD=1 times the online rebuild and checks it reproduces them (many minutes at full size, see BENCHMARKS.md)');
   } finally {
     await db.destroy();
   }
@@ -174,18 +174,33 @@ async function printPlans(db: Db, report: () => Promise<unknown>, w: Window) {
   for (const line of await explain(db, RAW_AGENTS_SQL, [w.start, w.end])) say(`  ${line}`);
 }
 
-/** Times `npm run stats:rebuild`'s work and checks it reproduces the counters the data set was written with. */
+/**
+ * Times `npm run stats:rebuild`'s work (the online rebuild, its default step) and checks it reproduces the counters the data set
+ * was written with. Also the longest and median step: each holds the write lock that long while webhooks wait.
+ */
 async function timeRebuild(db: Db, surveys: number) {
   const tables = ['agent_day_stats', 'agent_month_stats', ROLLUP_TABLE, 'agents'];
   for (const t of tables) await db.raw(`CREATE TABLE bench_${t} AS SELECT * FROM ${t}`);
-  const took = await timeOnce(() => rebuildStats(db, TZ));
+  const steps: number[] = [];
+  let last = process.hrtime.bigint();
+  const onStep = () => {
+    const now = process.hrtime.bigint();
+    steps.push(Number(now - last) / 1e6);
+    last = now;
+  };
+  let result: Awaited<ReturnType<typeof rebuildOnline>> | undefined;
+  const took = await timeOnce(async () => {
+    result = await rebuildOnline(db, TZ, { onStep });
+  });
+  if (typeof result !== 'object') throw new Error(`the rebuild did not finish: ${result}`);
   let mismatched = 0;
   for (const t of tables) {
     const [{ n }] = await db.raw<Array<{ n: number }>>(`SELECT (SELECT COUNT(*) FROM (SELECT * FROM bench_${t} EXCEPT SELECT * FROM ${t})) + (SELECT COUNT(*) FROM (SELECT * FROM ${t} EXCEPT SELECT * FROM bench_${t})) AS n`);
     mismatched += n;
   }
+  const sorted = [...steps].sort((a, b) => a - b);
   say();
-  say(`rebuild counters from ${int(surveys)} surveys: ${seconds(took)} (rebuildStats, one transaction); result ${mismatched === 0 ? 'identical to' : `DIFFERS in ${int(mismatched)} rows from`} the counters written with the data set`);
+  say(`rebuild counters from ${int(surveys)} surveys: ${seconds(took)} (rebuildOnline, ${result.steps} steps of up to ${int(DEFAULT_BATCH)} surveys; step median ${ms(sorted[Math.floor(sorted.length / 2)])} ms, longest ${ms(sorted[sorted.length - 1])} ms, the swap and the old tables' drop ${ms(took - steps.reduce((a, b) => a + b, 0))} ms); result ${mismatched === 0 ? 'identical to' : `DIFFERS in ${int(mismatched)} rows from`} the counters written with the data set`);
   if (mismatched) process.exitCode = 1;
 }
 

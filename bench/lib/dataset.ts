@@ -60,7 +60,7 @@ const EVENTS_SQL = `
  * through the raw connection. Surveys are generated in closing order (as a helpdesk sends them),
  * so a day's counters are complete when the day changes and are written then. Each survey's
  * counts come from ledger.contribution(), the function the service uses; with BENCH_REBUILD=1
- * the run checks that rebuildStats() from the raw rows gives exactly the same counters.
+ * the run checks that the counter rebuild (src/surveys/counters/rebuild.ts) from the raw rows gives exactly the same counters.
  */
 export async function writeDataset(conn: Database, spec: DatasetSpec, progress: (done: number) => void): Promise<DatasetSummary> {
   const random = makeRandom(spec.seed);
