@@ -14,6 +14,7 @@ import * as followups from './20261130060000_followups';
 import * as remindersAndLeadAlerts from './20261130070000_reminders_and_lead_alerts';
 import * as people from './20261201000000_people';
 import * as remindedSurveysIndex from './20261201010000_reminded_surveys_index';
+import * as spanCounters from './20261201020000_span_counters';
 import type { MigrationContext } from './context';
 
 export type { MigrationContext } from './context';
@@ -40,6 +41,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261130070000_reminders_and_lead_alerts', remindersAndLeadAlerts],
   ['20261201000000_people', people],
   ['20261201010000_reminded_surveys_index', remindedSurveysIndex],
+  ['20261201020000_span_counters', spanCounters],
 ];
 
 /** The migrations, each given `context` (what a migration needs from the configuration: the address hash). */

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { isPostgres, toDate } from '../shared/db';
 import { COUNTERS, zeroCounts, type Counts } from '../surveys/counters/ledger';
 import { addDaysTo } from '../shared/period';
-import { coverPeriod, ROLLUP_TABLE } from '../surveys/counters/rollup';
+import { coverPeriod, ROLLUP_TABLE, SPAN_TABLE } from '../surveys/counters/rollup';
 
 /** A report's period (local days, both ends included) and filters; `teams` limits it to a lead's teams. */
 export type Scope = { from: string; to: string; team?: string; brand?: string; agentId?: string; question?: string; variant?: string; teams?: readonly string[] };
@@ -30,29 +30,29 @@ function filtered(q: Knex.QueryBuilder, scope: Scope, t = '') {
 const scoped = (trx: Knex.Transaction, scope: Scope) => filtered(trx('agent_day_stats').whereBetween('day', [scope.from, scope.to]), scope);
 
 /**
- * Counts per agent and team in the scope, with the last day each pair was seen. Without a brand,
- * question or variant filter they come from the rollup (years, months, blocks and days keyed by
- * agent and team: rollup.ts). With one, whole calendar months come from agent_month_stats and the
- * days at either end from agent_day_stats.
+ * Counts per agent and team in the scope, with the last day each pair was seen (a pair can come
+ * back more than once: the caller adds them up). The period is covered with the fewest years,
+ * months, 7-day blocks and days (coverPeriod). Without a brand, question or variant filter they
+ * come from the rollup (keyed by agent and team only: rollup.ts); with one, from the detailed
+ * counters: years and blocks from agent_span_stats, months from agent_month_stats, days from agent_day_stats.
  */
 export async function countsByAgentTeam(trx: Knex.Transaction, scope: Scope) {
   const select = (q: Knex.QueryBuilder, lastDay: Knex.Raw) =>
     q.groupBy('agent_id', 'team').select('agent_id', 'team', lastDay, ...sums(trx));
+  const periods = coverPeriod(scope.from, scope.to);
   if (scope.brand === undefined && scope.question === undefined && scope.variant === undefined) {
-    const rows = await select(filtered(trx(ROLLUP_TABLE).whereIn('period', coverPeriod(scope.from, scope.to)), scope), trx.raw('MAX(last_day) AS last_day'));
+    const rows = await select(filtered(trx(ROLLUP_TABLE).whereIn('period', periods), scope), trx.raw('MAX(last_day) AS last_day'));
     return rows.map(toPair);
   }
-  const { months, days } = splitPeriod(scope.from, scope.to);
-  const dayRows = days.length
-    ? await select(
-        filtered(trx('agent_day_stats').where((w) => days.forEach(([a, b]) => w.orWhereBetween('day', [a, b]))), scope),
-        trx.raw('MAX(day) AS last_day'),
-      )
-    : [];
-  const monthRows = months
-    ? await select(filtered(trx('agent_month_stats').whereBetween('month', months), scope), trx.raw('MAX(last_day) AS last_day'))
-    : [];
-  return [...monthRows, ...dayRows].map(toPair);
+  const spans = periods.filter((p) => p.length === 4 || p.includes('/'));
+  const months = periods.filter((p) => p.length === 7);
+  const days = periods.filter((p) => p.length === 10);
+  const rows = [
+    ...(spans.length ? await select(filtered(trx(SPAN_TABLE).whereIn('period', spans), scope), trx.raw('MAX(last_day) AS last_day')) : []),
+    ...(months.length ? await select(filtered(trx('agent_month_stats').whereIn('month', months), scope), trx.raw('MAX(last_day) AS last_day')) : []),
+    ...(days.length ? await select(filtered(trx('agent_day_stats').whereIn('day', days), scope), trx.raw('MAX(day) AS last_day')) : []),
+  ];
+  return rows.map(toPair);
 }
 
 const toPair = (r: Record<string, unknown>) => ({ agentId: r.agent_id as string, team: r.team as string, lastDay: r.last_day as string, counts: toCounts(r) });

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { isPostgres, toDate } from '../../shared/db';
 import { localDay } from '../../shared/period';
 import { insertRows, together } from '../../shared/statements';
-import { periodsOf, ROLLUP_TABLE } from './rollup';
+import { periodsOf, ROLLUP_TABLE, SPAN_TABLE } from './rollup';
 import { NEXT, readForWrite } from './state';
 
 /** What reports need to know of one survey. */
@@ -128,10 +128,12 @@ const upsert = (table: string, keyColumns: readonly string[], lastDay: boolean) 
 const DAY_COLUMNS = ['day', ...KEY_COLUMNS, ...COUNTERS];
 const MONTH_COLUMNS = ['month', ...KEY_COLUMNS, 'last_day', ...COUNTERS];
 const ROLLUP_COLUMNS = ['period', 'agent_id', 'team', 'last_day', ...COUNTERS];
-/** The three counter tables with `suffix` (the live ones, or a rebuild's `_next`), their columns and upserts. */
+const SPAN_COLUMNS = ['period', ...KEY_COLUMNS, 'last_day', ...COUNTERS];
+/** The four counter tables with `suffix` (the live ones, or a rebuild's `_next`), their columns and upserts. */
 const tablesOf = (suffix: string) => ({
   day: { name: `agent_day_stats${suffix}`, columns: DAY_COLUMNS, upsert: upsert(`agent_day_stats${suffix}`, ['day', ...KEY_COLUMNS], false) },
   month: { name: `agent_month_stats${suffix}`, columns: MONTH_COLUMNS, upsert: upsert(`agent_month_stats${suffix}`, ['month', ...KEY_COLUMNS], true) },
+  span: { name: `${SPAN_TABLE}${suffix}`, columns: SPAN_COLUMNS, upsert: upsert(`${SPAN_TABLE}${suffix}`, ['period', ...KEY_COLUMNS], true) },
   rollup: { name: `${ROLLUP_TABLE}${suffix}`, columns: ROLLUP_COLUMNS, upsert: upsert(`${ROLLUP_TABLE}${suffix}`, ['period', 'agent_id', 'team'], true) },
 });
 const TABLES = { '': tablesOf(''), [NEXT]: tablesOf(NEXT) };
@@ -139,10 +141,11 @@ const TABLES = { '': tablesOf(''), [NEXT]: tablesOf(NEXT) };
 /** Who gets credit and what was asked: the key columns of a counter row besides its period. */
 type CounterKey = Omit<ReturnType<typeof statsKey>, 'day'>;
 
-/** Counter deltas summed per row of the three tables, then written with one statement per table: a batch of 50 surveys costs what one does. */
+/** Counter deltas summed per row of the four counter tables, then written with one statement per table: a batch of 50 surveys costs what one does. */
 function createTally() {
   const days = new Map<string, CounterRow>();
   const months = new Map<string, CounterRow>();
+  const spans = new Map<string, CounterRow>();
   const rollup = new Map<string, CounterRow>();
   return {
     /** Adds `delta` on local day `day` of `who`. A delta that moves no counter writes no row, as when each change is recorded alone. */
@@ -150,15 +153,17 @@ function createTally() {
       if (COUNTERS.every((c) => delta[c] === 0)) return;
       addTo(days, keyId(day, who), { day, ...who }, day, delta);
       addTo(months, keyId(day.slice(0, 7), who), { month: day.slice(0, 7), ...who }, day, delta);
+      const [year, , block] = periodsOf(day);
+      for (const period of [year, block]) addTo(spans, keyId(period, who), { period, ...who }, day, delta);
       for (const period of periodsOf(day)) {
         addTo(rollup, [period, who.agent_id, who.team].join('\u0000'), { period, agent_id: who.agent_id, team: who.team }, day, delta);
       }
     },
-    /** Thunks writing the three tables (`_next` ones with NEXT), for `together`. */
+    /** Thunks writing the four tables (`_next` ones with NEXT), for `together`. */
     writes(trx: Knex.Transaction, suffix: '' | typeof NEXT = '') {
       const t = TABLES[suffix];
-      return [days, months, rollup].map((rows, i) => {
-        const table = [t.day, t.month, t.rollup][i];
+      return [days, months, spans, rollup].map((rows, i) => {
+        const table = [t.day, t.month, t.span, t.rollup][i];
         return () => insertRows(trx, table.name, table.columns, upsertRows(rows, table.columns), table.upsert);
       });
     },
@@ -185,7 +190,7 @@ function tallied(changes: readonly SurveyChange[], tz: string) {
 }
 
 /**
- * Keeps agent_day_stats, agent_month_stats and agent_rollup equal to a recompute from the surveys table. Every write that changes
+ * Keeps agent_day_stats, agent_month_stats, agent_span_stats and agent_rollup equal to a recompute from the surveys table. Every write that changes
  * a survey's status, score or comment calls `record` (or `recordMany` for a batch) inside its own transaction, so the
  * counters and the rows commit or roll back together. The counters are kept in the zone they were built for
  * (report_meta `stats_tz`; `tz`, REPORT_TZ, until the first build); while a rebuild runs (rebuild.ts), the changes of

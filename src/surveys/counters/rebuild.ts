@@ -5,7 +5,7 @@ import { isPostgres, toDate } from '../../shared/db';
 import { addDaysTo, localDay, startOfDay } from '../../shared/period';
 import { query, together } from '../../shared/statements';
 import { CONTRIBUTION_SQL, COUNTERS, KEY_COLUMNS, type Counter } from './ledger';
-import { addDaysToRollupSql } from './rollup';
+import { addDaysSql } from './rollup';
 import { LIVE_TZ_KEY, NEXT, parseRebuild, readState, REBUILD_KEY, rebuildValue, type Rebuild } from './state';
 import { createNextTables, dropTables, OLD, swapTables } from './tables';
 
@@ -14,8 +14,8 @@ import { createNextTables, dropTables, OLD, swapTables } from './tables';
  *
  * 1. Claim: create empty `_next` tables and a `stats_rebuild` row (zone, cursor, owner) in report_meta.
  * 2. Scan: in short write transactions, count the surveys closed in the next few local days (one
- *    GROUP BY in SQL, weighed with the ledger's own `contribution`) into the `_next` tables and move
- *    the cursor past them. Meanwhile the ledger (ledger.ts) writes every change of a survey closed
+ *    GROUP BY in SQL, with the ledger's `contribution` written as SQL) into the `_next` tables and
+ *    move the cursor past them. Meanwhile the ledger (ledger.ts) writes every change of a survey closed
  *    before the cursor into the `_next` tables too, so they always equal a recompute of the surveys
  *    behind the cursor: a stopped rebuild resumes where it was.
  * 3. Swap: when no survey is left after the cursor, in the same transaction as the last step, rename
@@ -59,7 +59,8 @@ const saveRebuild = (trx: Knex.Transaction, r: Rebuild) => trx('report_meta').in
 async function claim(db: Db, tz: string, now: number): Promise<{ mine: boolean; rebuild: Rebuild }> {
   return db.transaction(async (trx) => {
     // Every transaction that wrote a survey has finished, and new ones wait: each reads the rebuild row after this commits.
-    if (isPostgres(trx)) await trx.raw('LOCK TABLE surveys IN SHARE MODE');
+    // (SHARE ROW EXCLUSIVE also keeps two instances from claiming at once.)
+    if (isPostgres(trx)) await trx.raw('LOCK TABLE surveys IN SHARE ROW EXCLUSIVE MODE');
     const current = await lockedRebuild(trx);
     if (current && current.owner !== OWNER && now - current.beat < STALE_MS) return { mine: false, rebuild: current };
     if (current && current.tz === tz) {
@@ -104,7 +105,7 @@ const MONTHS_SQL = `INSERT INTO ${MONTH_NEXT} (month, ${KEY_COLUMNS.join(', ')},
    SELECT substr(day, 1, 7), ${KEY_COLUMNS.join(', ')}, MAX(day), ${sums((c) => `SUM(${c})`)}
    FROM ${DAY_NEXT} WHERE day >= ? AND day <= ? GROUP BY substr(day, 1, 7), ${KEY_COLUMNS.join(', ')}
    ${adding(MONTH_NEXT, ['month', ...KEY_COLUMNS], true)}`;
-const ROLLUP_SQL = addDaysToRollupSql(COUNTERS, NEXT);
+const FROM_DAYS_SQL = addDaysSql(COUNTERS, NEXT);
 
 const instant = async (trx: Knex.Transaction, sql: string, params: unknown[]) => {
   const [row] = await query<{ at: unknown }>(trx, sql, params);
@@ -135,7 +136,7 @@ async function step(db: Db, batch: number): Promise<{ surveys: number; cursor: D
     const dayOf = [...days.slice(0, -1).flatMap((d, i) => [ends[i], d]), days[days.length - 1]];
     await query(trx, daysSql(days.length), [...dayOf, start, end]);
     const [from, to] = [firstDay, days[days.length - 1]];
-    await together(trx, [() => query(trx, MONTHS_SQL, [from, to]), ...ROLLUP_SQL.map((sql) => () => query(trx, sql, [from, to]))]);
+    await together(trx, [() => query(trx, MONTHS_SQL, [from, to]), ...FROM_DAYS_SQL.map((sql) => () => query(trx, sql, [from, to]))]);
     const [{ n }] = await query<{ n: number | string }>(trx, 'SELECT COUNT(*) AS n FROM surveys WHERE closed_at >= ? AND closed_at < ?', [start, end]);
     const surveys = Number(n);
     const cursor = end;

@@ -14,6 +14,12 @@ import { addDaysTo } from '../../shared/period';
  * variant read the detailed counters (agent_day_stats, agent_month_stats) instead.
  */
 export const ROLLUP_TABLE = 'agent_rollup';
+/**
+ * The detailed counters' (agent_day_stats: agent, team, brand, question, variant) two grains between
+ * day and month and above month: years and blocks, as in the rollup. A report filtered by brand,
+ * question or variant covers its period with them, the month and the day counters (coverPeriod).
+ */
+export const SPAN_TABLE = 'agent_span_stats';
 
 /** 1 for days 1–7, …, 5 for days 29–31. */
 const blockOf = (dayOfMonth: number) => Math.floor((dayOfMonth + 6) / 7);
@@ -71,18 +77,25 @@ export function deriveRollupSql(counters: readonly string[]): string[] {
 }
 
 /**
- * SQL that adds the day counters of `days` (`_next` with NEXT) for the local days `?`..`?` into the
- * rollup of the same suffix, adding to rows already there: a rebuild's step (rebuild.ts) after it
- * wrote those days. Each statement takes the two days as its parameters.
+ * SQL that adds the day counters (`_next` ones with NEXT) of the local days `?`..`?` into the rollup
+ * (all four grains) and the span counters (years and blocks) of the same suffix, adding to rows
+ * already there: a rebuild's step (rebuild.ts) after it wrote those days. Each statement takes the
+ * two days as its parameters.
  */
-export function addDaysToRollupSql(counters: readonly string[], suffix: string): string[] {
-  const table = `${ROLLUP_TABLE}${suffix}`;
-  const columns = ['period', 'agent_id', 'team', 'last_day', ...counters].join(', ');
+export function addDaysSql(counters: readonly string[], suffix: string): string[] {
   const sums = counters.map((c) => `SUM(${c})`).join(', ');
-  const upsert =
-    `ON CONFLICT (period, agent_id, team) DO UPDATE SET ${counters.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}, ` +
-    `last_day = CASE WHEN excluded.last_day > ${table}.last_day THEN excluded.last_day ELSE ${table}.last_day END`;
-  return GRAINS.map(
-    (period) => `INSERT INTO ${table} (${columns}) SELECT ${period}, agent_id, team, MAX(day), ${sums} FROM agent_day_stats${suffix} WHERE day >= ? AND day <= ? GROUP BY ${period}, agent_id, team ${upsert}`,
-  );
+  const into = (table: string, key: readonly string[], periods: readonly string[]) => {
+    const upsert =
+      `ON CONFLICT (period, ${key.join(', ')}) DO UPDATE SET ${counters.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}, ` +
+      `last_day = CASE WHEN excluded.last_day > ${table}.last_day THEN excluded.last_day ELSE ${table}.last_day END`;
+    return periods.map(
+      (period) =>
+        `INSERT INTO ${table} (period, ${key.join(', ')}, last_day, ${counters.join(', ')}) SELECT ${period}, ${key.join(', ')}, MAX(day), ${sums} ` +
+        `FROM agent_day_stats${suffix} WHERE day >= ? AND day <= ? GROUP BY ${period}, ${key.join(', ')} ${upsert}`,
+    );
+  };
+  return [
+    ...into(`${ROLLUP_TABLE}${suffix}`, ['agent_id', 'team'], GRAINS),
+    ...into(`${SPAN_TABLE}${suffix}`, ['agent_id', 'team', 'brand', 'question_id', 'variant'], [GRAINS[0], GRAINS[2]]),
+  ];
 }

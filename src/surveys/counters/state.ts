@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { isPostgres } from '../../shared/db';
 import { AppError } from '../../shared/errors';
 import { query } from '../../shared/statements';
-import { ROLLUP_TABLE } from './rollup';
+import { ROLLUP_TABLE, SPAN_TABLE } from './rollup';
 
 /**
  * Which time zone the live counters are kept in, and the rebuild under way, if any. Both live in
@@ -18,7 +18,7 @@ export const REBUILD_KEY = 'stats_rebuild';
 /** The suffix of the tables a rebuild fills beside the live ones. */
 export const NEXT = '_next';
 /** The counter tables a rebuild replaces (the agents table does not depend on the zone: the ledger keeps it). */
-export const COUNTER_TABLES = ['agent_day_stats', 'agent_month_stats', ROLLUP_TABLE] as const;
+export const COUNTER_TABLES = ['agent_day_stats', 'agent_month_stats', SPAN_TABLE, ROLLUP_TABLE] as const;
 
 export type Rebuild = {
   /** The zone the `_next` tables are kept in. */
@@ -56,7 +56,7 @@ async function readPlain(trx: Knex.Transaction): Promise<CounterState & { raw: s
  * write lock, so what it reads holds until it commits. On PostgreSQL, while a rebuild runs, the
  * rebuild row is read FOR SHARE: a scan step or the swap (which lock it FOR UPDATE) then waits for
  * this transaction, and this one for them, so a change is never counted both by the scan and here,
- * nor by neither. (A rebuild begins under a SHARE lock on `surveys`, which waits for every
+ * nor by neither. (A rebuild begins under a SHARE ROW EXCLUSIVE lock on `surveys`, which waits for every
  * transaction that wrote a survey: one that found no rebuild has finished before one begins.)
  */
 export async function readForWrite(trx: Knex.Transaction): Promise<CounterState> {

@@ -10,7 +10,7 @@ export type Row = Record<string, string | number>;
 export const nonZero = (r: Row) => COUNTERS.some((c) => r[c] !== 0);
 
 /** Every counter row with at least one non-zero counter, whatever its key columns (a rebuild also writes all-zero rows for scheduled surveys). */
-export async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_stats' | 'agent_rollup'): Promise<Row[]> {
+export async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_stats' | 'agent_span_stats' | 'agent_rollup'): Promise<Row[]> {
   const rows: Row[] = await db(table).select('*');
   const id = (r: Row) => JSON.stringify(Object.entries(r).filter(([k]) => !(COUNTERS as readonly string[]).includes(k)).sort());
   return rows.filter(nonZero).sort((a, b) => (id(a) < id(b) ? -1 : 1));
@@ -19,6 +19,7 @@ export async function counters(db: Db, table: 'agent_day_stats' | 'agent_month_s
 export const snapshot = async (db: Db) => ({
   days: await counters(db, 'agent_day_stats'),
   months: await counters(db, 'agent_month_stats'),
+  spans: await counters(db, 'agent_span_stats'),
   rollup: await counters(db, 'agent_rollup'),
   agents: await db('agents').orderBy('agent_id').select('agent_id', 'agent_name', 'last_closed_at'),
 });

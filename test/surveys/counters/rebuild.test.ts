@@ -5,7 +5,7 @@ import type { TestApp } from '../../helpers/boot';
 import type { SeededSurvey } from '../../reports/seed';
 import { bootFor, byKnownKey, counters, expectedCounters, snapshot, trafficOf } from './helpers';
 
-const TABLES = ['agent_day_stats', 'agent_month_stats', 'agent_rollup'] as const;
+const TABLES = ['agent_day_stats', 'agent_month_stats', 'agent_span_stats', 'agent_rollup'] as const;
 
 /** Columns (name, type, nullability, default) and key of a table, as the database describes them. */
 async function shapeOf(db: Db, table: string) {
