@@ -181,7 +181,7 @@ async function printPlans(db: Db, report: () => Promise<unknown>, w: Window) {
  * was written with. Also the longest and median step: each holds the write lock that long while webhooks wait.
  */
 async function timeRebuild(db: Db, surveys: number) {
-  const tables = ['agent_day_stats', 'agent_month_stats', ROLLUP_TABLE, 'agents'];
+  const tables = ['agent_day_stats', 'agent_month_stats', SPAN_TABLE, ROLLUP_TABLE, 'agents'];
   for (const t of tables) await db.raw(`CREATE TABLE bench_${t} AS SELECT * FROM ${t}`);
   const steps: number[] = [];
   let last = process.hrtime.bigint();
