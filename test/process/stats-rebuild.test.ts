@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/wait';
 // The compiled service and CLI (npm test builds them first), run as real processes on one database.
 const DIST = path.join(__dirname, '../../dist/src');
 const SECRET = 'rebuild-webhook-secret-0123456789';
+const REPORTS_TOKEN = 'rebuild-reports-token-0123456789';
 const DAY = 86_400_000;
 /** Surveys before the rebuild begins: enough for some hundred steps of 10, so the senders' writes land between them. */
 const SEEDED = 2_000;
@@ -59,39 +60,63 @@ describe('npm run stats:rebuild while a load test writes through the running ser
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('when the counters are rebuilt for a new REPORT_TZ in small steps under 8 concurrent webhook senders and the delivery worker, then every webhook is answered, every survey is counted once, and the counters equal a rebuild done afterwards in quiet', async () => {
-    const common = { ...env, LOCAL_CREDENTIALS_FILE: path.join(dir, 'credentials.json'), WEBHOOK_SECRET: SECRET, PUBLIC_URL: 'https://csat.example.test', LOG_LEVEL: 'info', NODE_ENV: 'test' };
-    let port = 0;
+  const commonEnv = () => ({ ...env, LOCAL_CREDENTIALS_FILE: path.join(dir, 'credentials.json'), WEBHOOK_SECRET: SECRET, REPORTS_TOKEN: REPORTS_TOKEN, PUBLIC_URL: 'https://csat.example.test', LOG_LEVEL: 'info', NODE_ENV: 'test' });
+
+  /** Starts the service (fresh port, again if another process took it); answers its port once it listens. */
+  async function startService(extra: Record<string, string>): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
-      port = await freePort();
-      service = run('main.js', [], { ...common, PORT: String(port), SMTP_URL: smtp.url, REPORT_TZ: 'UTC', DELIVERY_POLL_MS: '20', RATE_LIMIT_PER_MINUTE: '1000000' });
+      const port = await freePort();
+      service = run('main.js', [], { ...commonEnv(), PORT: String(port), SMTP_URL: smtp.url, DELIVERY_POLL_MS: '20', RATE_LIMIT_PER_MINUTE: '1000000', ...extra });
       await waitFor(() => service!.output.text.includes('Closeloop is listening') || service!.child.exitCode !== null, 60_000);
-      if (service.output.text.includes('Closeloop is listening')) break;
+      if (service.output.text.includes('Closeloop is listening')) return port;
       if (!lostPort(service.output.text) || attempt >= PORT_ATTEMPTS) throw new Error(`the service did not start:\n${service.output.text}`);
     }
+  }
 
+  /** Posts one signed ticket close, closed within the last `days` days. */
+  async function postClose(port: number, n: number, days: number): Promise<number> {
+    const body = JSON.stringify(
+      ticketPayload({
+        ticket_id: `R-${n}`,
+        closed_at: new Date(Date.now() - Math.floor(Math.random() * days * DAY)).toISOString(),
+        customer: { email: `customer${n}@example.com`, name: `Customer ${n}` },
+        agent: { id: `a-${n % 7}`, name: `Agent ${n % 7}`, email: `a${n % 7}@support.example` },
+        team: ['billing', 'tech'][n % 2],
+      }),
+    );
+    const ts = String(Math.floor(Date.now() / 1000));
+    const res = await fetch(`http://127.0.0.1:${port}/webhooks/ticket-closed`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Closeloop-Timestamp': ts, 'X-Closeloop-Signature': signBody(SECRET, ts, body) },
+      body,
+    });
+    return res.status;
+  }
+
+  it('when the service starts with another REPORT_TZ, then it listens at once, rebuilds the counters beside the live ones, says so in its log, and its reports answer in the new zone after', async () => {
+    let port = await startService({ REPORT_TZ: 'UTC' });
+    for (let n = 0; n < 300; n++) expect([200, 202]).toContain(await postClose(port, n, 100));
+    service!.child.kill('SIGTERM');
+    expect(await service!.exited).toBe(0);
+
+    port = await startService({ REPORT_TZ: 'America/Sao_Paulo' });
+    await waitFor(() => service!.output.text.includes('report counters rebuilt'), 60_000);
+    expect(service!.output.text).toMatch(/"fromTz":"UTC".*rebuilding the report counters beside the live ones/);
+    // Listening came first: the rebuild runs beside the service, not before it.
+    expect(service!.output.text.indexOf('Closeloop is listening')).toBeLessThan(service!.output.text.indexOf('report counters rebuilt'));
+    const res = await fetch(`http://127.0.0.1:${port}/reports/agents?from=2025-01-01&to=2027-12-31`, { headers: { Authorization: `Bearer ${REPORTS_TOKEN}`, Accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { tz: string }).tz).toBe('America/Sao_Paulo');
+    expect(await db!('report_meta').where({ key: 'stats_tz' }).first('value')).toEqual({ value: 'America/Sao_Paulo' });
+  });
+
+  it('when the counters are rebuilt for a new REPORT_TZ in small steps under 8 concurrent webhook senders and the delivery worker, then every webhook is answered, every survey is counted once, and the counters equal a rebuild done afterwards in quiet', async () => {
+    const common = commonEnv();
+    const port = await startService({ REPORT_TZ: 'UTC' });
     // Tickets closed over the last 300 days, in random order: a rebuild's cursor has surveys both behind and ahead of it.
     let sent = 0;
     const statuses: number[] = [];
-    const post = async () => {
-      const n = sent++;
-      const body = JSON.stringify(
-        ticketPayload({
-          ticket_id: `R-${n}`,
-          closed_at: new Date(Date.now() - Math.floor(Math.random() * 300 * DAY)).toISOString(),
-          customer: { email: `customer${n}@example.com`, name: `Customer ${n}` },
-          agent: { id: `a-${n % 7}`, name: `Agent ${n % 7}`, email: `a${n % 7}@support.example` },
-          team: ['billing', 'tech'][n % 2],
-        }),
-      );
-      const ts = String(Math.floor(Date.now() / 1000));
-      const res = await fetch(`http://127.0.0.1:${port}/webhooks/ticket-closed`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Closeloop-Timestamp': ts, 'X-Closeloop-Signature': signBody(SECRET, ts, body) },
-        body,
-      });
-      statuses.push(res.status);
-    };
+    const post = async () => void statuses.push(await postClose(port, sent++, 300));
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (sent < SEEDED) await post();
     }));
@@ -114,8 +139,8 @@ describe('npm run stats:rebuild while a load test writes through the running ser
     expect(statuses.filter((s) => s !== 202 && s !== 200)).toEqual([]);
 
     // Quiet: stop the service (its in-flight sends end first), then compare with a rebuild nobody writes beside.
-    service.child.kill('SIGTERM');
-    expect(await service.exited).toBe(0);
+    service!.child.kill('SIGTERM');
+    expect(await service!.exited).toBe(0);
     const surveys = Number((await db!('surveys').count({ n: '*' }))[0].n);
     expect(surveys).toBe(sent);
     const [{ counted }] = await db!('agent_rollup')

@@ -148,9 +148,8 @@ function createTally() {
   const spans = new Map<string, CounterRow>();
   const rollup = new Map<string, CounterRow>();
   return {
-    /** Adds `delta` on local day `day` of `who`. A delta that moves no counter writes no row, as when each change is recorded alone. */
+    /** Adds `delta` on local day `day` of `who`. */
     add(day: string, who: CounterKey, delta: Counts) {
-      if (COUNTERS.every((c) => delta[c] === 0)) return;
       addTo(days, keyId(day, who), { day, ...who }, day, delta);
       addTo(months, keyId(day.slice(0, 7), who), { month: day.slice(0, 7), ...who }, day, delta);
       const [year, , block] = periodsOf(day);
@@ -183,8 +182,11 @@ function deltaOf({ before, after }: SurveyChange): Counts {
 function tallied(changes: readonly SurveyChange[], tz: string) {
   const tally = createTally();
   for (const change of changes) {
+    const delta = deltaOf(change);
+    // A change that moves no counter (a new scheduled survey) writes no row; its local day is not worked out either.
+    if (COUNTERS.every((c) => delta[c] === 0)) continue;
     const { day, ...who } = statsKey(change.after, tz);
-    tally.add(day, who, deltaOf(change));
+    tally.add(day, who, delta);
   }
   return tally;
 }
