@@ -70,7 +70,7 @@ async function main(dir: string) {
     );
     // The rollup and the span counters are derived from the day counters with the statements a rebuild's step uses, over all days.
     const rollupMs = await timeOnce(async () => {
-      for (const sql of addDaysSql(COUNTERS, '')) await all(conn, sql, ['0000-01-01', '9999-12-31']);
+      for (const sql of addDaysSql(COUNTERS, '').periods) await all(conn, sql, ['0000-01-01', '9999-12-31']);
     });
     const [{ n: rollupRows }] = await all<{ n: number }>(conn, `SELECT COUNT(*) AS n FROM ${ROLLUP_TABLE}`);
     const analyzeMs = await timeOnce(() => exec(conn, 'ANALYZE'));

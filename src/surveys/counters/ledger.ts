@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { isPostgres, toDate } from '../../shared/db';
 import { localDay } from '../../shared/period';
 import { insertRows, together } from '../../shared/statements';
-import { periodsOf, ROLLUP_TABLE, SPAN_TABLE } from './rollup';
+import { addingOnConflict, periodsOf, ROLLUP_TABLE, SPAN_TABLE } from './rollup';
 import { NEXT, readForWrite } from './state';
 
 /** What reports need to know of one survey. */
@@ -119,12 +119,7 @@ const upsertRows = (rows: Map<string, CounterRow>, columns: readonly string[]) =
     .map(([, { key, counts, last_day }]) => columns.map((c) => (c === 'last_day' ? last_day : c in key ? key[c] : counts[c as Counter])));
 
 /** Counter upserts as plain SQL (shared/statements.ts): each adds the new row's counts to the stored ones. */
-const upsert = (table: string, keyColumns: readonly string[], lastDay: boolean) =>
-  `ON CONFLICT (${keyColumns.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ` +
-  [
-    ...COUNTERS.map((c) => `"${c}" = "${table}"."${c}" + excluded."${c}"`),
-    ...(lastDay ? [`"last_day" = CASE WHEN excluded."last_day" > "${table}"."last_day" THEN excluded."last_day" ELSE "${table}"."last_day" END`] : []),
-  ].join(', ');
+const upsert = (table: string, keyColumns: readonly string[], lastDay: boolean) => addingOnConflict(table, keyColumns, COUNTERS, lastDay);
 const DAY_COLUMNS = ['day', ...KEY_COLUMNS, ...COUNTERS];
 const MONTH_COLUMNS = ['month', ...KEY_COLUMNS, 'last_day', ...COUNTERS];
 const ROLLUP_COLUMNS = ['period', 'agent_id', 'team', 'last_day', ...COUNTERS];

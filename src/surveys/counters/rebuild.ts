@@ -4,8 +4,8 @@ import type { Db } from '../../shared/db';
 import { isPostgres, toDate } from '../../shared/db';
 import { addDaysTo, localDay, startOfDay } from '../../shared/period';
 import { query, together } from '../../shared/statements';
-import { CONTRIBUTION_SQL, COUNTERS, KEY_COLUMNS, type Counter } from './ledger';
-import { addDaysSql } from './rollup';
+import { CONTRIBUTION_SQL, COUNTERS, KEY_COLUMNS } from './ledger';
+import { addDaysSql, addingOnConflict } from './rollup';
 import { LIVE_TZ_KEY, NEXT, parseRebuild, readState, REBUILD_KEY, rebuildValue, type Rebuild } from './state';
 import { createNextTables, dropTables, OLD, swapTables } from './tables';
 
@@ -77,12 +77,7 @@ async function claim(db: Db, tz: string, now: number): Promise<{ mine: boolean; 
   });
 }
 
-const sums = (source: (c: string) => string) => COUNTERS.map((c) => `${source(c)} AS ${c}`).join(', ');
-const adding = (table: string, key: readonly string[], lastDay: boolean) =>
-  `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}` +
-  (lastDay ? `, last_day = CASE WHEN excluded.last_day > ${table}.last_day THEN excluded.last_day ELSE ${table}.last_day END` : '');
 const DAY_NEXT = `agent_day_stats${NEXT}`;
-const MONTH_NEXT = `agent_month_stats${NEXT}`;
 
 /**
  * Counts the surveys closed in [?, ?) into the `_next` day counters, each on its local day: the
@@ -94,18 +89,15 @@ const daysSql = (days: number) =>
   `INSERT INTO ${DAY_NEXT} (day, ${KEY_COLUMNS.join(', ')}, ${COUNTERS.join(', ')})
    SELECT ${days === 1 ? 'CAST(? AS VARCHAR(10))' : `CASE ${'WHEN closed_at < ? THEN CAST(? AS VARCHAR(10)) '.repeat(days - 1)}ELSE CAST(? AS VARCHAR(10)) END`},
      COALESCE(agent_id, ''), COALESCE(team, ''), COALESCE(brand, ''), question_id, COALESCE(variant, ''),
-     ${sums((c) => `SUM(CASE WHEN ${CONTRIBUTION_SQL[c as Counter]} THEN 1 ELSE 0 END)`)}
+     ${COUNTERS.map((c) => `SUM(CASE WHEN ${CONTRIBUTION_SQL[c]} THEN 1 ELSE 0 END) AS ${c}`).join(', ')}
    FROM surveys WHERE closed_at >= ? AND closed_at < ?
    GROUP BY 1, 2, 3, 4, 5, 6
    HAVING SUM(CASE WHEN status IN ('sent', 'suppressed', 'failed', 'cancelled') THEN 1 ELSE 0 END) > 0
-   ${adding(DAY_NEXT, ['day', ...KEY_COLUMNS], false)}`;
+   ${addingOnConflict(DAY_NEXT, ['day', ...KEY_COLUMNS], COUNTERS, false)}`;
 
-/** Adds the `_next` day counters of the local days ? .. ? into the `_next` month counters. */
-const MONTHS_SQL = `INSERT INTO ${MONTH_NEXT} (month, ${KEY_COLUMNS.join(', ')}, last_day, ${COUNTERS.join(', ')})
-   SELECT substr(day, 1, 7), ${KEY_COLUMNS.join(', ')}, MAX(day), ${sums((c) => `SUM(${c})`)}
-   FROM ${DAY_NEXT} WHERE day >= ? AND day <= ? GROUP BY substr(day, 1, 7), ${KEY_COLUMNS.join(', ')}
-   ${adding(MONTH_NEXT, ['month', ...KEY_COLUMNS], true)}`;
-const FROM_DAYS_SQL = addDaysSql(COUNTERS, NEXT);
+/** What a step adds from the day counters it wrote: months, rollup, spans. */
+const FROM_DAYS = addDaysSql(COUNTERS, NEXT);
+const FROM_DAYS_SQL = [FROM_DAYS.months, ...FROM_DAYS.periods];
 
 const instant = async (trx: Knex.Transaction, sql: string, params: unknown[]) => {
   const [row] = await query<{ at: unknown }>(trx, sql, params);
@@ -136,7 +128,7 @@ async function step(db: Db, batch: number): Promise<{ surveys: number; cursor: D
     const dayOf = [...days.slice(0, -1).flatMap((d, i) => [ends[i], d]), days[days.length - 1]];
     await query(trx, daysSql(days.length), [...dayOf, start, end]);
     const [from, to] = [firstDay, days[days.length - 1]];
-    await together(trx, [() => query(trx, MONTHS_SQL, [from, to]), ...FROM_DAYS_SQL.map((sql) => () => query(trx, sql, [from, to]))]);
+    await together(trx, FROM_DAYS_SQL.map((sql) => () => query(trx, sql, [from, to])));
     const [{ n }] = await query<{ n: number | string }>(trx, 'SELECT COUNT(*) AS n FROM surveys WHERE closed_at >= ? AND closed_at < ?', [start, end]);
     const surveys = Number(n);
     const cursor = end;

@@ -65,8 +65,8 @@ const GRAINS = [
 
 /**
  * SQL that fills the rollup from agent_day_stats (which must be complete): one statement per grain,
- * portable between SQLite and PostgreSQL. Used by the migration that adds the table, by
- * rebuildStats, and by the reports benchmark, so all three derive it the same way.
+ * portable between SQLite and PostgreSQL. Used by the migration that adds the table (a rebuild and
+ * the reports benchmark add days with addDaysSql below).
  */
 export function deriveRollupSql(counters: readonly string[]): string[] {
   const columns = ['period', 'agent_id', 'team', 'last_day', ...counters].join(', ');
@@ -77,25 +77,34 @@ export function deriveRollupSql(counters: readonly string[]): string[] {
 }
 
 /**
- * SQL that adds the day counters (`_next` ones with NEXT) of the local days `?`..`?` into the rollup
- * (all four grains) and the span counters (years and blocks) of the same suffix, adding to rows
- * already there: a rebuild's step (rebuild.ts) after it wrote those days. Each statement takes the
- * two days as its parameters.
+ * The ON CONFLICT clause of a counter upsert: it adds the new row's counters to the stored ones
+ * and, with `lastDay`, keeps the later `last_day`. The ledger's writes and a rebuild's steps use it.
  */
-export function addDaysSql(counters: readonly string[], suffix: string): string[] {
+export const addingOnConflict = (table: string, key: readonly string[], counters: readonly string[], lastDay: boolean) =>
+  `ON CONFLICT (${key.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ` +
+  [
+    ...counters.map((c) => `"${c}" = "${table}"."${c}" + excluded."${c}"`),
+    ...(lastDay ? [`"last_day" = CASE WHEN excluded."last_day" > "${table}"."last_day" THEN excluded."last_day" ELSE "${table}"."last_day" END`] : []),
+  ].join(', ');
+
+/**
+ * SQL that adds the day counters (`_next` ones with NEXT) of the local days `?`..`?` into the
+ * counters derived from them, of the same suffix, adding to rows already there: `months` into
+ * agent_month_stats, `periods` into the rollup (all four grains) and the span counters (years and
+ * blocks). A rebuild's step (rebuild.ts) runs them all after it wrote those days; the reports
+ * benchmark the `periods` ones. Each statement takes the two days as its parameters.
+ */
+export function addDaysSql(counters: readonly string[], suffix: string): { months: string; periods: string[] } {
   const sums = counters.map((c) => `SUM(${c})`).join(', ');
-  const into = (table: string, key: readonly string[], periods: readonly string[]) => {
-    const upsert =
-      `ON CONFLICT (period, ${key.join(', ')}) DO UPDATE SET ${counters.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}, ` +
-      `last_day = CASE WHEN excluded.last_day > ${table}.last_day THEN excluded.last_day ELSE ${table}.last_day END`;
-    return periods.map(
-      (period) =>
-        `INSERT INTO ${table} (period, ${key.join(', ')}, last_day, ${counters.join(', ')}) SELECT ${period}, ${key.join(', ')}, MAX(day), ${sums} ` +
-        `FROM agent_day_stats${suffix} WHERE day >= ? AND day <= ? GROUP BY ${period}, ${key.join(', ')} ${upsert}`,
-    );
+  const detailed = ['agent_id', 'team', 'brand', 'question_id', 'variant'];
+  const into = (table: string, column: string, key: readonly string[], grain: string) =>
+    `INSERT INTO ${table} (${column}, ${key.join(', ')}, last_day, ${counters.join(', ')}) SELECT ${grain}, ${key.join(', ')}, MAX(day), ${sums} ` +
+    `FROM agent_day_stats${suffix} WHERE day >= ? AND day <= ? GROUP BY ${grain}, ${key.join(', ')} ${addingOnConflict(table, [column, ...key], counters, true)}`;
+  return {
+    months: into(`agent_month_stats${suffix}`, 'month', detailed, GRAINS[1]),
+    periods: [
+      ...GRAINS.map((grain) => into(`${ROLLUP_TABLE}${suffix}`, 'period', ['agent_id', 'team'], grain)),
+      ...[GRAINS[0], GRAINS[2]].map((grain) => into(`${SPAN_TABLE}${suffix}`, 'period', detailed, grain)),
+    ],
   };
-  return [
-    ...into(`${ROLLUP_TABLE}${suffix}`, ['agent_id', 'team'], GRAINS),
-    ...into(`${SPAN_TABLE}${suffix}`, ['agent_id', 'team', 'brand', 'question_id', 'variant'], [GRAINS[0], GRAINS[2]]),
-  ];
 }
