@@ -10,7 +10,7 @@ const cores = (ms: number, seconds: number) => (ms / 1000 / seconds).toFixed(2);
 /**
  * The figures of several setups side by side, one column each, rows as in figureRows. A cell
  * with a ceiling reads "value / ceiling = ratio", the ceiling being that setup's own, measured
- * just before it (so a PostgreSQL column is compared with the bare PostgreSQL INSERT).
+ * alternating with it (so a PostgreSQL column is compared with the bare PostgreSQL INSERT).
  */
 export function comparisonTable(columns: Column[]): { header: string[]; rows: string[][] } {
   const all = columns.map((c) => figureRows(c.figures));

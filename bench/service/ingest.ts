@@ -11,11 +11,14 @@ import { cpuDuring, withLoad, type Cpu, type Shares, type Watch } from './usage'
  */
 export type Measured = { load: LoadResult; cpu?: Cpu; shares: Shares; perTransaction?: number };
 export type IngestFigures = {
+  /** The round whose ratio of service to ceiling is the median: its service and ceiling runs. */
   service: Measured;
   ceiling: Measured;
+  /** Every round's rates, in the order run: webhooks accepted per second by the ceiling and by the service. */
+  rounds: { ceiling: number; service: number }[];
   /** Untimed runs, only checked for errors. */
   untimed: LoadResult[];
-  /** Resident set right after start-up, and the most it held through the timed run (VmHWM). */
+  /** Resident set right after start-up, and the most it held through the timed runs (VmHWM). */
   startBytes?: number;
   peakBytes?: number;
   scheduled: number;
@@ -28,6 +31,8 @@ type Settings = {
   connections: number;
   durationS: number;
   warmupS: number;
+  /** Timed runs of the ceiling and of the service, alternating. */
+  rounds: number;
   /** Surveys the later phases need: after the timed run, untimed webhooks make up any shortfall. */
   surveysWanted: number;
   profileDir?: string;
@@ -41,57 +46,64 @@ type Target = { url: string; pids: number[]; watch: Watch; metric?: (line: RegEx
 const batches = (metric: (line: RegExp) => Promise<number>) =>
   Promise.all([metric(/^closeloop_write_batch_size_sum\{[^}]*kind="schedule"[^}]*\} (\d+)/m), metric(/^closeloop_write_batch_size_count\{[^}]*kind="schedule"[^}]*\} (\d+)/m)]);
 
-/** A short untimed run (JIT, caches, the first pages of the table), then the timed one, same settings, with the target's CPU time. */
-async function warmThenMeasure(t: Target, s: Settings, target: (run: string) => LoadSpec['target']) {
-  const spec = { url: t.url, connections: s.connections };
-  const warmup = await runLoad({ ...spec, target: target('warmup'), durationS: s.warmupS });
+/** One timed run against `t`, with its CPU time and, where it serves metrics, webhooks per write transaction. */
+async function measure(t: Target, s: Settings, target: LoadSpec['target']): Promise<Measured> {
   const before = t.metric && (await batches(t.metric));
-  const { result, cpu, shares } = await cpuDuring(t.pids, () => runLoad({ ...spec, target: target('timed'), durationS: s.durationS }), t.watch);
+  const { result, cpu, shares } = await cpuDuring(t.pids, () => runLoad({ url: t.url, connections: s.connections, target, durationS: s.durationS }), t.watch);
   const after = t.metric && (await batches(t.metric));
   const perTransaction = before && after ? (after[0] - before[0]) / (after[1] - before[1]) : undefined;
-  return { warmup, measured: { load: result, cpu, shares: withLoad(shares, result), perTransaction } };
+  return { load: result, cpu, shares: withLoad(shares, result), perTransaction };
 }
 
 const webhooks = (prefix: string) => (run: string) => ({ kind: 'webhook' as const, secret: SECRETS.webhook, prefix: `${prefix}-${run}` });
 
 /**
- * Ingest: first the ceiling (bare express + one INSERT), then the service on a fresh store (a
- * SQLite file, a PostgreSQL schema; several instances behind the proxy), each loaded by
- * autocannon from its own process with the same connections, duration and bodies. The service runs with a 30-day survey delay so no email is sent while it is measured;
- * the outbox rows it writes are what the delivery phase sends later.
+ * Ingest: the ceiling (bare express + one INSERT) and the service on a fresh store (a SQLite file,
+ * a PostgreSQL schema; several instances behind the proxy) run side by side, each loaded by
+ * autocannon from its own process with the same connections, duration and bodies: a warm-up of
+ * each (JIT, caches, the first pages of the table), then `rounds` timed runs of the ceiling and
+ * the service alternating. This VM's speed drifts by a quarter within minutes; a ratio of two runs
+ * made back to back, taken as the median of several, drifts much less than one of two runs made
+ * minutes apart. The figures are the median round's. The service runs with a 30-day survey delay so
+ * no email is sent while it is measured; the outbox rows it writes are what the delivery phase sends later.
  */
 export async function measureIngest(s: Settings): Promise<IngestFigures> {
   const { store } = s.setup;
   const bare = startNode(path.join(__dirname, store.ceiling.script), { env: { PATH: process.env.PATH ?? '', ...store.ceiling.env } });
-  let ceiling;
   try {
     const { port } = await nextMessage<{ port: number }>(bare.child, 'ready');
-    s.say(`ingest ceiling: ${store.ceiling.describe} (pid ${bare.pid}), ${s.warmupS} s warm-up, ${s.durationS} s timed`);
     const watch: Watch = { ceiling: () => [bare.pid], ...(store.server && { [store.server.name]: store.server.pids }) };
-    ceiling = await warmThenMeasure({ url: `http://127.0.0.1:${port}`, pids: [bare.pid], watch }, s, webhooks('C'));
+    const ceiling: Target = { url: `http://127.0.0.1:${port}`, pids: [bare.pid], watch };
+    const service = await startDeployment(s.setup, { dir: s.dir, sinkPort: s.sinkPort, env: { SURVEY_DELAY_MINUTES: String(60 * 24 * 30) }, profileDir: s.profileDir });
+    try {
+      const startBytes = service.memory()?.rssBytes;
+      const who = service.proxy ? `${service.pids.length} instances (pids ${service.pids.join(', ')}) behind the round-robin proxy (pid ${service.proxy.pid})` : `the service (pid ${service.pids[0]})`;
+      s.say(`ingest: ${store.ceiling.describe} (pid ${bare.pid}) and ${who}, ${s.warmupS} s warm-up each, then ${s.rounds} × ${s.durationS} s timed of each, alternating`);
+      const warm = (t: Target, target: LoadSpec['target']) => runLoad({ url: t.url, connections: s.connections, target, durationS: s.warmupS });
+      const untimed = [await warm(ceiling, webhooks('C')('warmup')), await warm(service, webhooks('T')('warmup'))];
+      const rounds: { ceiling: Measured; service: Measured }[] = [];
+      for (let round = 1; round <= s.rounds; round++) {
+        const bareRun = await measure(ceiling, s, webhooks('C')(`timed${round}`));
+        rounds.push({ ceiling: bareRun, service: await measure(service, s, webhooks('T')(`timed${round}`)) });
+      }
+      // VmHWM: the most the process has held since it started, i.e. through start-up, warm-up and the timed runs.
+      const peakBytes = service.memory()?.peakBytes;
+      const ratio = (r: (typeof rounds)[number]) => r.service.load.perSecond / r.ceiling.load.perSecond;
+      const median = [...rounds].sort((a, b) => ratio(a) - ratio(b))[Math.floor(rounds.length / 2)];
+      let scheduled = untimed[1].ok + rounds.reduce((sum, r) => sum + r.service.load.ok, 0);
+      if (scheduled < s.surveysWanted) {
+        const amount = s.surveysWanted - scheduled;
+        s.say(`ingest, not timed: ${amount} more webhooks, so that the later phases have ${s.surveysWanted} surveys`);
+        const extra = await runLoad({ url: service.url, connections: Math.min(s.connections, amount), target: webhooks('T')('extra'), amount });
+        untimed.push(extra);
+        scheduled += extra.ok;
+      }
+      const rates = rounds.map((r) => ({ ceiling: r.ceiling.load.perSecond, service: r.service.load.perSecond }));
+      return { service: median.service, ceiling: median.ceiling, rounds: rates, untimed, startBytes, peakBytes, scheduled };
+    } finally {
+      await service.stop(); // graceful: its CPU profile, if any, is written now
+    }
   } finally {
     await stop(bare.child);
-  }
-
-  const service = await startDeployment(s.setup, { dir: s.dir, sinkPort: s.sinkPort, env: { SURVEY_DELAY_MINUTES: String(60 * 24 * 30) }, profileDir: s.profileDir });
-  try {
-    const startBytes = service.memory()?.rssBytes;
-    const who = service.proxy ? `${service.pids.length} instances (pids ${service.pids.join(', ')}) behind the round-robin proxy (pid ${service.proxy.pid})` : `the service (pid ${service.pids[0]})`;
-    s.say(`ingest: ${who}, same settings`);
-    const { warmup, measured } = await warmThenMeasure(service, s, webhooks('T'));
-    // VmHWM: the most the process has held since it started, i.e. through start-up, warm-up and the timed run.
-    const peakBytes = service.memory()?.peakBytes;
-    const untimed = [ceiling.warmup, warmup];
-    let scheduled = warmup.ok + measured.load.ok;
-    if (scheduled < s.surveysWanted) {
-      const amount = s.surveysWanted - scheduled;
-      s.say(`ingest, not timed: ${amount} more webhooks, so that the later phases have ${s.surveysWanted} surveys`);
-      const extra = await runLoad({ url: service.url, connections: Math.min(s.connections, amount), target: webhooks('T')('extra'), amount });
-      untimed.push(extra);
-      scheduled += extra.ok;
-    }
-    return { service: measured, ceiling: ceiling.measured, untimed, startBytes, peakBytes, scheduled };
-  } finally {
-    await service.stop(); // graceful: its CPU profile, if any, is written now
   }
 }
