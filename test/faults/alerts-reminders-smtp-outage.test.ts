@@ -36,6 +36,23 @@ type AlertRow = { id: number; survey_id: string; followup_id: number; leads_key:
 type ReminderRow = { survey_id: string; status: string; reason: string | null; attempts: number; last_error: string | null };
 
 /**
+ * Makes the pending rows of `table` that no worker holds due at `at` (what waited out a retry delay). The
+ * service's worker may be writing some of those rows meanwhile; on PostgreSQL this multi-row update and
+ * its transaction can then deadlock, and the server cancels this one (code 40P01, seen on a busy CI
+ * machine): it is asked again, as the worker would be on its next poll.
+ */
+async function makeDue(db: TestApp['db'], table: string, at: Date): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db(table).where({ status: 'pending' }).whereNull('locked_until').update({ due_at: at });
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+    }
+  }
+}
+
+/**
  * The lead-alert and reminder outboxes through the same bad spell of the SMTP relay as the survey emails
  * in smtp-outage.test.ts: the real workers on a real clock (moved forward once, while nothing is leased,
  * so the reminders fall due after REMINDER_AFTER_HOURS as they would), the relay a real SMTP server.
@@ -117,7 +134,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
 
       /** Makes what waits out a retry delay (and, with a digest, its window) due now, as smtp-outage.test.ts's retryNow does for survey emails; leased rows are left alone. */
       const retryNow = async () => {
-        for (const table of ['reminders', 'lead_alerts']) await app.db(table).where({ status: 'pending' }).whereNull('locked_until').update({ due_at: clock.now() });
+        for (const table of ['reminders', 'lead_alerts']) await makeDue(app.db, table, clock.now());
       };
 
       /**
@@ -286,7 +303,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
     await waitUntil(undefined, async () => relay.state.seen.tempfail451 > 0 && (await alerts()).length === 2, 60_000, async () => `the alert emails tried while ben's address is answered 451; alerts ${JSON.stringify(await alerts())}`);
 
     relay.state.tempfailRecipients.clear();
-    await app.db('lead_alerts').where({ status: 'pending' }).whereNull('locked_until').update({ due_at: new Date() });
+    await makeDue(app.db, 'lead_alerts', new Date());
     await waitUntil(undefined, async () => (await pendingIn(app.db, 'lead_alerts')) === 0, 60_000, async () => `the alerts no longer pending; ${JSON.stringify(await alerts())}`);
 
     // One row and one email per lead: each reached exactly once, under its own Message-ID.
