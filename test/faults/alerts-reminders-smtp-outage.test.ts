@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { bootApp, PUBLIC_URL, type TestApp } from '../helpers/boot';
 import { tempDir, validWith } from '../surveys/fixtures';
+import { retryNow } from '../helpers/outbox';
 import { statuses, ticket, waitUntil } from './service-process';
 import { followupsIn, LEADS, pendingIn, ratingToken, startRelay, statusesOf, surveysWithLeads, type Relay } from './outbox-fault-helpers';
 
@@ -34,23 +35,6 @@ const leadOf = (team: string | null) => (team === 'billing' ? LEADS.billing : te
 type Survey = Plan & { n: number; id: string; token: string; email: string };
 type AlertRow = { id: number; survey_id: string; followup_id: number; leads_key: string; recipient: string; status: string; batch_id: number | null; attempts: number; last_error: string | null };
 type ReminderRow = { survey_id: string; status: string; reason: string | null; attempts: number; last_error: string | null };
-
-/**
- * Makes the pending rows of `table` that no worker holds due at `at` (what waited out a retry delay). The
- * service's worker may be writing some of those rows meanwhile; on PostgreSQL this multi-row update and
- * its transaction can then deadlock, and the server cancels this one (code 40P01, seen on a busy CI
- * machine): it is asked again, as the worker would be on its next poll.
- */
-async function makeDue(db: TestApp['db'], table: string, at: Date): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db(table).where({ status: 'pending' }).whereNull('locked_until').update({ due_at: at });
-      return;
-    } catch (err) {
-      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
-    }
-  }
-}
 
 /**
  * The lead-alert and reminder outboxes through the same bad spell of the SMTP relay as the survey emails
@@ -132,9 +116,9 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
         expect([s.id, res.status]).toEqual([s.id, 303]);
       }
 
-      /** Makes what waits out a retry delay (and, with a digest, its window) due now, as smtp-outage.test.ts's retryNow does for survey emails; leased rows are left alone. */
-      const retryNow = async () => {
-        for (const table of ['reminders', 'lead_alerts']) await makeDue(app.db, table, clock.now());
+      /** Makes what waits out a retry delay (and, with a digest, its window) due now on the test's clock, as smtp-outage.test.ts does for survey emails; leased rows are left alone. */
+      const retryBothNow = async () => {
+        for (const table of ['reminders', 'lead_alerts'] as const) await retryNow(app.db, table, clock.now());
       };
 
       /**
@@ -152,7 +136,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
       async function spell(phase: 0 | 1 | 2, name: string, error: RegExp, minMs: number) {
         const started = Date.now();
         for (const s of surveys.filter((x) => x.rate?.phase === phase)) await rate(s);
-        await retryNow();
+        await retryBothNow();
         await waitUntil(undefined, async () => Date.now() - started >= minMs && (await allHit(error)), 60_000, async () => `every pending reminder and alert email to fail with ${error} (${name}); reminders ${JSON.stringify(await reminders())}, alerts ${JSON.stringify(await alerts())}`);
       }
 
@@ -172,7 +156,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
       expect(relay.arrived).toHaveLength(PLANS.length);
 
       relay.state.fault = 'none';
-      await retryNow();
+      await retryBothNow();
       await waitUntil(
         undefined,
         async () => (await pendingIn(app.db, 'reminders')) === 0 && (await pendingIn(app.db, 'lead_alerts')) === 0,
@@ -303,7 +287,7 @@ describe('lead alerts and reminders while the SMTP relay misbehaves', () => {
     await waitUntil(undefined, async () => relay.state.seen.tempfail451 > 0 && (await alerts()).length === 2, 60_000, async () => `the alert emails tried while ben's address is answered 451; alerts ${JSON.stringify(await alerts())}`);
 
     relay.state.tempfailRecipients.clear();
-    await makeDue(app.db, 'lead_alerts', new Date());
+    await retryNow(app.db, 'lead_alerts');
     await waitUntil(undefined, async () => (await pendingIn(app.db, 'lead_alerts')) === 0, 60_000, async () => `the alerts no longer pending; ${JSON.stringify(await alerts())}`);
 
     // One row and one email per lead: each reached exactly once, under its own Message-ID.

@@ -2,14 +2,23 @@ import type { Knex } from 'knex';
 import { waitFor } from './wait';
 
 /**
- * Makes every email that waits out a retry delay due now, as an operator's "retry now" would; rows
- * being sent (leased) are left alone, so nothing goes out twice. For tests that run the real worker
- * on the real clock through a fault: the delay doubles with each failed attempt, so without this the
- * wait after a fault ends grows with how long the fault lasted, and on a busy machine it outgrows any
- * bound. Call it once the fault has changed, not in a loop (each call costs every row an attempt).
+ * Makes every email of `table` (survey emails, reminders or lead alerts) that waits out a retry delay
+ * due at `at` (now), as an operator's "retry now" would; rows being sent (leased) are left alone, so
+ * nothing goes out twice. For tests that run the real worker on the real clock through a fault: the
+ * delay doubles with each failed attempt, so without this the wait after a fault ends grows with how
+ * long the fault lasted, and on a busy machine it outgrows any bound. Call it once the fault has
+ * changed, not in a loop (each call costs every row an attempt). The worker may be writing some of
+ * those rows meanwhile; on PostgreSQL this multi-row update can then deadlock with its transaction, and
+ * the server cancels this one (40P01, seen on a busy CI machine): it is asked again.
  */
-export async function retryNow(db: Knex): Promise<number> {
-  return db('outbox').where({ status: 'pending' }).whereNull('locked_until').update({ due_at: new Date() });
+export async function retryNow(db: Knex, table: 'outbox' | 'reminders' | 'lead_alerts' = 'outbox', at: Date = new Date()): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db(table).where({ status: 'pending' }).whereNull('locked_until').update({ due_at: at });
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+    }
+  }
 }
 
 type WithWorker = { db: Knex; services: { worker: { drain(): Promise<number>; stop(): Promise<void> } } };
