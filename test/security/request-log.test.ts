@@ -35,6 +35,16 @@ describe('request logs never carry a token or an email, in any case of any path'
     expect(requestLines.some((l) => l.includes('"path":"/r/:token/:score"'))).toBe(true);
   });
 
+  it('when requests come in, then each request line holds only the fields built for it (it skips redaction, so nothing else may join it)', async () => {
+    const { token } = await surveyWithToken(t);
+    await request(t.app).get(`/r/${token}/3`).set('X-Request-Id', 'caller-id.1');
+    await request(t.app).get('/nope?email=ann@example.com');
+    const requestLines = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(requestLines.length).toBeGreaterThanOrEqual(2);
+    for (const line of requestLines) expect(Object.keys(line).sort()).toEqual(['level', 'method', 'ms', 'msg', 'path', 'reqId', 'service', 'status', 'time']);
+    expect(requestLines.some((l) => l.reqId === 'caller-id.1')).toBe(true);
+  });
+
   it('when a path matched no route, then every segment that could be a token or an email is masked', () => {
     expect(loggablePath('/R/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG/3')).toBe('/R/:token/3');
     expect(loggablePath('/nope/a@b.c/x')).toBe('/nope/:redacted/x');
