@@ -32,6 +32,10 @@ describe('statements sent together in one transaction', () => {
         t.string('name').notNullable().unique();
       });
     }
+    await db.schema.createTable('child_side', (t) => {
+      t.increments('id');
+      t.string('parent').notNullable().references('name').inTable('left_side');
+    });
   });
   afterEach(async () => {
     await db.destroy();
@@ -70,5 +74,33 @@ describe('statements sent together in one transaction', () => {
     // The connection is in a clean state: the next transaction commits.
     await db.transaction((trx) => together(trx, [() => insertRows(trx, 'left_side', ['name'], [['d']])]));
     expect(await count('left_side')).toBe(1);
+  });
+
+  it('when a work writes and then reads, or writes one table in several statements, then it sees its own writes, and ids follow the order given', async () => {
+    const names = Array.from({ length: 21 }, (_, i) => `n${String(i).padStart(2, '0')}`); // 16 + 5 rows: two statements into one table
+    const [seen] = await db.transaction((trx) =>
+      together(trx, [
+        async () => {
+          await insertRows(trx, 'left_side', ['name'], names.map((n) => [n]));
+          await insertRows(trx, 'child_side', ['parent'], [['n20']]); // refers to a row the same work wrote
+          return query<{ n: number }>(trx, 'SELECT COUNT(*) AS n FROM left_side', []);
+        },
+        () => insertRows(trx, 'right_side', ['name'], [['x']]),
+      ]),
+    );
+    expect(Number(seen[0].n)).toBe(21);
+    const stored = await db('left_side').orderBy('id').pluck('name');
+    expect(stored).toEqual(names);
+    expect(await count('child_side')).toBe(1);
+    expect(await count('right_side')).toBe(1);
+  });
+
+  it('when a write of a later work fails its foreign key, then nothing of any work is kept', async () => {
+    const attempt = db.transaction((trx) =>
+      together(trx, [() => insertRows(trx, 'left_side', ['name'], [['a']]), () => insertRows(trx, 'child_side', ['parent'], [['nobody']])]),
+    );
+    await expect(attempt).rejects.toThrow();
+    expect(await count('left_side')).toBe(0);
+    expect(await count('child_side')).toBe(0);
   });
 });
