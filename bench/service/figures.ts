@@ -3,7 +3,7 @@ import type { IngestFigures } from './ingest';
 import type { DeliveryFigures } from './delivery';
 import type { RatingFigures } from './ratings';
 import type { ReportsFigure } from './reports';
-import type { Cpu } from './usage';
+import type { Cpu, Writes } from './usage';
 
 export type Figures = { ingest: IngestFigures; delivery: DeliveryFigures; ratings: RatingFigures; reports?: ReportsFigure; ratingRate: number; pacer: 'open-loop' | 'autocannon' };
 
@@ -17,6 +17,9 @@ const met = (ok: boolean) => (ok ? 'yes' : 'NO');
 const mb = (bytes?: number) => (bytes === undefined ? 'unknown' : (bytes / 1e6).toFixed(0));
 /** CPU milliseconds per item, e.g. "2.41 (1.90 main)": all threads, and the event loop's share. */
 const cpuPer = (cpu: Cpu | undefined, items: number) => (cpu && items ? `${(cpu.totalMs / items).toFixed(2)} (${(cpu.mainMs / items).toFixed(2)} main)` : 'unknown');
+/** KiB handed to write calls per item, and how many calls, e.g. "62.7 (28.9 calls)". */
+const writesPer = (w: Writes | undefined, items: number) => (w && items ? `${(w.bytes / 1024 / items).toFixed(1)} (${(w.calls / items).toFixed(1)} calls)` : 'unknown');
+const writesRatio = (a: Writes | undefined, ai: number, b: Writes | undefined, bi: number) => (a && b && ai && bi ? ratio(a.bytes / ai, b.bytes / bi) : '');
 const cpuRatio = (a: Cpu | undefined, ai: number, b: Cpu | undefined, bi: number) => (a && b && ai && bi ? ratio(a.totalMs / ai, b.totalMs / bi) : '');
 
 /** Rows of the table: figure | value | ceiling | ratio | goal | met?. A latency or CPU ratio above 1 is the service costing more. */
@@ -33,6 +36,7 @@ export function figureRows(f: Figures): string[][] {
     ['webhook ingest, p50 ms', ms(svc.p50), ms(ceil.p50), ratio(svc.p50, ceil.p50), '', ''],
     ['webhook ingest, p99 ms', ms(svc.p99), ms(ceil.p99), ratio(svc.p99, ceil.p99), '', ''],
     ['webhook ingest, CPU ms per webhook', cpuPer(ingest.service.cpu, svc.ok), cpuPer(ingest.ceiling.cpu, ceil.ok), cpuRatio(ingest.service.cpu, svc.ok, ingest.ceiling.cpu, ceil.ok), '', ''],
+    ['webhook ingest, KiB written per webhook', writesPer(ingest.service.writes, svc.ok), writesPer(ingest.ceiling.writes, ceil.ok), writesRatio(ingest.service.writes, svc.ok, ingest.ceiling.writes, ceil.ok), '', ''],
     [`rating POST, p99 ms at ${f.ratingRate}/s`, ms(paced.p99), '', '', `< ${GOALS.ratingP99Ms} ms`, met(paced.p99 < GOALS.ratingP99Ms && pacedClean)],
     ['rating POST, max recorded/s', count(ratings.max.perSecond), '', '', '', ''],
     ['rating POST at max, p99 ms', ms(ratings.max.p99), '', '', '', ''],

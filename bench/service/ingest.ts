@@ -3,13 +3,13 @@ import { runLoad, type LoadResult, type LoadSpec } from './cannon';
 import { SECRETS } from './closeloop';
 import { startDeployment, type Setup } from './deployment';
 import { nextMessage, startNode, stop } from './processes';
-import { cpuDuring, withLoad, type Cpu, type Shares, type Watch } from './usage';
+import { cpuDuring, withLoad, type Cpu, type Shares, type Watch, type Writes } from './usage';
 
 /**
- * A timed run: the load's figures, the target's CPU, each watched process group's CPU (the load
+ * A timed run: the load's figures, the target's CPU and writes, each watched process group's CPU (the load
  * generator's too) and, where the service serves /metrics, how many webhooks a write transaction carried.
  */
-export type Measured = { load: LoadResult; cpu?: Cpu; shares: Shares; perTransaction?: number };
+export type Measured = { load: LoadResult; cpu?: Cpu; writes?: Writes; shares: Shares; perTransaction?: number };
 export type IngestFigures = {
   /** The round whose ratio of service to ceiling is the median: its service and ceiling runs. */
   service: Measured;
@@ -49,10 +49,10 @@ const batches = (metric: (line: RegExp) => Promise<number>) =>
 /** One timed run against `t`, with its CPU time and, where it serves metrics, webhooks per write transaction. */
 async function measure(t: Target, s: Settings, target: LoadSpec['target']): Promise<Measured> {
   const before = t.metric && (await batches(t.metric));
-  const { result, cpu, shares } = await cpuDuring(t.pids, () => runLoad({ url: t.url, connections: s.connections, target, durationS: s.durationS }), t.watch);
+  const { result, cpu, writes, shares } = await cpuDuring(t.pids, () => runLoad({ url: t.url, connections: s.connections, target, durationS: s.durationS }), t.watch);
   const after = t.metric && (await batches(t.metric));
   const perTransaction = before && after ? (after[0] - before[0]) / (after[1] - before[1]) : undefined;
-  return { load: result, cpu, shares: withLoad(shares, result), perTransaction };
+  return { load: result, cpu, writes, shares: withLoad(shares, result), perTransaction };
 }
 
 const webhooks = (prefix: string) => (run: string) => ({ kind: 'webhook' as const, secret: SECRETS.webhook, prefix: `${prefix}-${run}` });

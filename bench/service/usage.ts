@@ -44,6 +44,31 @@ export function cpuOf(pid: number): Cpu | undefined {
   }
 }
 
+/**
+ * What a process has handed to write calls so far (/proc/<pid>/io `wchar` and `syscw`): its database
+ * file and WAL, its log, its sockets. For a database process that is mostly pages: SQLite appends
+ * every page a transaction changed to the WAL (and the checkpoint copies it to the file), so a
+ * write scattered over many pages shows here long before it shows in a rate.
+ */
+export type Writes = { bytes: number; calls: number };
+
+export function writesOf(pid: number): Writes | undefined {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    return { bytes: field('wchar'), calls: field('syscw') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The writes of several processes together; unknown if any of them is (/proc/<pid>/io of another user's process is not readable). */
+function writesOfAll(pids: number[]): Writes | undefined {
+  let all: Writes | undefined = { bytes: 0, calls: 0 };
+  for (const w of pids.map(writesOf)) all = all && w && !Number.isNaN(w.bytes) ? { bytes: all.bytes + w.bytes, calls: all.calls + w.calls } : undefined;
+  return all;
+}
+
 /** Processes watched while a run goes on, by name (the service's instances, the database server, a proxy); looked up before and after it. */
 export type Watch = Record<string, () => number[] | Promise<number[]>>;
 
@@ -81,21 +106,22 @@ function machineBusyMs(): number {
 export type Shares = { seconds: number; ms: Record<string, number> };
 
 /**
- * CPU the process(es) `pid` used while `work` ran, summed; noise from other work on the machine
+ * CPU the process(es) `pid` used while `work` ran, summed, and what they wrote; noise from other work on the machine
  * changes this far less than throughput. With `watch`, also each watched group's milliseconds,
  * and the whole machine's under MACHINE.
  */
-export async function cpuDuring<T>(pid: number | number[], work: () => Promise<T>, watch: Watch = {}): Promise<{ result: T; cpu?: Cpu; shares: Shares }> {
+export async function cpuDuring<T>(pid: number | number[], work: () => Promise<T>, watch: Watch = {}): Promise<{ result: T; cpu?: Cpu; writes?: Writes; shares: Shares }> {
   const pids = ([] as number[]).concat(pid);
-  const [before, watchedBefore, machineBefore, startMs] = [cpuOfAll(pids), await readGroups(watch), machineBusyMs(), Date.now()];
+  const [before, writtenBefore, watchedBefore, machineBefore, startMs] = [cpuOfAll(pids), writesOfAll(pids), await readGroups(watch), machineBusyMs(), Date.now()];
   const result = await work();
-  const [after, watchedAfter, machineAfter, endMs] = [cpuOfAll(pids), await readGroups(watch), machineBusyMs(), Date.now()];
+  const [after, writtenAfter, watchedAfter, machineAfter, endMs] = [cpuOfAll(pids), writesOfAll(pids), await readGroups(watch), machineBusyMs(), Date.now()];
   // A process that started during the run counts from zero; one that ended during it is left out.
   const ms: Record<string, number> = {};
   for (const [name, now] of watchedAfter) ms[name] = [...now].reduce((a, [p, used]) => a + used - (watchedBefore.get(name)?.get(p) ?? 0), 0);
   if (Object.keys(watch).length) ms[MACHINE] = machineAfter - machineBefore;
   const cpu = before && after && { mainMs: after.mainMs - before.mainMs, totalMs: after.totalMs - before.totalMs };
-  return { result, cpu, shares: { seconds: (endMs - startMs) / 1000, ms } };
+  const writes = writtenBefore && writtenAfter && { bytes: writtenAfter.bytes - writtenBefore.bytes, calls: writtenAfter.calls - writtenBefore.calls };
+  return { result, cpu, writes, shares: { seconds: (endMs - startMs) / 1000, ms } };
 }
 
 /** The shares with the load generator's own CPU over its run added (it runs in a process of its own per run). */

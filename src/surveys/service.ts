@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Db } from '../shared/db';
 import type { Ledger } from './counters/ledger';
 import type { SurveyDefinitions } from './definitions';
@@ -16,6 +15,7 @@ import { deleteReceipts, findReceipts, insertReceipts, pruneReceipts, receiptInd
 import type { ScheduleOutcome, Survey, TicketClosed } from './types';
 import { creditTicket, type AgentCredit } from './credit';
 import type { AddressHash } from '../shared/address-hash';
+import { timeOrderedId } from '../shared/ids';
 
 export type SurveyServiceDeps = {
   db: Db;
@@ -101,7 +101,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       const key = repo.ticketKey(ticket);
       const existing = live.get(key);
       if (existing) return { status: 'duplicate', surveyId: existing };
-      const id = crypto.randomUUID();
+      const id = timeOrderedId(now);
       const reason =
         ticketSuppression(ticket, policy) ??
         historySuppression(history, normalEmail(ticket.customer.email), now, policy) ??
