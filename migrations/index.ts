@@ -15,6 +15,7 @@ import * as remindersAndLeadAlerts from './20261130070000_reminders_and_lead_ale
 import * as people from './20261201000000_people';
 import * as remindedSurveysIndex from './20261201010000_reminded_surveys_index';
 import * as spanCounters from './20261201020000_span_counters';
+import * as agentEmails from './20261201030000_agent_emails';
 import type { MigrationContext } from './context';
 
 export type { MigrationContext } from './context';
@@ -42,6 +43,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261201000000_people', people],
   ['20261201010000_reminded_surveys_index', remindedSurveysIndex],
   ['20261201020000_span_counters', spanCounters],
+  ['20261201030000_agent_emails', agentEmails],
 ];
 
 /** The migrations, each given `context` (what a migration needs from the configuration: the address hash). */

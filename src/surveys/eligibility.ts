@@ -15,6 +15,8 @@ export type EligibilityPolicy = Readonly<{
 }>;
 
 export const normalEmail = (email: string) => email.trim().toLowerCase();
+/** An agent's address as "is this customer one of our agents" compares it (agent_emails). */
+export const agentAddress = (email: string) => email.toLowerCase();
 
 /** The reasons the ticket alone decides, in order; the stored history (opt-outs, agents, throttle) comes after. */
 export function ticketSuppression(ticket: TicketClosed, policy: EligibilityPolicy): SuppressionReason | null {
@@ -58,7 +60,7 @@ export function historySuppression(history: CustomerHistory, email: string, now:
  * of the same transaction. Emails that pass validation are ASCII, so JavaScript's lower case is SQL's.
  */
 export function rememberSurvey(history: CustomerHistory, ticket: TicketClosed, scheduled: boolean, now: Date): void {
-  if (ticket.agent?.email) history.agents.add(ticket.agent.email.toLowerCase());
+  if (ticket.agent?.email) history.agents.add(agentAddress(ticket.agent.email));
   if (scheduled) history.lastSurveyed.set(ticket.customer.email.toLowerCase(), now.getTime());
 }
 

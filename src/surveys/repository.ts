@@ -33,20 +33,30 @@ export async function cancelUnsent(trx: Knex.Transaction, ledger: Ledger, source
  * What stored history says about these customers (normalised emails), read in the caller's
  * transaction: which of them are one of our agents, which opted out (opt_outs holds their keyed
  * hashes, `addressHash`), and when each was last surveyed (scheduled or sent) since `since`.
+ * `agents` also holds those of `agentEmails` (the batch's agents, lowercased) that are known already.
  */
-export async function readCustomerHistory(trx: Knex.Transaction, emails: readonly string[], since: Date, throttled: boolean, addressHash: AddressHash): Promise<CustomerHistory> {
+export async function readCustomerHistory(
+  trx: Knex.Transaction,
+  emails: readonly string[],
+  since: Date,
+  throttled: boolean,
+  addressHash: AddressHash,
+  agentEmails: readonly string[] = [],
+): Promise<CustomerHistory> {
   const history: CustomerHistory = { agents: new Set(), optedOut: new Set(), lastSurveyed: new Map() };
   if (emails.length === 0) return history;
   // Two instances deciding for the same customer at once take turns (PostgreSQL; SQLite has one writer),
   // so the throttle sees the other's survey. The locks end with the transaction; taken in one order, they cannot deadlock.
   if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(?::text[]) AS k', [[...emails].sort().map((e) => `customer:${e}`)]);
   const among = inList(emails);
+  // Known agents among the customers (customer_is_agent) and among the batch's own agents (so that only new ones are written).
+  const anyAgent = inList([...new Set([...emails, ...agentEmails])]);
   const byHash = new Map(emails.map((email) => [addressHash(email), email]));
   const hashes = inList([...byHash.keys()]);
   // One statement for the three questions (each a trip through the thread pool on SQLite, a round trip on PostgreSQL);
   // `at` is typed in every part, as PostgreSQL must match the parts' types (SQLite reads the CAST as NULL).
   const parts = [
-    { sql: `SELECT DISTINCT 'agent' AS kind, lower(agent_email) AS email, CAST(NULL AS TIMESTAMP) AS at FROM surveys WHERE lower(agent_email) IN ${among.sql}`, params: among.params },
+    { sql: `SELECT 'agent' AS kind, email, CAST(NULL AS TIMESTAMP) AS at FROM agent_emails WHERE email IN ${anyAgent.sql}`, params: anyAgent.params },
     { sql: `SELECT 'opted_out' AS kind, email_hash AS email, CAST(NULL AS TIMESTAMP) AS at FROM opt_outs WHERE email_hash IN ${hashes.sql}`, params: hashes.params },
     ...(throttled
       ? [

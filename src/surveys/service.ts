@@ -7,7 +7,7 @@ import { addDays, addMinutes, type Clock } from '../shared/clock';
 import type { Knex } from 'knex';
 import { createBatchWriter, type ItemOutcome } from '../shared/batch';
 import { together } from '../shared/statements';
-import { historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
+import { agentAddress, historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
 import * as state from './state';
@@ -87,12 +87,15 @@ export function createSurveyService(deps: SurveyServiceDeps) {
   async function scheduleBatch(trx: Knex.Transaction, batch: Closing[]): Promise<ItemOutcome<Decided>[]> {
     const policy = deps.policy;
     const emails = [...new Set(batch.map((c) => normalEmail(c.ticket.customer.email)))];
+    const agentEmails = [...new Set(batch.flatMap((c) => (c.ticket.agent?.email ? [agentAddress(c.ticket.agent.email)] : [])))];
     const earliest = Math.min(...batch.map((c) => c.now.getTime()));
     const [live, history, stored] = await together(trx, [
       () => repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),
-      () => repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0, deps.addressHash),
+      () => repo.readCustomerHistory(trx, emails, new Date(earliest - policy.throttleDays * 86_400_000), policy.throttleDays > 0, deps.addressHash, agentEmails),
       () => findReceipts(trx, batch.flatMap((c) => (c.once ? [c.once.key] : []))),
     ]);
+    // The agent addresses stored already; deciding adds the batch's own to `history.agents`.
+    const knownAgents = new Set(history.agents);
     // A request whose receipt is stored, or which repeats one earlier in this batch, is a replay: its answer, nothing decided.
     const receipts = receiptIndex(stored, new Date(earliest));
     const newReceipts: Array<{ key: RequestKey; answer: Answer; now: Date }> = [];
@@ -132,7 +135,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       return { ok: true, value: { outcome, answer } };
     });
     await deleteReceipts(trx, receipts.expired);
-    await together(trx, [() => state.insertSurveys(trx, deps.ledger, rows), () => insertReceipts(trx, newReceipts)]);
+    await together(trx, [() => state.insertSurveys(trx, deps.ledger, rows, knownAgents), () => insertReceipts(trx, newReceipts)]);
     return outcomes;
   }
 
