@@ -52,7 +52,7 @@ export function cpuOf(pid: number): Cpu | undefined {
  */
 export type Writes = { bytes: number; calls: number };
 
-export function writesOf(pid: number): Writes | undefined {
+function writesOf(pid: number): Writes | undefined {
   try {
     const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);

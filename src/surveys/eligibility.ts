@@ -17,6 +17,8 @@ export type EligibilityPolicy = Readonly<{
 export const normalEmail = (email: string) => email.trim().toLowerCase();
 /** An agent's address as "is this customer one of our agents" compares it (agent_emails). */
 export const agentAddress = (email: string) => email.toLowerCase();
+/** The distinct addresses the agents of these tickets came with, as agent_emails keeps them. */
+export const agentAddressesOf = (tickets: readonly TicketClosed[]): string[] => [...new Set(tickets.flatMap((t) => (t.agent?.email ? [agentAddress(t.agent.email)] : [])))];
 
 /** The reasons the ticket alone decides, in order; the stored history (opt-outs, agents, throttle) comes after. */
 export function ticketSuppression(ticket: TicketClosed, policy: EligibilityPolicy): SuppressionReason | null {

@@ -41,7 +41,7 @@ export async function readCustomerHistory(
   since: Date,
   throttled: boolean,
   addressHash: AddressHash,
-  agentEmails: readonly string[] = [],
+  agentEmails: readonly string[],
 ): Promise<CustomerHistory> {
   const history: CustomerHistory = { agents: new Set(), optedOut: new Set(), lastSurveyed: new Map() };
   if (emails.length === 0) return history;

@@ -7,7 +7,7 @@ import { addDays, addMinutes, type Clock } from '../shared/clock';
 import type { Knex } from 'knex';
 import { createBatchWriter, type ItemOutcome } from '../shared/batch';
 import { together } from '../shared/statements';
-import { agentAddress, historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
+import { agentAddressesOf, historySuppression, normalEmail, rememberSurvey, sampledIn, ticketSuppression, type EligibilityPolicy } from './eligibility';
 import { hashToken, looksLikeToken, mintToken } from './tokens';
 import * as repo from './repository';
 import * as state from './state';
@@ -87,7 +87,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
   async function scheduleBatch(trx: Knex.Transaction, batch: Closing[]): Promise<ItemOutcome<Decided>[]> {
     const policy = deps.policy;
     const emails = [...new Set(batch.map((c) => normalEmail(c.ticket.customer.email)))];
-    const agentEmails = [...new Set(batch.flatMap((c) => (c.ticket.agent?.email ? [agentAddress(c.ticket.agent.email)] : [])))];
+    const agentEmails = agentAddressesOf(batch.map((c) => c.ticket));
     const earliest = Math.min(...batch.map((c) => c.now.getTime()));
     const [live, history, stored] = await together(trx, [
       () => repo.liveSurveysOf(trx, batch.map((c) => c.ticket)),

@@ -3,7 +3,7 @@ import { isPostgres } from '../shared/db';
 import { inList, insertRows, query, together } from '../shared/statements';
 import { HELD, held, type Claim } from '../shared/outbox-poller';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyChange, type SurveyFacts } from './counters/ledger';
-import { agentAddress, type SuppressionReason } from './eligibility';
+import { agentAddressesOf, type SuppressionReason } from './eligibility';
 import type { QuestionChoice } from './questions';
 import type { SurveyStatus, TicketClosed } from './types';
 
@@ -38,10 +38,10 @@ export type NewSurvey = {
  * caller's transaction: one multi-row statement per table, whatever the number of surveys. Their
  * agents' addresses not among `knownAgents` (agent_emails as the caller read it) are added there.
  */
-export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surveys: readonly NewSurvey[], knownAgents: ReadonlySet<string> = new Set()): Promise<void> {
+export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surveys: readonly NewSurvey[], knownAgents: ReadonlySet<string>): Promise<void> {
   if (surveys.length === 0) return;
   const statusOf = (s: Pick<NewSurvey, 'reason'>): SurveyStatus => (s.reason ? 'suppressed' : 'scheduled');
-  // The surveys first (the outbox rows refer to them); then the counters and the outbox together.
+  // The surveys first (the outbox rows refer to them); then the counters, the outbox and new agent addresses together.
   await insertRows(
     trx,
     'surveys',
@@ -99,7 +99,7 @@ export async function insertSurveys(trx: Knex.Transaction, ledger: Ledger, surve
     ['survey_id', 'status', 'due_at', 'request_id', 'attempts', 'created_at', 'updated_at'],
     scheduled.map((s) => [s.id, 'pending', s.sendAfter, s.requestId ?? null, 0, s.now, s.now]),
   );
-  const newAgents = [...new Set(surveys.flatMap(({ ticket: t }) => (t.agent?.email ? [agentAddress(t.agent.email)] : [])))].filter((e) => !knownAgents.has(e));
+  const newAgents = agentAddressesOf(surveys.map((s) => s.ticket)).filter((e) => !knownAgents.has(e));
   // Sorted: two instances adding the same addresses at once wait on each other in one order, never in a cycle.
   const agents = () => insertRows(trx, 'agent_emails', ['email'], newAgents.sort().map((e) => [e]), 'ON CONFLICT ("email") DO NOTHING');
   await together(trx, [counted, queued, agents]);
