@@ -39,28 +39,43 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
   const queue: Waiting[] = [];
   let writing = false;
 
-  async function commit(batch: Waiting[]): Promise<void> {
+  /** Writes `batch` in one transaction; answers how to settle its items, which drain does (see there). */
+  async function commit(batch: Waiting[]): Promise<() => void> {
     let outcomes: ItemOutcome<O>[];
     try {
       outcomes = await options.db.transaction((trx) => options.write(trx, batch.map((w) => w.item)));
     } catch (err) {
-      if (batch.length === 1 || isWaitExhausted(err)) return batch.forEach((waiting) => waiting.reject(err));
-      for (const waiting of batch) await commit([waiting]);
-      return;
+      if (batch.length === 1 || isWaitExhausted(err)) return () => batch.forEach((waiting) => waiting.reject(err));
+      for (const waiting of batch) (await commit([waiting]))();
+      return () => {};
     }
-    options.onCommit?.(batch.length);
-    batch.forEach((waiting, i) => {
-      const outcome = outcomes[i];
-      if (outcome?.ok) waiting.resolve(outcome.value);
-      else waiting.reject(outcome ? outcome.error : new Error('the batch writer gave no answer for this item'));
-    });
+    return () => {
+      options.onCommit?.(batch.length);
+      batch.forEach((waiting, i) => {
+        const outcome = outcomes[i];
+        if (outcome?.ok) waiting.resolve(outcome.value);
+        else waiting.reject(outcome ? outcome.error : new Error('the batch writer gave no answer for this item'));
+      });
+    };
   }
 
+  /**
+   * Transactions one after another while items wait. A committed transaction's items are answered
+   * once the next transaction is on its way (in the same turn of the event loop): answering them
+   * (the responses, their log lines) is main-thread work, and done first it would keep the next
+   * BEGIN waiting for it while the database idles.
+   */
   async function drain(): Promise<void> {
+    let answer: (() => void) | undefined;
     try {
-      while (queue.length > 0) await commit(queue.splice(0, options.maxItems));
+      while (queue.length > 0) {
+        const next = commit(queue.splice(0, options.maxItems));
+        if (answer) setImmediate(answer);
+        answer = await next;
+      }
     } finally {
       writing = false;
+      answer?.();
     }
   }
 

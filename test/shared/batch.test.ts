@@ -59,6 +59,18 @@ describe('createBatchWriter', () => {
     expect(seen).toEqual([true, true, true, true]);
   });
 
+  it('answers a committed transaction\'s items only once the next transaction has begun, so the database does not wait for the answering', async () => {
+    const events: string[] = [];
+    db.on('query', (q: { sql: string }) => {
+      if (/^BEGIN/i.test(q.sql)) events.push('begin');
+    });
+    const writer = createBatchWriter({ db, maxItems: 64, write: insertEach });
+    const first = writer.submit('a').then(() => events.push('answered a'));
+    const rest = Promise.all(['b', 'c'].map((n) => writer.submit(n))).then(() => events.push('answered b, c'));
+    await Promise.all([first, rest]);
+    expect(events).toEqual(['begin', 'begin', 'answered a', 'answered b, c']);
+  });
+
   it('when one item breaks the shared transaction (a unique name taken), only that item fails; the others are written once', async () => {
     await db('items').insert({ name: 'taken' });
     const sizes: number[] = [];
