@@ -26,6 +26,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
+/** The most log text held in memory while standard output cannot take it (a stalled reader): beyond it, lines are dropped. */
+const PENDING_LOG_MAX = 16 * 1024 * 1024;
+
+/**
+ * Standard output for the service's log, written asynchronously: a line logged while the previous
+ * write is under way joins the next one, so under load one write call carries many lines instead
+ * of one each (a write to a pipe cost about 80 µs of the event loop per request, BENCHMARKS.md).
+ * When idle, each line goes at once. pino writes what is pending when the process exits (a crash
+ * included); a SIGKILL loses at most the lines of the write under way. A reader that stops reading
+ * stalls the log, not the service: past 16 MiB waiting, lines are dropped.
+ */
+export const asyncStdout = (): pino.DestinationStream => pino.destination({ dest: 1, sync: false, maxLength: PENDING_LOG_MAX });
+
 /** What a log line may say about an error. */
 export type SafeError = { type: string; code?: string; message: string; cause?: SafeError; stack?: string[] };
 
