@@ -11,10 +11,27 @@ import crypto from 'node:crypto';
  * moment a survey was created, which its email's Date header and the API's `created_at` say anyway.
  */
 export function timeOrderedId(at: Date): string {
-  const bytes = crypto.randomBytes(16);
+  const bytes = Buffer.allocUnsafe(16);
+  randomInto(bytes, 6);
   bytes.writeUIntBE(Math.max(0, Math.min(at.getTime(), 2 ** 48 - 1)), 0, 6);
   bytes[6] = (bytes[6] & 0x0f) | 0x70; // version 7
   bytes[8] = (bytes[8] & 0x3f) | 0x80; // variant 10
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Random bytes drawn ahead, as node's randomUUID does: a call into the generator per id showed in the ingest profile (2 % of the event loop). */
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let used = POOL_BYTES;
+
+/** Fills `target` from `offset` on with random bytes, each used once. */
+function randomInto(target: Buffer, offset: number): void {
+  const wanted = target.length - offset;
+  if (used + wanted > POOL_BYTES) {
+    crypto.randomFillSync(pool);
+    used = 0;
+  }
+  pool.copy(target, offset, used, used + wanted);
+  used += wanted;
 }
