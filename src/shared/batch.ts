@@ -25,8 +25,11 @@ export type BatchOptions<I, O> = {
 
 /**
  * Group commit: one write transaction at a time; requests that arrive while it runs wait and
- * share the next one. Nothing waits for company: an item arriving at an idle writer goes at once;
- * under load each transaction (one fsync on SQLite, one round trip of COMMIT on PostgreSQL, and a
+ * share the next one. Nothing waits for company: an item arriving at an idle writer begins a
+ * transaction at once, and the items arriving until that BEGIN has come back join it (the waiting
+ * items are taken then, not before: BEGIN costs a trip through the thread pool on SQLite, a round
+ * trip on PostgreSQL, and the requests answered by the previous transaction send their next ones
+ * meanwhile). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on PostgreSQL, and a
  * handful of multi-row statements) carries many requests. Every item is answered only after its
  * transaction committed, so an acknowledged request is on disk, and a failed one left nothing.
  * If a shared transaction fails, each of its items is tried again alone, so one item that cannot
@@ -39,16 +42,23 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
   const queue: Waiting[] = [];
   let writing = false;
 
-  /** Writes `batch` in one transaction; answers how to settle its items, which drain does (see there). */
-  async function commit(batch: Waiting[]): Promise<() => void> {
+  /**
+   * Writes the items `take` answers, taken once the transaction has begun, in that transaction;
+   * answers how to settle them, which drain does (see there).
+   */
+  async function commit(take: () => Waiting[]): Promise<() => void> {
+    let taken: Waiting[] | undefined;
+    const items = () => (taken ??= take());
     let outcomes: ItemOutcome<O>[];
     try {
-      outcomes = await options.db.transaction((trx) => options.write(trx, batch.map((w) => w.item)));
+      outcomes = await options.db.transaction((trx) => options.write(trx, items().map((w) => w.item)));
     } catch (err) {
+      const batch = items();
       if (batch.length === 1 || isWaitExhausted(err)) return () => batch.forEach((waiting) => waiting.reject(err));
-      for (const waiting of batch) (await commit([waiting]))();
+      for (const waiting of batch) (await commit(() => [waiting]))();
       return () => {};
     }
+    const batch = items();
     return () => {
       options.onCommit?.(batch.length);
       batch.forEach((waiting, i) => {
@@ -69,7 +79,7 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
     let answer: (() => void) | undefined;
     try {
       while (queue.length > 0) {
-        const next = commit(queue.splice(0, options.maxItems));
+        const next = commit(() => queue.splice(0, options.maxItems));
         if (answer) setImmediate(answer);
         answer = await next;
       }

@@ -39,12 +39,21 @@ describe('createBatchWriter', () => {
     return items.map((name) => ({ ok: true, value: name }));
   };
 
-  it('sends an item at an idle writer at once, and makes the items arriving meanwhile share the next transactions, at most maxItems each', async () => {
+  it('begins a transaction for an item at an idle writer at once, without waiting for company', async () => {
     const sizes: number[] = [];
     const writer = createBatchWriter({ db, maxItems: 8, write: insertEach, onCommit: (n) => sizes.push(n) });
+    expect(await writer.submit('alone')).toBe('alone');
+    expect(await writer.submit('alone again')).toBe('alone again');
+    expect(sizes).toEqual([1, 1]);
+  });
+
+  it('takes the items waiting once its BEGIN has come back: those arriving meanwhile join it, at most maxItems each transaction', async () => {
+    const sizes: number[] = [];
+    const writer = createBatchWriter({ db, maxItems: 8, write: insertEach, onCommit: (n) => sizes.push(n) });
+    // The first item begins a transaction; the other twenty arrive before its BEGIN comes back.
     const answers = await Promise.all(Array.from({ length: 21 }, (_, i) => writer.submit(`n${String(i).padStart(2, '0')}`)));
     expect(answers).toEqual(Array.from({ length: 21 }, (_, i) => `n${String(i).padStart(2, '0')}`));
-    expect(sizes).toEqual([1, 8, 8, 4]);
+    expect(sizes).toEqual([8, 8, 5]);
     expect(await names()).toHaveLength(21);
   });
 
@@ -64,8 +73,18 @@ describe('createBatchWriter', () => {
     db.on('query', (q: { sql: string }) => {
       if (/^BEGIN/i.test(q.sql)) events.push('begin');
     });
-    const writer = createBatchWriter({ db, maxItems: 64, write: insertEach });
+    let writingA!: () => void;
+    const aInside = new Promise<void>((resolve) => (writingA = resolve));
+    const writer = createBatchWriter<string, string>({
+      db,
+      maxItems: 64,
+      write: (trx, items) => {
+        if (items.includes('a')) writingA();
+        return insertEach(trx, items);
+      },
+    });
     const first = writer.submit('a').then(() => events.push('answered a'));
+    await aInside; // b and c arrive while a's transaction runs
     const rest = Promise.all(['b', 'c'].map((n) => writer.submit(n))).then(() => events.push('answered b, c'));
     await Promise.all([first, rest]);
     expect(events).toEqual(['begin', 'begin', 'answered a', 'answered b, c']);
@@ -79,7 +98,7 @@ describe('createBatchWriter', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/unique|UNIQUE/);
     expect(await names()).toEqual(['b', 'c', 'd', 'first', 'taken']);
-    // 'first' alone, then b, taken, c, d together: that failed, so each was tried alone (taken failed again).
+    // All five together: that failed, so each was tried alone (taken failed again).
     expect(sizes).toEqual([1, 1, 1, 1]);
   });
 
@@ -99,7 +118,7 @@ describe('createBatchWriter', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[2] as PromiseRejectedResult).reason.message).toBe('refused bad-1');
     expect(await names()).toEqual(['x', 'y', 'z']);
-    expect(sizes).toEqual([1, 3]);
+    expect(sizes).toEqual([4]);
   });
 
   it('when the database refuses every write, every item fails and nothing is stored; the writer works again afterwards', async () => {
@@ -126,8 +145,8 @@ describe('createBatchWriter', () => {
     const results = await Promise.allSettled(['a', 'b', 'c', 'd'].map((n) => writer.submit(n)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     expect((results[3] as PromiseRejectedResult).reason.code).toBe('SQLITE_BUSY');
-    // 'a' alone, then b, c, d together; without the rule they would be tried again one by one: [1, 3, 1, 1, 1].
-    expect(sizes).toEqual([1, 3]);
+    // All four together; without the rule they would be tried again one by one: [4, 1, 1, 1, 1].
+    expect(sizes).toEqual([4]);
   });
 
   it('multi-row inserts split any number of rows into chunks of 64, 32, … 1 and keep their order', async () => {
