@@ -29,8 +29,8 @@ export type BatchOptions<I, O> = {
  * transaction at once, and the items arriving until that BEGIN has come back join it (the waiting
  * items are taken then, not before: BEGIN costs a trip through the thread pool on SQLite, a round
  * trip on PostgreSQL, and the requests answered by the previous transaction send their next ones
- * meanwhile). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on PostgreSQL, and a
- * handful of multi-row statements) carries many requests. Every item is answered only after its
+ * meanwhile). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on
+ * PostgreSQL, and a handful of multi-row statements) carries many requests. Every item is answered only after its
  * transaction committed, so an acknowledged request is on disk, and a failed one left nothing.
  * If a shared transaction fails, each of its items is tried again alone, so one item that cannot
  * be written (a constraint another instance raced us to) fails only itself; but when it failed
