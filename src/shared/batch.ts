@@ -30,8 +30,9 @@ export type BatchOptions<I, O> = {
  * items are taken then, not before: BEGIN costs a trip through the thread pool on SQLite, a round
  * trip on PostgreSQL, and the requests answered by the previous transaction send their next ones
  * meanwhile). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on
- * PostgreSQL, and a handful of multi-row statements) carries many requests. Every item is answered only after its
- * transaction committed, so an acknowledged request is on disk, and a failed one left nothing.
+ * PostgreSQL, and a handful of multi-row statements) carries many requests. Every item is
+ * answered only after its transaction committed, so an acknowledged request is on disk, and a
+ * failed one left nothing.
  * If a shared transaction fails, each of its items is tried again alone, so one item that cannot
  * be written (a constraint another instance raced us to) fails only itself; but when it failed
  * waiting for the database (another process held SQLite's write lock for all of busy_timeout),

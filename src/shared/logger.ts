@@ -34,8 +34,8 @@ const PENDING_LOG_MAX = 16 * 1024 * 1024;
  * write is under way joins the next one, so under load one write call carries many lines instead
  * of one each (a write to a pipe cost about 80 µs of the event loop per request, BENCHMARKS.md).
  * When idle, each line goes at once. pino writes what is pending when the process exits (a crash
- * included); a SIGKILL loses the lines logged while the last write was under way. A reader that stops reading
- * stalls the log, not the service: past 16 MiB waiting, lines are dropped.
+ * included); a SIGKILL loses the lines logged while the last write was under way. A reader that
+ * stops reading stalls the log, not the service: past 16 MiB waiting, lines are dropped.
  */
 export const asyncStdout = (): pino.DestinationStream => pino.destination({ dest: 1, sync: false, maxLength: PENDING_LOG_MAX });
 
