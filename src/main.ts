@@ -4,7 +4,7 @@ import { loadOrCreateCredentials } from './credentials';
 import { DefinitionsError } from './surveys/definitions';
 import { createDb, describeDatabase, withStartupLock } from './shared/db';
 import { migrateLatest } from './schema';
-import { asyncStdout, createLogger, type Logger } from './shared/logger';
+import { batchedStdout, createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/clock';
 import { createServices, type Services } from './services';
 import { createApp } from './app';
@@ -30,7 +30,7 @@ async function main() {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel, asyncStdout());
+  const logger = createLogger(config.logLevel, batchedStdout());
   const db = createDb(config.database, logger);
   // Instances starting together take turns here (PostgreSQL advisory lock); the later ones find the work done.
   await withStartupLock(db, async () => {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import pino from 'pino';
 
 export type Logger = pino.Logger;
@@ -26,18 +27,60 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** The most log text held in memory while standard output cannot take it (a stalled reader): beyond it, lines are dropped. */
-const PENDING_LOG_MAX = 16 * 1024 * 1024;
+/** Pending log text past this length is written at once rather than at the end of the turn. */
+const PENDING_WRITE_AT = 64 * 1024;
 
 /**
- * Standard output for the service's log, written asynchronously: a line logged while the previous
- * write is under way joins the next one, so under load one write call carries many lines instead
- * of one each (a write to a pipe cost about 80 µs of the event loop per request, BENCHMARKS.md).
- * When idle, each line goes at once. pino writes what is pending when the process exits (a crash
- * included); a SIGKILL loses the lines logged while the last write was under way. A reader that
- * stops reading stalls the log, not the service: past 16 MiB waiting, lines are dropped.
+ * Standard output for the service's log. Lines logged in the same turn of the event loop are joined
+ * and written in one synchronous write when the turn ends (setImmediate): under load one write call
+ * carries many request lines instead of one each (a write to a pipe cost about 80 µs of the event loop
+ * per request, BENCHMARKS.md). Every write is synchronous and made from this thread, so lines arrive
+ * whole and in the order they were logged, and what is pending is written when the process exits
+ * (process.exit or an uncaught error). A SIGKILL loses the lines of the turn under way. A reader that
+ * stops reading stalls the service, as any synchronous log does; a reader that is gone (EPIPE) ends
+ * the log, not the service.
  */
-export const asyncStdout = (): pino.DestinationStream => pino.destination({ dest: 1, sync: false, maxLength: PENDING_LOG_MAX });
+export function batchedStdout(fd = 1): pino.DestinationStream & { flushSync(): void } {
+  let pending = '';
+  let scheduled = false;
+  let closed = false;
+  const flushSync = () => {
+    scheduled = false;
+    const text = pending;
+    pending = '';
+    if (text && !closed) closed = !writeWhole(fd, text);
+  };
+  process.on('exit', flushSync);
+  return {
+    write(line: string) {
+      pending += line;
+      if (pending.length >= PENDING_WRITE_AT) flushSync();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushSync);
+      }
+    },
+    flushSync,
+  };
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `text` to `fd`, waiting out a full non-blocking pipe; false when the reader is gone. */
+function writeWhole(fd: number, text: string): boolean {
+  let rest = Buffer.from(text);
+  while (rest.length) {
+    try {
+      rest = rest.subarray(fs.writeSync(fd, rest));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return false;
+      if (code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+  return true;
+}
 
 /** What a log line may say about an error. */
 export type SafeError = { type: string; code?: string; message: string; cause?: SafeError; stack?: string[] };
