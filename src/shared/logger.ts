@@ -29,6 +29,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 
 /** Pending log text past this length is written at once rather than at the end of the turn. */
 const PENDING_WRITE_AT = 64 * 1024;
+const STDOUT_FD = 1;
 
 /**
  * Standard output for the service's log. Lines logged in the same turn of the event loop are joined
@@ -40,7 +41,7 @@ const PENDING_WRITE_AT = 64 * 1024;
  * stops reading stalls the service, as any synchronous log does; a reader that is gone (EPIPE) ends
  * the log, not the service.
  */
-export function batchedStdout(fd = 1): pino.DestinationStream & { flushSync(): void } {
+export function batchedStdout(): pino.DestinationStream {
   let pending = '';
   let scheduled = false;
   let closed = false;
@@ -48,7 +49,7 @@ export function batchedStdout(fd = 1): pino.DestinationStream & { flushSync(): v
     scheduled = false;
     const text = pending;
     pending = '';
-    if (text && !closed) closed = !writeWhole(fd, text);
+    if (text && !closed) closed = !writeWhole(STDOUT_FD, text);
   };
   process.on('exit', flushSync);
   return {
@@ -60,7 +61,6 @@ export function batchedStdout(fd = 1): pino.DestinationStream & { flushSync(): v
         setImmediate(flushSync);
       }
     },
-    flushSync,
   };
 }
 

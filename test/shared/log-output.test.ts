@@ -3,11 +3,11 @@ import path from 'node:path';
 
 // The compiled logger (npm test builds it first), in a process of its own: what reaches its standard output.
 const LOGGER = path.join(__dirname, '../../dist/src/shared/logger.js');
+const PRELUDE = `const { createLogger, batchedStdout } = require(${JSON.stringify(LOGGER)});`;
 
 /** Runs `script` (with `createLogger` and `batchedStdout` in scope) and answers its output once the pipe is closed. */
 function run(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; lines: string[] }> {
-  const prelude = `const { createLogger, batchedStdout } = require(${JSON.stringify(LOGGER)});`;
-  const child = spawn(process.execPath, ['-e', `${prelude}\n${script}`], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['-e', `${PRELUDE}\n${script}`], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, lines: out.split('\n').filter(Boolean) })));
@@ -54,8 +54,7 @@ describe('the service log on standard output (batchedStdout)', () => {
   });
 
   it('when the reader of standard output goes away, then the service goes on without its log', async () => {
-    const child = spawn(process.execPath, ['-e', `
-      const { createLogger, batchedStdout } = require(${JSON.stringify(LOGGER)});
+    const child = spawn(process.execPath, ['-e', `${PRELUDE}
       const logger = createLogger('info', batchedStdout());
       logger.info('one');
       process.stdin.once('data', () => {
