@@ -3,6 +3,8 @@ declare module 'knex/lib/dialects/sqlite3' {
   class Client_SQLite3 {
     constructor(config: unknown);
     transaction(...args: unknown[]): unknown;
+    /** Runs one query object ({ sql, bindings, method }) on a connection; sets its response and context. */
+    _query(connection: unknown, obj: { sql?: string; bindings?: unknown[] }): Promise<unknown>;
   }
   export = Client_SQLite3;
 }

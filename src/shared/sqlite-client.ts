@@ -1,5 +1,6 @@
 import Client_SQLite3 from 'knex/lib/dialects/sqlite3';
 import Transaction_Sqlite from 'knex/lib/dialects/sqlite3/execution/sqlite-transaction';
+import { runPrepared } from './statements';
 
 /**
  * SQLite transactions that take the write lock when they begin. knex begins every SQLite
@@ -21,9 +22,30 @@ class ImmediateTransaction extends Transaction_Sqlite {
   }
 }
 
-/** knex's sqlite3 client, whose transactions are ImmediateTransactions; pass it as knex's `client`. */
+/**
+ * The statements that begin and end a transaction, as knex sends them. knex runs each through
+ * node-sqlite3's Database#all, which prepares it (a trip through the thread pool), runs it (a
+ * second) and finalizes it, twice a transaction; handing a statement to the pool cost about 55 µs
+ * of the event loop on this VM (BENCHMARKS.md). They are prepared once per connection instead
+ * (shared/statements.ts): one trip each.
+ */
+const TRANSACTION_CONTROL = new Set(['BEGIN;', 'BEGIN IMMEDIATE;', 'COMMIT;', 'ROLLBACK']);
+
+type QueryObject = { sql?: string; bindings?: unknown[]; response?: unknown; context?: unknown };
+
+/**
+ * knex's sqlite3 client, whose transactions are ImmediateTransactions, and whose BEGIN, COMMIT and
+ * ROLLBACK run as statements prepared once; pass it as knex's `client`.
+ */
 export class ImmediateSqliteClient extends Client_SQLite3 {
   transaction(...args: unknown[]) {
     return new ImmediateTransaction(this, ...args);
+  }
+
+  async _query(connection: object, obj: QueryObject): Promise<unknown> {
+    if (!obj.sql || !TRANSACTION_CONTROL.has(obj.sql) || obj.bindings?.length) return super._query(connection, obj);
+    obj.response = await runPrepared(connection, obj.sql, []);
+    obj.context = {};
+    return obj;
   }
 }

@@ -30,7 +30,16 @@ export async function query<T = Record<string, unknown>>(trx: Knex.Transaction, 
   // knex refuses a settled transaction's queries; these bypass knex, so refuse them here, or they would run outside it.
   if (trx.isCompleted()) throw new Error('Transaction query already complete');
   // Inside a transaction, knex hands back the transaction's own connection.
-  const connection = (await trx.client.acquireConnection()) as SqliteConnection;
+  return runPrepared<T>((await trx.client.acquireConnection()) as object, sql, params);
+}
+
+/**
+ * Runs `sql` with `params` on a SQLite connection, with a statement prepared once for that
+ * connection and kept: the hot statements, and the BEGIN and COMMIT of every transaction
+ * (sqlite-client.ts). Answers its rows (none for writes).
+ */
+export function runPrepared<T = Record<string, unknown>>(sqlite: object, sql: string, params: readonly unknown[]): Promise<T[]> {
+  const connection = sqlite as SqliteConnection;
   let statements = prepared.get(connection);
   if (!statements) prepared.set(connection, (statements = new Map()));
   let statement = statements.get(sql);
