@@ -24,12 +24,22 @@ export type BatchOptions<I, O> = {
 };
 
 /**
+ * The most turns of the event loop a transaction that has begun waits for more items, while each
+ * turn brings some (see createBatchWriter).
+ */
+export const GATHER_TURNS = 8;
+
+/**
  * Group commit: one write transaction at a time; requests that arrive while it runs wait and
  * share the next one. Nothing waits for company: an item arriving at an idle writer begins a
  * transaction at once, and the items arriving until that BEGIN has come back join it (the waiting
  * items are taken then, not before: BEGIN costs a trip through the thread pool on SQLite, a round
  * trip on PostgreSQL, and the requests answered by the previous transaction send their next ones
- * meanwhile). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on
+ * meanwhile). Once BEGIN is back, items that are still arriving, one per turn of the event loop as
+ * it parses their requests, join too: the transaction lets the loop turn (setImmediate) while a
+ * turn brings more, up to GATHER_TURNS turns, and takes the items when one brings none. Taken at
+ * once, a loop of clients answered together would split into two transactions taking turns, each
+ * paying a transaction's fixed cost (BENCHMARKS.md, "Items gathered while they arrive"). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on
  * PostgreSQL, and a handful of multi-row statements) carries many requests. Every item is
  * answered only after its transaction committed, so an acknowledged request is on disk, and a
  * failed one left nothing.
@@ -44,19 +54,22 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
   let writing = false;
 
   /**
-   * Writes the items `take` answers, taken once the transaction has begun, in that transaction;
-   * answers how to settle them, which drain does (see there).
+   * Writes the items `take` answers, taken once the transaction has begun (and, with `gather`,
+   * once items stop arriving), in that transaction; answers how to settle them, which drain does.
    */
-  async function commit(take: () => Waiting[]): Promise<() => void> {
+  async function commit(take: () => Waiting[], gather: boolean): Promise<() => void> {
     let taken: Waiting[] | undefined;
     const items = () => (taken ??= take());
     let outcomes: ItemOutcome<O>[];
     try {
-      outcomes = await options.db.transaction((trx) => options.write(trx, items().map((w) => w.item)));
+      outcomes = await options.db.transaction(async (trx) => {
+        if (gather) await gathered();
+        return options.write(trx, items().map((w) => w.item));
+      });
     } catch (err) {
       const batch = items();
       if (batch.length === 1 || isWaitExhausted(err)) return () => batch.forEach((waiting) => waiting.reject(err));
-      for (const waiting of batch) (await commit(() => [waiting]))();
+      for (const waiting of batch) (await commit(() => [waiting], false))();
       return () => {};
     }
     const batch = items();
@@ -70,6 +83,14 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
     };
   }
 
+  /** Lets the event loop turn while each turn adds to the queue: up to GATHER_TURNS turns, or until a batch is full. */
+  async function gathered(): Promise<void> {
+    for (let turn = 0, seen = -1; turn < GATHER_TURNS && queue.length !== seen && queue.length < options.maxItems; turn++) {
+      seen = queue.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   /**
    * Transactions one after another while items wait. A committed transaction's items are answered
    * once the next transaction is on its way (in the same turn of the event loop): answering them
@@ -80,7 +101,7 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
     let answer: (() => void) | undefined;
     try {
       while (queue.length > 0) {
-        const next = commit(() => queue.splice(0, options.maxItems));
+        const next = commit(() => queue.splice(0, options.maxItems), true);
         if (answer) setImmediate(answer);
         answer = await next;
       }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createBatchWriter, type ItemOutcome } from '../../src/shared/batch';
+import { createBatchWriter, GATHER_TURNS, type ItemOutcome } from '../../src/shared/batch';
 import { createDb, type Db } from '../../src/shared/db';
 import { insertRows, query } from '../../src/shared/statements';
 import { dropDatabase, emptyDatabase, freshDatabaseEnv, refuseWrites } from '../helpers/database';
@@ -55,6 +55,33 @@ describe('createBatchWriter', () => {
     expect(answers).toEqual(Array.from({ length: 21 }, (_, i) => `n${String(i).padStart(2, '0')}`));
     expect(sizes).toEqual([8, 8, 5]);
     expect(await names()).toHaveLength(21);
+  });
+
+  it('when items keep arriving one per turn of the event loop after BEGIN is back, then the transaction waits for them while they come, up to GATHER_TURNS turns', async () => {
+    const sizes: number[] = [];
+    const writer = createBatchWriter({ db, maxItems: 64, write: insertEach, onCommit: (n) => sizes.push(n) });
+    await writer.submit('warm'); // its BEGIN and inserts are prepared now, as on a service that has run a while
+    // A client of many connections answered together: each request reaches the writer on a turn of
+    // its own, after the event loop has parsed it (a fifth of a millisecond each, as in the bench).
+    const parse = () => {
+      const until = process.hrtime.bigint() + 200_000n;
+      while (process.hrtime.bigint() < until);
+    };
+    const answers: Promise<string>[] = [];
+    await new Promise<void>((done) => {
+      const arrive = (i: number) => {
+        if (i === 40) return done();
+        parse();
+        answers.push(writer.submit(`n${String(i).padStart(2, '0')}`));
+        setImmediate(() => arrive(i + 1));
+      };
+      arrive(0);
+    });
+    expect(await Promise.all(answers)).toHaveLength(40);
+    // The first transaction of the forty took the item that began it, those there when BEGIN came back, and one more each turn it waited.
+    expect(sizes[1]).toBeGreaterThanOrEqual(1 + GATHER_TURNS);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(41);
+    expect(await names()).toHaveLength(41);
   });
 
   it('answers an item only once its transaction is committed: another connection already sees it', async () => {
