@@ -39,10 +39,10 @@ export const GATHER_TURNS = 8;
  * it parses their requests, join too: the transaction lets the loop turn (setImmediate) while a
  * turn brings more, up to GATHER_TURNS turns, and takes the items when one brings none. Taken at
  * once, a loop of clients answered together would split into two transactions taking turns, each
- * paying a transaction's fixed cost (BENCHMARKS.md, "Items gathered while they arrive"). Under load each transaction (one fsync on SQLite, one round trip of COMMIT on
- * PostgreSQL, and a handful of multi-row statements) carries many requests. Every item is
- * answered only after its transaction committed, so an acknowledged request is on disk, and a
- * failed one left nothing.
+ * paying a transaction's fixed cost (BENCHMARKS.md, "Items gathered while they arrive"). Under
+ * load each transaction (one fsync on SQLite, one round trip of COMMIT on PostgreSQL, and a
+ * handful of multi-row statements) carries many requests. Every item is answered only after its
+ * transaction committed, so an acknowledged request is on disk, and a failed one left nothing.
  * If a shared transaction fails, each of its items is tried again alone, so one item that cannot
  * be written (a constraint another instance raced us to) fails only itself; but when it failed
  * waiting for the database (another process held SQLite's write lock for all of busy_timeout),

@@ -6,7 +6,7 @@ import { createDb, readTransaction, type Db } from '../../src/shared/db';
 import { describeSqlite } from '../helpers/database';
 
 /**
- * knex prepares, runs and finalizes each BEGIN and COMMIT afresh (three trips through the thread
+ * knex prepares, runs and finalizes each BEGIN and COMMIT afresh (two trips through the thread
  * pool); the SQLite client runs them as statements prepared once per connection
  * (shared/sqlite-client.ts). What a transaction does must not change with it.
  */
