@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type { Db } from './db';
 import { isWaitExhausted } from './errors';
@@ -87,7 +88,7 @@ export function createBatchWriter<I, O>(options: BatchOptions<I, O>): BatchWrite
   async function gathered(): Promise<void> {
     for (let turn = 0, seen = -1; turn < GATHER_TURNS && queue.length !== seen && queue.length < options.maxItems; turn++) {
       seen = queue.length;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   }
 
