@@ -44,7 +44,17 @@ export class ImmediateSqliteClient extends Client_SQLite3 {
 
   async _query(connection: object, obj: QueryObject): Promise<unknown> {
     if (!obj.sql || !TRANSACTION_CONTROL.has(obj.sql) || obj.bindings?.length) return super._query(connection, obj);
-    obj.response = await runPrepared(connection, obj.sql, []);
+    try {
+      obj.response = await runPrepared(connection, obj.sql, []);
+    } catch (err) {
+      // A COMMIT that fails can leave SQLite's transaction open (a foreign key checked at commit;
+      // SQLITE_FULL and SQLITE_IOERR "may or may not" roll it back: sqlite.org/lang_transaction.html),
+      // and knex, which then rejects the transaction, sends no ROLLBACK: every later BEGIN on the
+      // connection would fail. Roll it back here; where SQLite already did, or outside a
+      // transaction, this ROLLBACK fails too, and the caller gets the COMMIT's own error.
+      if (obj.sql === 'COMMIT;') await runPrepared(connection, 'ROLLBACK', []).catch(() => undefined);
+      throw err;
+    }
     obj.context = {};
     return obj;
   }

@@ -69,6 +69,27 @@ describeSqlite('SQLite transactions begun and ended by statements prepared once'
     expect(await names()).toEqual(['after', 'taken']);
   });
 
+  it('when a foreign key checked at COMMIT is broken, then COMMIT fails, nothing of the transaction stays, and the connection begins the next one', async () => {
+    await db.schema.createTable('parts', (t) => {
+      t.string('thing').notNullable().references('name').inTable('things');
+    });
+    await expect(
+      db.transaction(async (trx) => {
+        await trx.raw('PRAGMA defer_foreign_keys = ON');
+        await trx('things').insert({ name: 'orphaned-with' });
+        await trx('parts').insert({ thing: 'missing' }); // accepted until COMMIT
+      }),
+    ).rejects.toThrow(/FOREIGN KEY constraint failed/);
+    await db.transaction(async (trx) => {
+      // The next transaction checks foreign keys statement by statement again.
+      await expect(trx('parts').insert({ thing: 'later' })).rejects.toThrow(/FOREIGN KEY constraint failed/);
+      await trx('things').insert({ name: 'later' });
+      await trx('parts').insert({ thing: 'later' });
+    });
+    expect(await names()).toEqual(['later']);
+    expect(await db('parts').select('thing')).toEqual([{ thing: 'later' }]);
+  });
+
   it('when COMMIT is sent twice (a transaction ended by hand), then the second fails as SQLite says, and the connection goes on', async () => {
     // A statement that fails is finalized, not kept (shared/statements.ts): the next COMMIT is prepared afresh and works.
     await db.transaction(async (trx) => {
