@@ -173,13 +173,15 @@ function deltaOf({ before, after }: SurveyChange): Counts {
   return delta;
 }
 
+const moves = (delta: Counts) => COUNTERS.some((c) => delta[c] !== 0);
+
 /** Adds the changes to a tally in `tz`. A change never moves a survey's key (its closing, agent, team, brand or question). */
 function tallied(changes: readonly SurveyChange[], tz: string) {
   const tally = createTally();
   for (const change of changes) {
     const delta = deltaOf(change);
     // A change that moves no counter (a new scheduled survey) writes no row; its local day is not worked out either.
-    if (COUNTERS.every((c) => delta[c] === 0)) continue;
+    if (!moves(delta)) continue;
     const { day, ...who } = statsKey(change.after, tz);
     tally.add(day, who, delta);
   }
@@ -195,19 +197,26 @@ function tallied(changes: readonly SurveyChange[], tz: string) {
  */
 export function createLedger(tz: string) {
   async function recordMany(trx: Knex.Transaction, changes: readonly SurveyChange[]): Promise<void> {
-    const state = await readForWrite(trx);
     const agents = new Map<string, { name: string | null; closedAt: Date }>();
     for (const { before, after } of changes) {
       if (before || !after.agentId) continue;
       const seen = agents.get(after.agentId);
       if (!seen || seen.closedAt <= after.closedAt) agents.set(after.agentId, { name: after.agentName ?? null, closedAt: after.closedAt });
     }
-    const writes = tallied(changes, state.tz ?? tz).writes(trx);
-    const cursor = state.rebuild?.cursor;
-    const scanned = cursor ? changes.filter((c) => c.after.closedAt < cursor) : [];
-    if (scanned.length) writes.push(...tallied(scanned, state.rebuild!.tz).writes(trx, NEXT));
-    // Each table's rows written once: the statements go together (shared/statements.ts).
-    await together(trx, [...writes, () => (agents.size > 0 ? rememberAgents(trx, agents) : undefined)]);
+    const counted = async () => {
+      // Changes that move no counter (a batch of new scheduled surveys) write no counter row, in
+      // any zone: the counter state is not read for them, a trip fewer in the webhooks' transactions.
+      if (!changes.some((change) => moves(deltaOf(change)))) return;
+      const state = await readForWrite(trx);
+      const writes = tallied(changes, state.tz ?? tz).writes(trx);
+      const cursor = state.rebuild?.cursor;
+      const scanned = cursor ? changes.filter((c) => c.after.closedAt < cursor) : [];
+      if (scanned.length) writes.push(...tallied(scanned, state.rebuild!.tz).writes(trx, NEXT));
+      // Each table's rows written once: the statements go together (shared/statements.ts).
+      await together(trx, writes);
+    };
+    // The agents table does not depend on the zone: its upsert need not wait for the state.
+    await together(trx, [counted, () => (agents.size > 0 ? rememberAgents(trx, agents) : undefined)]);
   }
 
   return {
