@@ -28,6 +28,7 @@ import { table } from './lib/timing';
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const DURATION_S = env('BENCH_DURATION_S', 10);
 const WARMUP_S = env('BENCH_WARMUP_S', 2);
+const INGEST_WARMUP_S = env('BENCH_INGEST_WARMUP_S', 8);
 const INGEST_ROUNDS = env('BENCH_INGEST_ROUNDS', 3);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
 const EMAILS = env('BENCH_EMAILS', 1000);
@@ -50,7 +51,7 @@ async function main(dir: string, profileDir: string | undefined) {
   say('Closeloop service benchmark');
   say(`machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; node ${process.version}`);
   say(`load average at start: ${loadAverage()} (other work on the machine slows every figure; ratios to the ceilings and CPU per request hold better)`);
-  say(`settings: ${CONNECTIONS} connections; ${DURATION_S} s timed runs after ${WARMUP_S} s warm-ups (ingest: ${INGEST_ROUNDS} rounds of the ceiling and the service, alternating); ${EMAILS} emails, DELIVERY_CONCURRENCY=${DELIVERY_CONCURRENCY}; ratings at ${RATING_RATE}/s for ${RATING_S} s, then ${RATINGS_MAX} as fast as possible; files in ${dir}`);
+  say(`settings: ${CONNECTIONS} connections; ${DURATION_S} s timed runs after ${WARMUP_S} s warm-ups (ingest: ${INGEST_WARMUP_S} s warm-ups, then ${INGEST_ROUNDS} rounds of the ceiling and the service, alternating); ${EMAILS} emails, DELIVERY_CONCURRENCY=${DELIVERY_CONCURRENCY}; ratings at ${RATING_RATE}/s for ${RATING_S} s, then ${RATINGS_MAX} as fast as possible; files in ${dir}`);
   if (DATABASE_URL) {
     pgRun = await startPgRun(DATABASE_URL);
     say(`then on ${pgRun.describe}: 1 instance, then 2 behind the bench's round-robin TCP proxy`);
@@ -59,7 +60,7 @@ async function main(dir: string, profileDir: string | undefined) {
   say();
 
   const sink = await startSink();
-  const settings: Settings = { dir, sink, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, ingestRounds: INGEST_ROUNDS, emails: EMAILS, deliveryConcurrency: DELIVERY_CONCURRENCY, ratingRate: RATING_RATE, ratingS: RATING_S, ratingsMax: RATINGS_MAX, prepWidth: PREP_WIDTH, pacer: PACER, say };
+  const settings: Settings = { dir, sink, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, ingestWarmupS: INGEST_WARMUP_S, ingestRounds: INGEST_ROUNDS, emails: EMAILS, deliveryConcurrency: DELIVERY_CONCURRENCY, ratingRate: RATING_RATE, ratingS: RATING_S, ratingsMax: RATINGS_MAX, prepWidth: PREP_WIDTH, pacer: PACER, say };
   const setups: (Setup & { profile?: string })[] = [
     { label: 'SQLite', store: sqliteStore(dir), instances: 1, profile: profileDir },
     ...(pgRun
