@@ -9,9 +9,10 @@ import { ROLLUP_TABLE, SPAN_TABLE } from './rollup';
  * report_meta: `stats_tz` (the zone of agent_day_stats, agent_month_stats and agent_rollup) and
  * `stats_rebuild` (JSON: the zone being built into the `_next` tables and how far its scan got).
  *
- * The ledger reads them in every write transaction: live deltas go in `stats_tz`, and a change of a
- * survey closed before the rebuild's cursor also goes into the `_next` tables, in the rebuild's zone
- * (rebuild.ts scans the surveys after it).
+ * The ledger reads them in every write transaction that moves a counter (a new scheduled survey
+ * moves none): live deltas go in `stats_tz`, and a change of a survey closed before the rebuild's
+ * cursor also goes into the `_next` tables, in the rebuild's zone (rebuild.ts scans the surveys
+ * after it).
  */
 export const LIVE_TZ_KEY = 'stats_tz';
 export const REBUILD_KEY = 'stats_rebuild';
