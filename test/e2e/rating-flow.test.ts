@@ -154,7 +154,10 @@ describeE2e('a customer and a support lead in a real browser', () => {
   }
   const decoyLink = (mail: ParsedMail) => String(mail.html).match(/href="([^"]+\/check)"/)![1];
 
-  it('when the customer opens the "4" link from the email, then it is recorded without a second click, and a comment and a change to 5 show on the lead\'s dashboard and drill-down', async () => {
+  // The journeys below use their own ticket, customer and agent, and the service decides each survey's
+  // ratings from that survey's link opens alone (ratings/rules.ts), so they run side by side: each
+  // waits out the rating hold (30 s) one to three times, and one after another they took three minutes.
+  it.concurrent('when the customer opens the "4" link from the email, then it is recorded without a second click, and a comment and a change to 5 show on the lead\'s dashboard and drill-down', async () => {
     const s = svc!;
     const { mail, survey } = await closeTicket('E2E-1', { email: 'ann@example.com', name: 'Ann' }, { id: 'a-7', name: 'Ada Lovelace' });
     const links = ratingLinks(mail);
@@ -233,7 +236,7 @@ describeE2e('a customer and a support lead in a real browser', () => {
     await lead.close();
   }, JOURNEY_MS);
 
-  it('when a plain HTTP client only GETs all five links of an email, then no rating is recorded', async () => {
+  it.concurrent('when a plain HTTP client only GETs all five links of an email, then no rating is recorded', async () => {
     const { mail, survey } = await closeTicket('E2E-2', { email: 'bob@example.com', name: 'Bob' }, { id: 'a-9', name: 'Grace Hopper' });
     const links = ratingLinks(mail);
     expect(links).toHaveLength(5);
@@ -252,7 +255,7 @@ describeE2e('a customer and a support lead in a real browser', () => {
     expect(grace).toMatchObject({ surveys_sent: 1, responses: 0, csat: null, comments: 0 });
   }, JOURNEY_MS);
 
-  it.each([
+  it.concurrent.each([
     ['parallel', 'E2E-3'],
     ['sequential', 'E2E-4'],
   ] as const)('when a scanner\'s headless browser opens every link of an email (%s, scripts running), then no rating counts, no webhook goes out, the report shows scanner activity, and the person who clicks later counts', async (how, ticketId) => {
