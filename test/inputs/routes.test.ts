@@ -85,7 +85,11 @@ describe('every route and method under generated requests (property-based)', () 
     log.print();
   });
 
-  /** What every answer owes: a documented status and code, never a 5xx; a refused request stored nothing. */
+  /**
+   * What every answer owes: a documented status and code, never a 5xx; a refused request stored
+   * nothing, except that a refused sign-in link is itself recorded: one `signin_failed` row in the
+   * audit trail (README, "People, sign-in and the audit trail").
+   */
   async function sent(res: request.Response) {
     log.answer(res.status);
     const key = answerKey(res);
@@ -93,7 +97,10 @@ describe('every route and method under generated requests (property-based)', () 
     if (!documented.has(key)) undocumented.set(key, `${method} ${where}`.slice(0, 200));
     expect(res.status).toBeLessThan(500);
     const now = await fingerprint();
-    if (res.status >= 400) expect(now).toEqual(last);
+    if (res.status >= 400 && method === 'POST' && where.startsWith('/login/') && now.audit_events !== last.audit_events) {
+      expect([Number(now.audit_events), (await t.db('audit_events').orderBy('id', 'desc').first()).action]).toEqual([Number(last.audit_events) + 1, 'signin_failed']);
+      expect({ ...now, audit_events: last.audit_events }).toEqual(last);
+    } else if (res.status >= 400) expect(now).toEqual(last);
     last = now;
     return res;
   }
@@ -109,9 +116,10 @@ describe('every route and method under generated requests (property-based)', () 
   /** A path: each real route with generated parameters, and paths no route has. */
   const routePath = fc.oneof(
     fc.constantFrom('/healthz', '/readyz', '/metrics', '/webhooks/ticket-closed', '/webhooks/ticket-reopened', '/webhooks/zendesk', '/webhooks/helpscout', '/webhooks/freshdesk', '/webhooks/intercom'),
-    fc.constantFrom('/reports/agents', '/reports/variants?question=handling', '/reports/trend', '/api/surveys', '/preview/handling', '/reports/agents/a-7'),
+    fc.constantFrom('/reports/agents', '/reports/variants?question=handling', '/reports/trend', '/reports/ratings', '/api/surveys', '/preview/handling', '/reports/agents/a-7'),
+    fc.constantFrom('/api/users', '/api/audit', '/api/followups', '/followups', '/login', '/login/sso', '/login/sso/callback', '/logout', '/me'),
     fc.tuple(fc.constantFrom('/r/', '/u/'), token, fc.constantFrom('', '/1', '/5', '/0', '/check', '/x/y', '/')).map(([base, tok, tail]) => ({ base, tok, tail })),
-    fc.tuple(fc.constantFrom('/api/surveys/', '/api/customers/', '/reports/agents/', '/preview/', '/webhooks/'), id).map(([base, v]) => `${base}${segment(v)}`),
+    fc.tuple(fc.constantFrom('/api/surveys/', '/api/customers/', '/reports/agents/', '/preview/', '/webhooks/', '/api/users/', '/api/followups/', '/followups/', '/login/'), id).map(([base, v]) => `${base}${segment(v)}`),
     fc.constantFrom('/', '//', '/favicon.ico', '/.env', '/admin', '/api', '/reports', '/r', '/u', '/webhooks', '/REPORTS/AGENTS', '/reports/agents/', '/healthz/', '/%2e%2e/%2e%2e/etc/passwd', '/r/%E0%A4%A', '/api/surveys/%', '/webhooks/ticket-closed/x', '/metrics?x=1', '/robots.txt'),
     hostileText({ sets: ['markup', 'sql', 'unicode'], maxPieces: 3 }).map((s) => `/${rawSegment(s)}`),
   );
