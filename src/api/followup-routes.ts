@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
-import { oneLine, parseOr400, validateQuery, validQuery } from '../shared/validation';
+import { oneLine, parseOr400, TEXT, validateQuery, validQuery } from '../shared/validation';
 import { supportedDayOrInstant } from '../shared/dates';
 import { decodeCursor, encodeCursor } from './cursor';
 import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES } from '../followups/state';
@@ -31,7 +31,7 @@ const changeBody = z
       .trim()
       .min(1)
       .max(2000)
-      .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters other than line breaks and tabs')
+      .regex(TEXT, 'must not contain control characters other than line breaks and tabs')
       .optional(),
     author: oneLine(200).default('admin'),
   })

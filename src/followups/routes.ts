@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { adminAuth } from '../shared/auth';
 import { AppError } from '../shared/errors';
 import { htmlErrors, sameOriginOnly, sentToSignIn } from '../shared/http';
-import { ONE_LINE, oneLine, parseOr400, validateQuery, validQuery } from '../shared/validation';
+import { ONE_LINE, oneLine, parseOr400, TEXT, validateQuery, validQuery } from '../shared/validation';
 import type { Views } from '../shared/views';
 import type { Clock } from '../shared/clock';
 import { FOLLOWUP_OUTCOMES, FOLLOWUP_STATUSES, type FollowupChange } from './state';
@@ -20,7 +20,7 @@ const queueQuery = z.object({
 /** The page's forms: take one, add a note, resolve with an outcome. */
 const action = z.discriminatedUnion('action', [
   z.object({ action: z.literal('take') }),
-  z.object({ action: z.literal('note'), note: z.string().trim().min(1, 'write a note').max(2000).regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters') }),
+  z.object({ action: z.literal('note'), note: z.string().trim().min(1, 'write a note').max(2000).regex(TEXT, 'must not contain control characters') }),
   z.object({ action: z.literal('resolve'), outcome: z.enum(FOLLOWUP_OUTCOMES) }),
 ]);
 

@@ -2,7 +2,7 @@ import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
 import { htmlErrors, sameOriginOnly } from '../shared/http';
-import { parseOr400 } from '../shared/validation';
+import { parseOr400, TEXT } from '../shared/validation';
 import type { Views } from '../shared/views';
 import { SCORES } from '../surveys/wording';
 import type { Survey } from '../surveys/types';
@@ -17,7 +17,7 @@ const ratingBody = z
     comment: z
       .string()
       .max(2000, 'must be at most 2000 characters')
-      .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters other than line breaks and tabs')
+      .regex(TEXT, 'must not contain control characters other than line breaks and tabs')
       .optional(),
   })
   .refine((b) => b.score !== undefined || b.comment !== undefined, 'send a score, a comment, or both');

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors';
-import { parseOr400 } from '../shared/validation';
+import { ONE_LINE, parseOr400 } from '../shared/validation';
 import { dayProblem, FIRST_DAY, supportedDay } from '../shared/dates';
 import { addDaysTo, daysBetween, localDay } from '../shared/period';
 import type { Scope } from './repository';
@@ -13,7 +13,7 @@ const MAX_DAYS = 3_700;
 const blankAsUnset = (v: unknown) => (v === '' ? undefined : v);
 /** A day in the supported calendar (shared/dates.ts), checked before any arithmetic; empty counts as absent. */
 const day = z.preprocess(blankAsUnset, supportedDay.optional());
-const name = z.preprocess(blankAsUnset, z.string().max(128).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional());
+const name = z.preprocess(blankAsUnset, z.string().max(128).regex(ONE_LINE, 'must not contain control characters').optional());
 /** The agents report's sort keys: the query accepts them, the dashboard's columns are them. */
 export const SORT_KEYS = ['agent_name', 'team', 'surveys_sent', 'responses', 'response_rate', 'csat', 'csat_ci_low', 'avg_score', 'comments'] as const;
 

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { validateQuery, validQuery } from '../shared/validation';
+import { ONE_LINE, validateQuery, validQuery } from '../shared/validation';
 import type { Clock } from '../shared/clock';
 import { AppError } from '../shared/errors';
 import { asksForHtml, htmlErrors, sentToSignIn } from '../shared/http';
@@ -56,7 +56,7 @@ const feedQuery = z
       .transform((v) => [...new Set((Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter(Boolean))])
       .pipe(z.array(z.enum(['1', '2', '3', '4', '5'], { message: 'must be scores 1 to 5, comma-separated' })).transform((l) => l.map(Number)))
       .optional(),
-    q: z.string().trim().max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').transform((s) => s || undefined).optional(),
+    q: z.string().trim().max(200).regex(ONE_LINE, 'must not contain control characters').transform((s) => s || undefined).optional(),
   })
   .passthrough();
 

@@ -13,11 +13,42 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, code:
   return parsed.data;
 }
 
-/** One line of text: no control characters (CR, LF, NUL, …), which could end up in headers or logs, and which PostgreSQL refuses (NUL). */
-export const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+/*
+ * Text is Unicode. A JSON escape \uD800–\uDFFF without its pair is no character (RFC 8259, section
+ * 8.2: software's behaviour with it is "unpredictable"; RFC 7493, I-JSON, forbids it), and both
+ * databases store it as U+FFFD: two different ids would be stored as one. So it is refused, like a
+ * control character. \p{Cs} under the u flag matches only such unpaired halves (a pair reads as one
+ * character). Only JSON bodies can carry one: URLs and forms decode bytes, which make U+FFFD.
+ */
+
+/** One line of text: no control characters (CR, LF, NUL, …), which could end up in headers or logs, and which PostgreSQL refuses (NUL); no unpaired surrogate. */
+export const ONE_LINE = /^[^\u0000-\u001f\u007f\p{Cs}]*$/u;
+
+/** Text of several lines (a comment, a note): line breaks and tabs allowed, other control characters and unpaired surrogates not. */
+export const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\p{Cs}]*$/u;
 
 /** A name, id or owner given by a person: trimmed, 1..max characters, one line. */
 export const oneLine = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
+
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Where in parsed JSON the first string (a value or a member name) with an unpaired surrogate is, as
+ * a details path (`customer.name`, `tags.2`); undefined where there is none. Walks without recursion:
+ * a 100 kB body can nest deeper than the stack.
+ */
+export function unpairedSurrogateAt(json: unknown): string | undefined {
+  const stack: Array<{ value: unknown; path: string[] }> = [{ value: json, path: [] }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { value, path } = next;
+    if (UNPAIRED_SURROGATE.test(path[path.length - 1] ?? '') || (typeof value === 'string' && UNPAIRED_SURROGATE.test(value))) return path.join('.') || '(body)';
+    if (value !== null && typeof value === 'object') {
+      // Pushed last to first, so the first one at fault in the body is the one named.
+      for (const [key, member] of Object.entries(value).reverse()) stack.push({ value: member, path: [...path, key] });
+    }
+  }
+  return undefined;
+}
 
 /** A query string's parameters, blank ones dropped (a form's empty field means "not given"). */
 export const givenParams = (req: Request) => Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));

@@ -2,15 +2,14 @@ import { z } from 'zod';
 import type { TicketClosed } from '../surveys/types';
 import type { AgentRef } from '../surveys/credit';
 import { supportedInstant } from '../shared/dates';
-
-const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+import { ONE_LINE } from '../shared/validation';
 
 /**
  * One line of text: CR/LF and other control characters would end up in mail headers. A string
  * check, not a refine(): each refine or transform wraps the field in a ZodEffects whose parse
  * allocates closures, and those were the largest allocation of a webhook (BENCHMARKS.md).
  */
-const line = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARS, 'must not contain line breaks or control characters');
+const line = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain line breaks or control characters');
 
 const email = z.string().trim().max(320).email();
 /** Helpdesks often send null for empty fields: absent (toTicketClosed reads null as absent; no transform, see line()). */
@@ -32,7 +31,7 @@ export const ticketClosedSchema = z.object({
   tags: optional(z.array(line(100)).max(100)),
   locale: optional(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or pt-BR')),
   brand: optional(line(128)),
-  thread_message_id: optional(z.string().max(998).regex(/^<[^<>\s\u0000-\u001f\u007f]+@[^<>\s\u0000-\u001f\u007f]+>$/, 'must look like <id@host>')),
+  thread_message_id: optional(z.string().max(998).regex(/^<[^<>\s\u0000-\u001f\u007f\p{Cs}]+@[^<>\s\u0000-\u001f\u007f\p{Cs}]+>$/u, 'must look like <id@host>')),
 });
 
 export const ticketReopenedSchema = z.object({ ticket_id: line(128) });

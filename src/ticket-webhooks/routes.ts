@@ -1,7 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { RequestKey } from '../surveys/receipts';
 import { AppError } from '../shared/errors';
-import { parseOr400 } from '../shared/validation';
+import { parseOr400, unpairedSurrogateAt } from '../shared/validation';
 import type { Clock } from '../shared/clock';
 import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
 import { requestKey, sendAnswer, urlCheck } from './replay';
@@ -10,13 +10,22 @@ import type { TicketWebhookService } from './service';
 
 export const WEBHOOK_BODY_LIMIT = '100kb';
 
-/** The raw body as JSON, or 400 invalid_json. */
+/**
+ * The raw body as JSON, or 400 invalid_json; 400 invalid_payload where a string in it (any field,
+ * also those an adapter reads without a schema) has an unpaired surrogate (shared/validation.ts).
+ */
 export function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  let json: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
   }
+  // Only a \uD800–\uDFFF escape puts a surrogate in parsed JSON (bytes that are not UTF-8 decode to U+FFFD).
+  const at = /\\u[dD][89a-fA-F]/.test(text) ? unpairedSurrogateAt(json) : undefined;
+  if (at !== undefined) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', [{ path: at, message: 'must be Unicode text: an unpaired surrogate (\\uD800–\\uDFFF) is no character' }]);
+  return json;
 }
 
 /** The generic helpdesk contract: signed JSON "ticket closed" and "ticket reopened" events. */

@@ -129,7 +129,7 @@ describe('follow-ups of low ratings', () => {
     await seeder.rate(s, { score: 1 });
     const { id } = await followupOf(s);
     const before = await t.db('followup_events').count<{ n: number }[]>({ n: '*' });
-    for (const body of [{}, { status: 'closed' }, { outcome: 'happy' }, { status: 'open', outcome: 'contacted' }, { note: '' }, { note: 'x'.repeat(2001) }, { owner: 'a\nb' }, { colour: 'red' }]) {
+    for (const body of [{}, { status: 'closed' }, { outcome: 'happy' }, { status: 'open', outcome: 'contacted' }, { note: '' }, { note: 'x'.repeat(2001) }, { note: 'Called \ud800' }, { owner: 'Ana\udc00' }, { owner: 'a\nb' }, { colour: 'red' }]) {
       const res = await patch(`/api/followups/${id}`, body);
       expect([res.status, res.body.error]).toEqual([400, 'invalid_change']);
     }

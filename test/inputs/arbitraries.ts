@@ -148,20 +148,18 @@ export function clip(s: string, max: number): string {
 
 /**
  * Hostile text the contract accepts for a one-line field of at most `max` characters: no control
- * characters, not blank. It may carry surrounding whitespace (the service trims it) and, with
- * `lone`, unpaired surrogates (which storage turns into U+FFFD).
+ * characters, no unpaired surrogate (refused: storage would turn it into U+FFFD), not blank. It may
+ * carry surrounding whitespace (the service trims it).
  */
-export function validLine(max: number, opts: { lone?: boolean } = {}): fc.Arbitrary<string> {
-  const sets: FragmentSet[] = opts.lone ? ['markup', 'header', 'sql', 'formula', 'unicode', 'lone'] : ['markup', 'header', 'sql', 'formula', 'unicode'];
-  return hostileText({ sets }).map((raw) => {
-    const clean = opts.lone ? raw.replace(CONTROL_CHARS_G, '') : wellFormed(raw.replace(CONTROL_CHARS_G, ''));
-    const value = clip(clean, max);
+export function validLine(max: number): fc.Arbitrary<string> {
+  return hostileText({ sets: ['markup', 'header', 'sql', 'formula', 'unicode'] }).map((raw) => {
+    const value = clip(wellFormed(raw.replace(CONTROL_CHARS_G, '')), max);
     return value.trim() === '' ? 'x' : value;
   });
 }
 
-/** What the contract does to an accepted one-line string: trims it (and storage makes it well-formed). */
-export const stored = (s: string) => wellFormed(s.trim());
+/** What the contract does to an accepted one-line string: trims it. */
+export const stored = (s: string) => s.trim();
 
 // ---------------------------------------------------------------------------------------------
 // Oracles

@@ -54,12 +54,12 @@ let seq = 0;
 /** One ticket's worth of hostile but contract-valid data, plus the comment the customer will write. */
 const ticketInput = fc.record({
   // Ids get a unique suffix inside the property (not here: shrinking replays generated values).
-  ticketId: validLine(120, { lone: true }),
-  customerName: fc.option(validLine(200, { lone: true }), { nil: undefined }),
-  agentId: validLine(120, { lone: true }),
-  agentName: fc.option(validLine(200, { lone: true }), { nil: undefined }),
-  team: fc.option(validLine(128, { lone: true }), { nil: undefined }),
-  subject: fc.option(validLine(500, { lone: true }), { nil: undefined }),
+  ticketId: validLine(120),
+  customerName: fc.option(validLine(200), { nil: undefined }),
+  agentId: validLine(120),
+  agentName: fc.option(validLine(200), { nil: undefined }),
+  team: fc.option(validLine(128), { nil: undefined }),
+  subject: fc.option(validLine(500), { nil: undefined }),
   tags: fc.array(validLine(100), { maxLength: 3 }).map((tags) => tags.filter((tag) => !EXCLUDED_TAGS.includes(tag.trim().toLowerCase()))),
   brand: fc.option(validLine(128), { nil: undefined }),
   locale: fc.option(fc.constantFrom('en', 'de', 'fr', 'es', 'de-AT', 'pt-BR', 'zz'), { nil: undefined }),
@@ -69,8 +69,8 @@ const ticketInput = fc.record({
     { nil: undefined },
   ),
   score: fc.integer({ min: 1, max: 5 }),
-  // Comments are free text: line breaks and tabs included (NUL has its own property in rating.test.ts).
-  comment: fc.option(hostileText({ sets: ['markup', 'header', 'sql', 'formula', 'unicode', 'lone'], maxPieces: 8 }).map((c) => c.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '') + ['', '\r\n', '\n\tP.S.'][c.length % 3]), { nil: undefined }),
+  // Comments are free text: line breaks and tabs included (NUL and unpaired surrogates have their own property in rating.test.ts).
+  comment: fc.option(hostileText({ sets: ['markup', 'header', 'sql', 'formula', 'unicode'], maxPieces: 8 }).map((c) => c.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '') + ['', '\r\n', '\n\tP.S.'][c.length % 3]), { nil: undefined }),
 });
 
 describe('hostile strings from webhook to email, pages and reports (property-based)', () => {

@@ -194,8 +194,8 @@ describe('rating endpoints under generated input (property-based)', () => {
   describe('scores and comments of every shape', () => {
     /** The README's rule for a score: an integer 1–5, as a JSON number or a one-digit string. */
     const validScore = (s: unknown) => (typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= 5) || (typeof s === 'string' && /^[1-5]$/.test(s));
-    // README: up to 2,000 characters, no control characters but line breaks and tabs.
-    const validComment = (c: unknown) => typeof c === 'string' && [...c].length <= 2000 && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(c);
+    // README: up to 2,000 characters, no control characters but line breaks and tabs, no unpaired surrogate.
+    const validComment = (c: unknown) => typeof c === 'string' && [...c].length <= 2000 && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(c) && wellFormed(c) === c;
 
     const scoreValue = fc.oneof(
       { weight: 4, arbitrary: fc.integer({ min: -2, max: 7 }) },

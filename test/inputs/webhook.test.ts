@@ -257,12 +257,12 @@ describe('POST /webhooks/ticket-closed under generated input (property-based)', 
       return payload;
     };
 
-    /** The README's one-line rule: a string that trims to 1..max characters with no control characters. */
+    /** The README's one-line rule: a string that trims to 1..max characters with no control characters and no unpaired surrogate. */
     const lineOk = (v: unknown, f: Field) => {
       if (v === ABSENT || v === null) return !f.required;
       if (typeof v !== 'string') return false;
       const s = v.trim();
-      return s.length >= 1 && [...s].length <= f.max && !CONTROL_CHARS.test(s);
+      return s.length >= 1 && [...s].length <= f.max && !CONTROL_CHARS.test(s) && wellFormed(s) === s;
     };
 
     async function expectFollowsContract(payload: Record<string, unknown>, path: string, v: unknown, ok: boolean, storedValue: unknown) {
@@ -352,8 +352,8 @@ describe('POST /webhooks/ticket-closed under generated input (property-based)', 
           input,
           async ([path, v]) => {
             const shape = path === 'locale' ? /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/ : /^<[^<>\s\u0000-\u001f\u007f]+@[^<>\s\u0000-\u001f\u007f]+>$/;
-            const ok = v === null || (typeof v === 'string' && (path === 'locale' || v.length <= 998) && shape.test(v));
-            const storedValue = typeof v === 'string' ? wellFormed(v) : null;
+            const ok = v === null || (typeof v === 'string' && (path === 'locale' || v.length <= 998) && shape.test(v) && wellFormed(v) === v);
+            const storedValue = typeof v === 'string' ? v : null;
             await expectFollowsContract(set(basePayload(), path, v), path, v, ok, storedValue);
           },
           150,

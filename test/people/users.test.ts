@@ -38,6 +38,8 @@ describe('users and roles (/api/users, admin credential)', () => {
     [{ email: 'x@example.com', name: 'X', role: 'admin', teams: ['billing'] }, 'role'],
     [{ email: 'x@example.com', name: 'X', role: 'owner' }, 'role'],
     [{ email: 'x@example.com', name: 'X\u0000', role: 'admin' }, 'name'],
+    [{ email: 'x@example.com', name: 'X\ud800', role: 'admin' }, 'name'],
+    [{ email: 'x@example.com', name: 'X', role: 'lead', teams: ['billing\udbff'] }, 'teams'],
     [{ email: 'x@example.com', name: 'X', role: 'admin', password: 'hunter2' }, 'password'],
   ])('when the user %j is posted, then 400 names %s and nothing is stored', async (body, field) => {
     const res = await post(body);

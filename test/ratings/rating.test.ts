@@ -121,6 +121,16 @@ describe('recording a rating with POST /r/:token', () => {
     expect(await snapshot(surveyId)).toEqual(before);
   });
 
+  it('when a comment carries an unpaired surrogate, then it answers 400 naming comment and nothing changes (storage would keep U+FFFD instead)', async () => {
+    const { surveyId, token } = await surveyWithToken(t);
+    await postJson(token, { score: 3, comment: 'Fine 😀' }).expect(200);
+    const before = await snapshot(surveyId);
+    const res = await postJson(token, { score: 2, comment: 'Slow \ud83d' });
+    expect([res.status, res.body.error, res.body.details?.map((d: { path: string }) => d.path)]).toEqual([400, 'invalid_rating', ['comment']]);
+    expect(await snapshot(surveyId)).toEqual(before);
+    expect(before.comment).toBe('Fine 😀');
+  });
+
   it('when a comment arrives before any score, then it answers 400 and nothing is stored', async () => {
     const { surveyId, token } = await surveyWithToken(t);
     const res = await postJson(token, { comment: 'Hello?' });

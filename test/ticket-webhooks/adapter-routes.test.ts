@@ -66,6 +66,27 @@ describe('helpdesk adapter routes (each vendor through the real service)', () =>
     expect(res.body.details[0].path).toMatch(/customer\.email/);
   });
 
+  it.each(closes)('when %s signs a close carrying an unpaired surrogate in any string, then 400 invalid_payload names it and nothing is stored', async (vendor, file) => {
+    // Storage would keep U+FFFD for it: "T\ud800" and "T\udbff" would become one ticket (a 500 on the next close).
+    for (const [extra, named] of [[{ note: 'T\ud800' }, 'note'], [{ ['k\udbff']: 1 }, 'k\udbff']] as const) {
+      const raw = JSON.stringify({ ...JSON.parse(fixtureText(file)), ...extra });
+      const res = await post(vendor, raw, signed[vendor](raw));
+      expect([res.status, res.body.error, res.body.details?.[0]?.path]).toEqual([400, 'invalid_payload', named]);
+    }
+    expect(await t.count('surveys')).toBe(0);
+  });
+
+  it('when Zendesk closes tickets whose ids differ only in an unpaired surrogate, then each is refused, and a pair (an emoji) is stored exactly', async () => {
+    const close = (ticketId: string) => JSON.stringify({ ...JSON.parse(fixtureText('zendesk/solved.json')), ticket_id: ticketId });
+    for (const id of ['S-\ud800', 'S-\udbff', 'S-\ud800']) {
+      const res = await post('zendesk', close(id), zendeskHeaders(close(id)));
+      expect([res.status, res.body.error, res.body.details]).toEqual([400, 'invalid_payload', [{ path: 'ticket_id', message: expect.stringMatching(/unpaired surrogate/) }]]);
+    }
+    const emoji = await post('zendesk', close('S-\ud83d\ude00'), zendeskHeaders(close('S-\ud83d\ude00')));
+    expect([emoji.status, (await t.db('surveys').where({ id: emoji.body.survey_id }).first()).ticket_id]).toEqual([202, 'S-😀']);
+    expect(await t.count('surveys')).toBe(1);
+  });
+
   it('when an adapter has no secret configured, then its route answers 404', async () => {
     const bare = await bootApp({});
     try {

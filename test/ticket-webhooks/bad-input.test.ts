@@ -32,6 +32,51 @@ describe('POST /webhooks/ticket-closed with bad input', () => {
     );
   });
 
+  describe('text that is not Unicode', () => {
+    // A lone half of a UTF-16 surrogate pair is legal JSON syntax but no character (RFC 8259, section 8.2); both
+    // databases store it as U+FFFD, so "S-\ud800" and "S-\udbff" were once stored as the same ticket and the
+    // second close, or the first one's retry, failed with 500 on the unique key.
+    it('when tickets whose ids differ only in an unpaired surrogate are closed, and one is sent again, then each answers 400 naming ticket_id and nothing is stored', async () => {
+      for (const ticketId of ['S-\ud800', 'S-\udbff', 'S-\ud800', '\udfffS']) {
+        const res = await t.postWebhook(ticketPayload({ ticket_id: ticketId }));
+        expect([res.status, res.body.error, res.body.details]).toEqual([400, 'invalid_payload', [{ path: 'ticket_id', message: expect.stringMatching(/unpaired surrogate/) }]]);
+      }
+      await expectNothingStored(t);
+    });
+
+    it.each<[string, string, unknown]>([
+      ['customer.name', 'customer', { email: 'ann@example.com', name: 'Ann \ud83d' }],
+      ['agent.id', 'agent', { id: 'a-\udc00' }],
+      ['agent.name', 'agent', { id: 'a-7', name: '\udbffAda' }],
+      ['team', 'team', 'billing\ud800'],
+      ['subject', 'subject', 'Refund \udfff'],
+      ['tags.1', 'tags', ['vip', 'x\ud800']],
+      ['brand', 'brand', '\ud800'],
+      ['thread_message_id', 'thread_message_id', '<a\ud800@mail.example>'],
+      ['extra', 'extra', 'any member the contract does not read'.concat('\ud800')],
+      ['extra.k\ud800', 'extra', { ['k\ud800']: 1 }],
+    ])('when %s carries an unpaired surrogate, then 400 invalid_payload names it and nothing is stored', async (path, field, value) => {
+      const res = await t.postWebhook(ticketPayload({ [field]: value }));
+      expect([res.status, res.body.error, res.body.details.map((d: { path: string }) => d.path)]).toEqual([400, 'invalid_payload', [path]]);
+      await expectNothingStored(t);
+    });
+
+    it('when a body nests 20,000 arrays deep around an unpaired surrogate, then 400 invalid_payload, not a stack overflow', async () => {
+      const res = await t.postWebhook(undefined, { rawBody: `${'['.repeat(20_000)}"\\ud800"${']'.repeat(20_000)}` });
+      expect([res.status, res.body.error]).toEqual([400, 'invalid_payload']);
+      await expectNothingStored(t);
+    });
+
+    it('when text carries surrogate pairs (emoji), then it is stored exactly and the same ticket again is a duplicate', async () => {
+      const payload = ticketPayload({ ticket_id: 'S-😀', subject: 'Thanks 👍🏽', customer: { email: 'ann@example.com', name: '𝒜nn' } });
+      const first = await t.postWebhook(payload);
+      expect(first.status).toBe(202);
+      expect(await t.db('surveys').where({ id: first.body.survey_id }).first('ticket_id', 'subject', 'customer_name')).toEqual({ ticket_id: 'S-😀', subject: 'Thanks 👍🏽', customer_name: '𝒜nn' });
+      const again = await t.postWebhook(payload, { timestamp: Math.floor(FIXED_NOW.getTime() / 1000) + 1 });
+      expect([again.status, again.body]).toEqual([200, { survey_id: first.body.survey_id, status: 'duplicate' }]);
+    });
+  });
+
   describe('wrong types and formats', () => {
     it.each<[string, string, unknown]>([
       ['ticket_id is a number', 'ticket_id', 42],
