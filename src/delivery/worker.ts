@@ -61,13 +61,16 @@ export function createDeliveryWorker(deps: WorkerDeps) {
 
   async function deliver(row: repo.OutboxRow): Promise<void> {
     const log = logger.child({ surveyId: row.surveyId, attempt: row.attempts, ...(row.requestId && { reqId: row.requestId }) });
-    const { survey, token, unsubscribeToken } = await deps.surveys.prepareEmail(row.surveyId);
+    const prepared = await deps.surveys.prepareEmail(row.surveyId);
     // Erasure leaves an email a worker was sending to that worker; if that send is retried, it ends here.
-    if (survey.customerEmail === ERASED_EMAIL) {
-      if (await finish(row, 'cancelled', null)) log.info('survey erased before its email went out: cancelled');
+    // An opt-out after the close (the survey waited out SURVEY_DELAY_MINUTES, or a retry) ends it too.
+    if ('optedOut' in prepared || prepared.survey.customerEmail === ERASED_EMAIL) {
+      const why = 'optedOut' in prepared ? 'customer unsubscribed' : 'survey erased';
+      if (await finish(row, 'cancelled', null)) log.info(`${why} before its email went out: cancelled`);
       else lostClaim(log, 'cancel');
       return;
     }
+    const { survey, token, unsubscribeToken } = prepared;
     deps.metrics?.sendAttempts.inc();
     try {
       await deps.mailer.send(composeSurveyMail(deps.views, deps, { survey, token, unsubscribeToken }));

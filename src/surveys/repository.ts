@@ -113,6 +113,14 @@ export async function surveysById(trx: Knex.Transaction, ids: readonly string[])
   return new Map(rows.map((r) => [r.id as string, toSurvey(r)]));
 }
 
+/** Which of these address hashes opted out. */
+export async function optedOutAmong(trx: Knex.Transaction, hashes: readonly string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const among = inList([...new Set(hashes)]);
+  const rows = await query<{ email_hash: string }>(trx, `SELECT email_hash FROM opt_outs WHERE email_hash IN ${among.sql}`, among.params);
+  return new Set(rows.map((r) => r.email_hash));
+}
+
 /** Rating tokens [hash, survey id, created, expires] and unsubscribe tokens [hash, address hash, survey id, created]. */
 export async function insertTokens(trx: Knex.Transaction, rating: unknown[][], unsubscribe: unknown[][]): Promise<void> {
   await together(trx, [

@@ -70,6 +70,8 @@ type Closing = { ticket: TicketClosed; now: Date; requestId?: string; once?: Onc
 type Decided = { outcome: ScheduleOutcome; answer?: Answer } | { replayOf: Answer };
 
 export type EmailParts = { survey: Survey; token: string; unsubscribeToken: string };
+/** A survey email about to go out: its parts, or word that its customer opted out since the ticket closed. */
+export type EmailPrep = EmailParts | { survey: Survey; optedOut: true };
 
 export function createSurveyService(deps: SurveyServiceDeps) {
   const { db, clock } = deps;
@@ -169,20 +171,28 @@ export function createSurveyService(deps: SurveyServiceDeps) {
   const toCancelOutcome = (outcome: Awaited<ReturnType<typeof repo.cancelUnsent>>): CancelOutcome =>
     outcome.status === 'ignored' ? outcome : { survey_id: outcome.surveyId, status: outcome.status };
 
-  /** The surveys about to be emailed, each with a fresh rating token and unsubscribe token, stored in one transaction. */
-  async function prepareBatch(trx: Knex.Transaction, ids: string[]): Promise<ItemOutcome<EmailParts>[]> {
+  /**
+   * The surveys about to be emailed, each with a fresh rating token and unsubscribe token, stored in
+   * one transaction; or `optedOut` where the customer unsubscribed after the ticket closed (a survey
+   * waiting out SURVEY_DELAY_MINUTES, or a retry): that email is not sent.
+   */
+  async function prepareBatch(trx: Knex.Transaction, ids: string[]): Promise<ItemOutcome<EmailPrep>[]> {
     const surveys = await repo.surveysById(trx, ids);
+    const hashes = new Map([...surveys.values()].map((s) => [s.id, deps.addressHash(s.customerEmail)]));
+    const optedOut = await repo.optedOutAmong(trx, [...hashes.values()]);
     const now = clock.now();
     const expiresAt = addDays(now, deps.tokenTtlDays);
     const ratingTokens: unknown[][] = [];
     const unsubscribeTokens: unknown[][] = [];
-    const outcomes = ids.map((id): ItemOutcome<EmailParts> => {
+    const outcomes = ids.map((id): ItemOutcome<EmailPrep> => {
       const survey = surveys.get(id);
       if (!survey) return { ok: false, error: new Error(`survey ${id} not found`) };
+      const addressHash = hashes.get(id) as string;
+      if (optedOut.has(addressHash)) return { ok: true, value: { survey, optedOut: true } };
       const token = mintToken();
       const unsubscribeToken = mintToken();
       ratingTokens.push([hashToken(token), id, now, expiresAt]);
-      unsubscribeTokens.push([hashToken(unsubscribeToken), deps.addressHash(survey.customerEmail), id, now]);
+      unsubscribeTokens.push([hashToken(unsubscribeToken), addressHash, id, now]);
       return { ok: true, value: { survey, token, unsubscribeToken } };
     });
     await repo.insertTokens(trx, ratingTokens, unsubscribeTokens);
@@ -271,7 +281,7 @@ export function createSurveyService(deps: SurveyServiceDeps) {
      * What the email of a survey needs: the survey, a fresh rating token and an unsubscribe token,
      * stored before the email can go out (sends running together share the transaction).
      */
-    prepareEmail: (surveyId: string): Promise<EmailParts> => preparer.submit(surveyId),
+    prepareEmail: (surveyId: string): Promise<EmailPrep> => preparer.submit(surveyId),
 
     /**
      * What a reminder needs, decided at its time (repository.checkReminder): why it no longer

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ticketPayload } from '../helpers/boot';
+import { manualClock, ticketPayload } from '../helpers/boot';
 import { bootWithSmtp, type MailApp } from '../helpers/mail-app';
 
 describe('unsubscribe', () => {
@@ -81,5 +81,42 @@ describe('unsubscribe', () => {
     const path = new URL(String(mail.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
     await request(t.app).post(path).type('form').send('action=maybe').expect(400);
     expect(await t.count('opt_outs')).toBe(0);
+  });
+});
+
+describe('unsubscribe while a survey waits to be sent', () => {
+  const clock = manualClock(new Date('2026-11-20T10:00:00Z'));
+  let t: MailApp;
+  beforeEach(async () => {
+    t = await bootWithSmtp({ SURVEY_DELAY_MINUTES: '60' }, clock);
+  });
+  afterEach(() => t.close());
+
+  it('when a customer unsubscribes while a later ticket waits out SURVEY_DELAY_MINUTES, then that email is not sent and its survey ends cancelled; another customer’s goes out', async () => {
+    const close = async (email: string) => {
+      const res = await t.postWebhook(ticketPayload({ closed_at: clock.now().toISOString(), customer: { email, name: 'Ann' } }));
+      expect(res.status).toBe(202);
+      return res.body.survey_id as string;
+    };
+    await close('ann@example.com');
+    clock.advance(61 * 60_000);
+    expect(await t.services.worker.drain()).toBe(1);
+    const [first] = await t.smtp.waitForMessages(1);
+    const unsubscribe = new URL(String(first.text).match(/https:\/\/csat\.example\.test\/u\/\S+/)![0]).pathname;
+
+    const waiting = await close('Ann@Example.com');
+    const control = await close('bob@example.com');
+    expect((await request(t.app).post(unsubscribe).type('form').send('List-Unsubscribe=One-Click')).status).toBe(200);
+    expect(await t.services.worker.drain()).toBe(0); // not due yet
+    clock.advance(61 * 60_000);
+    expect(await t.services.worker.drain()).toBe(2);
+
+    const statusOf = async (id: string) => [(await t.db('surveys').where({ id }).first('status')).status, (await t.db('outbox').where({ survey_id: id }).first('status')).status];
+    expect(await statusOf(waiting)).toEqual(['cancelled', 'cancelled']);
+    expect(await statusOf(control)).toEqual(['sent', 'sent']);
+    // The control's email arriving is the event after which Ann's absence is checked.
+    const mails = await t.smtp.waitForMessages(2);
+    expect(mails.map((m) => (m.to as { value: Array<{ address: string }> }).value[0].address)).toEqual(['ann@example.com', 'bob@example.com']);
+    expect(await t.db('unsubscribe_tokens').where({ survey_id: waiting }).count({ n: '*' }).first()).toEqual({ n: 0 });
   });
 });
