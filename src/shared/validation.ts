@@ -30,18 +30,25 @@ export const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\p{Cs}]*$/u;
 /** A name, id or owner given by a person: trimmed, 1..max characters, one line. */
 export const oneLine = (max: number) => z.string().trim().min(1).max(max).regex(ONE_LINE, 'must not contain control characters');
 
-const UNPAIRED_SURROGATE = /\p{Cs}/u;
+/** A string with an unpaired surrogate (see above). */
+export const hasUnpairedSurrogate = (value: unknown) => typeof value === 'string' && /\p{Cs}/u.test(value);
 
 /**
- * Where in parsed JSON the first string (a value or a member name) with an unpaired surrogate is, as
- * a details path (`customer.name`, `tags.2`); undefined where there is none. Walks without recursion:
- * a 100 kB body can nest deeper than the stack.
+ * A JSON number that JSON.parse rounded: an integer above 2^53 − 1, where numbers stop being
+ * exact (RFC 8259, section 6), so two different ones can read as the same.
  */
-export function unpairedSurrogateAt(json: unknown): string | undefined {
+export const roundedInteger = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
+
+/**
+ * Where in parsed JSON the first value or member name that is `faulty` is, as a details path
+ * (`customer.name`, `tags.2`); undefined where there is none. Walks without recursion: a 100 kB
+ * body can nest deeper than the stack.
+ */
+export function firstInJson(json: unknown, faulty: (value: unknown) => boolean): string | undefined {
   const stack: Array<{ value: unknown; path: string[] }> = [{ value: json, path: [] }];
   for (let next = stack.pop(); next; next = stack.pop()) {
     const { value, path } = next;
-    if (UNPAIRED_SURROGATE.test(path[path.length - 1] ?? '') || (typeof value === 'string' && UNPAIRED_SURROGATE.test(value))) return path.join('.') || '(body)';
+    if ((path.length > 0 && faulty(path[path.length - 1])) || faulty(value)) return path.join('.') || '(body)';
     if (value !== null && typeof value === 'object') {
       // Pushed last to first, so the first one at fault in the body is the one named.
       for (const [key, member] of Object.entries(value).reverse()) stack.push({ value: member, path: [...path, key] });

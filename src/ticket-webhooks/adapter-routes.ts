@@ -25,7 +25,7 @@ export function adapterRoutes(deps: { tickets: TicketWebhookService; clock: Cloc
       const now = deps.clock.now();
       const inbound = { rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), header: (name: string) => req.get(name) };
       if (!adapter.verify(inbound, secret, now)) throw new AppError(401, 'invalid_signature');
-      const json = parseJson(inbound.rawBody);
+      const json = parseJson(inbound.rawBody, true);
       let result;
       try {
         result = adapter.map(json, now, inbound);

@@ -1,7 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { RequestKey } from '../surveys/receipts';
 import { AppError } from '../shared/errors';
-import { parseOr400, unpairedSurrogateAt } from '../shared/validation';
+import { firstInJson, hasUnpairedSurrogate, parseOr400, roundedInteger } from '../shared/validation';
 import type { Clock } from '../shared/clock';
 import { ticketClosedSchema, ticketReopenedSchema, toTicketClosed } from './payload';
 import { requestKey, sendAnswer, urlCheck } from './replay';
@@ -11,10 +11,12 @@ import type { TicketWebhookService } from './service';
 export const WEBHOOK_BODY_LIMIT = '100kb';
 
 /**
- * The raw body as JSON, or 400 invalid_json; 400 invalid_payload where a string in it (any field,
- * also those an adapter reads without a schema) has an unpaired surrogate (shared/validation.ts).
+ * The raw body as JSON, or 400 invalid_json. 400 invalid_payload names the first value JSON.parse
+ * could not give back as sent (shared/validation.ts), in any field, also those an adapter reads
+ * without a schema: a string with an unpaired surrogate; with `numbersAreIds` (a helpdesk's body,
+ * whose numeric ids become strings), an integer it rounded, which would make two ids one.
  */
-export function parseJson(body: Buffer): unknown {
+export function parseJson(body: Buffer, numbersAreIds = false): unknown {
   const text = body.toString('utf8');
   let json: unknown;
   try {
@@ -22,9 +24,13 @@ export function parseJson(body: Buffer): unknown {
   } catch {
     throw new AppError(400, 'invalid_json', 'The body is not valid JSON.');
   }
+  const refuse = (path: string, message: string) => new AppError(400, 'invalid_payload', 'The payload does not match the contract.', [{ path, message }]);
   // Only a \uD800–\uDFFF escape puts a surrogate in parsed JSON (bytes that are not UTF-8 decode to U+FFFD).
-  const at = /\\u[dD][89a-fA-F]/.test(text) ? unpairedSurrogateAt(json) : undefined;
-  if (at !== undefined) throw new AppError(400, 'invalid_payload', 'The payload does not match the contract.', [{ path: at, message: 'must be Unicode text: an unpaired surrogate (\\uD800–\\uDFFF) is no character' }]);
+  const lone = /\\u[dD][89a-fA-F]/.test(text) ? firstInJson(json, hasUnpairedSurrogate) : undefined;
+  if (lone !== undefined) throw refuse(lone, 'must be Unicode text: an unpaired surrogate (\\uD800–\\uDFFF) is no character');
+  // Only sixteen digits or more, or an exponent, can write an integer above 2^53 − 1.
+  const rounded = numbersAreIds && /\d{16}|\d[eE]/.test(text) ? firstInJson(json, roundedInteger) : undefined;
+  if (rounded !== undefined) throw refuse(rounded, 'a JSON number above 9007199254740991 (2^53 − 1) loses digits: send it as a string');
   return json;
 }
 

@@ -87,6 +87,21 @@ describe('helpdesk adapter routes (each vendor through the real service)', () =>
     expect(await t.count('surveys')).toBe(1);
   });
 
+  it('when Zendesk sends ticket ids above 2^53 − 1 as JSON numbers, then each is refused naming the field (they would read as one ticket); as strings, or as numbers within range, they are stored exactly', async () => {
+    const close = (id: string) => fixtureText('zendesk/solved.json').replace('"ticket_id": "35436"', `"ticket_id": ${id}`);
+    expect(close('1')).toContain('"ticket_id": 1,'); // the fixture has the field where this test puts it
+    for (const id of ['9007199255246304', '9007199255246305', '9.007199254740993e15', '12345678901234567890']) {
+      const res = await post('zendesk', close(id), zendeskHeaders(close(id)));
+      expect([res.status, res.body.error, res.body.details]).toEqual([400, 'invalid_payload', [{ path: 'ticket_id', message: expect.stringMatching(/loses digits/) }]]);
+    }
+    expect(await t.count('surveys')).toBe(0);
+    for (const id of ['"9007199255246304"', '"9007199255246305"', '9007199254740991']) {
+      const res = await post('zendesk', close(id), zendeskHeaders(close(id)));
+      expect(res.status).toBe(202);
+    }
+    expect((await t.db('surveys').orderBy('ticket_id').pluck('ticket_id')).sort()).toEqual(['9007199254740991', '9007199255246304', '9007199255246305']);
+  });
+
   it('when an adapter has no secret configured, then its route answers 404', async () => {
     const bare = await bootApp({});
     try {
