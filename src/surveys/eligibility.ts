@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { TicketClosed } from './types';
+import type { AgentRef } from './credit';
 
 /** Why a closed ticket gets no survey. Stored on the survey and counted in reports. */
 export const SUPPRESSION_REASONS = ['excluded_tag', 'no_agent', 'customer_is_agent', 'internal_domain', 'opted_out', 'throttled', 'sampled_out'] as const;
@@ -17,8 +18,10 @@ export type EligibilityPolicy = Readonly<{
 export const normalEmail = (email: string) => email.trim().toLowerCase();
 /** An agent's address as "is this customer one of our agents" compares it (agent_emails). */
 export const agentAddress = (email: string) => email.toLowerCase();
+/** A ticket's agents: the credited one and every other candidate its payload named (assignee, closer, last replier). */
+const agentsOf = (t: TicketClosed): AgentRef[] => [t.agent, t.candidates?.assignee, t.candidates?.closer, t.candidates?.lastReplier].filter((a): a is AgentRef => a !== undefined);
 /** The distinct addresses the agents of these tickets came with, as agent_emails keeps them. */
-export const agentAddressesOf = (tickets: readonly TicketClosed[]): string[] => [...new Set(tickets.flatMap((t) => (t.agent?.email ? [agentAddress(t.agent.email)] : [])))];
+export const agentAddressesOf = (tickets: readonly TicketClosed[]): string[] => [...new Set(tickets.flatMap((t) => agentsOf(t).flatMap((a) => (a.email ? [agentAddress(a.email)] : []))))];
 
 /** The reasons the ticket alone decides, in order; the stored history (opt-outs, agents, throttle) comes after. */
 export function ticketSuppression(ticket: TicketClosed, policy: EligibilityPolicy): SuppressionReason | null {
@@ -26,7 +29,7 @@ export function ticketSuppression(ticket: TicketClosed, policy: EligibilityPolic
   if (policy.excludeTags.some((t) => tags.includes(t.toLowerCase()))) return 'excluded_tag';
   if (!ticket.agent) return 'no_agent';
   const customer = normalEmail(ticket.customer.email);
-  if (ticket.agent.email && normalEmail(ticket.agent.email) === customer) return 'customer_is_agent';
+  if (agentsOf(ticket).some((a) => a.email && normalEmail(a.email) === customer)) return 'customer_is_agent';
   return null;
 }
 

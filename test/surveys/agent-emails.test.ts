@@ -29,6 +29,18 @@ describe('agent_emails: the addresses agents came with', () => {
     expect(await post({ customer: { email: ' ZOE@support.example ' } })).toMatchObject({ status: 'suppressed', reason: 'customer_is_agent' });
   });
 
+  it('when a ticket names agents besides the credited one (assignee, closer), then their addresses count as agents too, on this ticket and later ones', async () => {
+    // AGENT_CREDIT last_reply: with no last replier the closer is credited; the assignee is an agent all the same.
+    const assigned = { agent: { id: 'x-1', email: 'Xena@support.example' }, closed_by: { id: 'y-1', email: 'yuri@support.example' } };
+    expect(await post({ customer: { email: 'ann@example.com' }, ...assigned })).toMatchObject({ status: 'scheduled' });
+    expect(await t.db('surveys').pluck('agent_id')).toEqual(['y-1']);
+    expect(await stored()).toEqual(['xena@support.example', 'yuri@support.example']);
+    expect(await post({ customer: { email: 'xena@support.example' } })).toMatchObject({ status: 'suppressed', reason: 'customer_is_agent' });
+    // On its own ticket: a customer who is that ticket's assignee, while the closer is credited.
+    const own = { agent: { id: 'z-1', email: 'zed@support.example' }, closed_by: { id: 'y-1', email: 'yuri@support.example' } };
+    expect(await post({ customer: { email: 'Zed@Support.example' }, ...own })).toMatchObject({ status: 'suppressed', reason: 'customer_is_agent' });
+  });
+
   it('when the migration runs on surveys stored before it, then it finds the same addresses as the writes keep', async () => {
     for (const email of ['Ada@Support.example', 'bob@support.example', 'ada@support.example']) await post({ customer: { email: 'ann@example.com' }, agent: { id: 'a', email } });
     const kept = await stored();
