@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db } from '../shared/db';
+import { isPostgres, type Db } from '../shared/db';
 import type { Ledger } from '../surveys/counters/ledger';
 import type { AddressHash } from '../shared/address-hash';
 import { cancelUnsentSurveys, ERASED_COMMENT, ERASED_EMAIL, eraseSurveyText } from '../surveys/state';
@@ -15,6 +15,15 @@ export type ErasureDeps = { db: Db; ledger: Ledger; addressHash: AddressHash; ma
 
 /** Blanks identity and comment text of the chosen surveys; scores, agents and dates stay for the reports. */
 async function eraseSurveys(trx: Knex.Transaction, ledger: Ledger, ids: Knex.QueryBuilder, now: Date): Promise<SurveysErased> {
+  // PostgreSQL, several instances: the surveys are locked before anything of them is read, so a
+  // rating being written to one of them (it locks its survey first, ratings/repository.ts) either
+  // commits before this reads its comment, events, webhooks and alerts, or waits and then finds the
+  // survey erased. Their outbox rows first: a delivery worker ending a send locks the outbox row,
+  // then the survey (surveys/state.ts finishSends), and the same order cannot deadlock.
+  if (isPostgres(trx)) {
+    await trx('outbox').whereIn('survey_id', ids.clone()).orderBy('id').forUpdate().pluck('id');
+    await trx('surveys').whereIn('id', ids.clone()).orderBy('id').forUpdate().pluck('id');
+  }
   // No more mail to a blanked address, and no links left that could add new comments. An email a
   // worker is sending right now is its worker's to end: it cannot be recalled, and if it is to be
   // retried, the worker finds the survey erased and cancels it then (delivery/worker.ts).

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../shared/db';
 import { SURVEY_FACT_COLUMNS, toFacts, type Ledger, type SurveyFacts } from '../surveys/counters/ledger';
-import { applyRatings, type RatingChange } from '../surveys/state';
+import { applyRatings, ERASED_EMAIL, type RatingChange } from '../surveys/state';
 import { followRatings, type AlertTarget } from '../followups/state';
 import { queueEvents, type QueuedEvent } from '../rating-webhooks/queue';
 import { isPostgres, toDate } from '../shared/db';
@@ -60,11 +60,14 @@ export async function recordRatings(
   const hashes = inList([...new Set(requests.map((r) => r.tokenHash))]);
   const rows = await query<SurveyRow>(
     trx,
-    `SELECT t.token_hash, t.expires_at AS token_expires_at, ${RATED_SURVEY_COLUMNS} FROM survey_tokens t JOIN surveys s ON s.id = t.survey_id
+    `SELECT t.token_hash, t.expires_at AS token_expires_at, s.customer_email, ${RATED_SURVEY_COLUMNS} FROM survey_tokens t JOIN surveys s ON s.id = t.survey_id
      WHERE t.token_hash IN ${hashes.sql} ORDER BY s.id${isPostgres(trx) ? ' FOR UPDATE OF s' : ''}`,
     hashes.params,
   );
-  const surveyOf = new Map(rows.map((r) => [r.token_hash as string, { id: r.id as string, expiresAt: toDate(r.token_expires_at) }]));
+  // An erasure that committed while this waited for a survey's lock deleted its token, but PostgreSQL
+  // re-reads only the locked survey row, not the token: an erased survey is an unknown link too.
+  const live = rows.filter((r) => r.customer_email !== ERASED_EMAIL);
+  const surveyOf = new Map(live.map((r) => [r.token_hash as string, { id: r.id as string, expiresAt: toDate(r.token_expires_at) }]));
   // Read after the surveys' rows are locked: a held attempt settled meanwhile is seen settled.
   const pending = await stillPending(trx, requests.flatMap((r) => (r.attempt.kind === 'held' ? [r.attempt.id] : [])));
   const settledBy = new Set<string>(); // surveys whose rating this batch decided: their other pending attempts are settled
