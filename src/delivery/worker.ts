@@ -12,7 +12,6 @@ import type { SurveyDefinitions } from '../surveys/definitions';
 import * as repo from './repository';
 import { createBatchWriter } from '../shared/batch';
 import type { Metrics, OutboxTransition } from '../shared/metrics';
-import { ERASED_EMAIL } from '../surveys/state';
 
 export type { WorkerOptions };
 
@@ -64,9 +63,8 @@ export function createDeliveryWorker(deps: WorkerDeps) {
     const prepared = await deps.surveys.prepareEmail(row.surveyId);
     // Erasure leaves an email a worker was sending to that worker; if that send is retried, it ends here.
     // An opt-out after the close (the survey waited out SURVEY_DELAY_MINUTES, or a retry) ends it too.
-    if ('optedOut' in prepared || prepared.survey.customerEmail === ERASED_EMAIL) {
-      const why = 'optedOut' in prepared ? 'customer unsubscribed' : 'survey erased';
-      if (await finish(row, 'cancelled', null)) log.info(`${why} before its email went out: cancelled`);
+    if ('stopped' in prepared) {
+      if (await finish(row, 'cancelled', null)) log.info(`${prepared.stopped} before its email went out: cancelled`);
       else lostClaim(log, 'cancel');
       return;
     }

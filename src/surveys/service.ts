@@ -70,8 +70,8 @@ type Closing = { ticket: TicketClosed; now: Date; requestId?: string; once?: Onc
 type Decided = { outcome: ScheduleOutcome; answer?: Answer } | { replayOf: Answer };
 
 export type EmailParts = { survey: Survey; token: string; unsubscribeToken: string };
-/** A survey email about to go out: its parts, or word that its customer opted out since the ticket closed. */
-export type EmailPrep = EmailParts | { survey: Survey; optedOut: true };
+/** A survey email about to go out: its parts, or why it must not go: its customer was erased, or opted out, since the ticket closed. */
+export type EmailPrep = EmailParts | { survey: Survey; stopped: 'survey erased' | 'customer unsubscribed' };
 
 export function createSurveyService(deps: SurveyServiceDeps) {
   const { db, clock } = deps;
@@ -173,8 +173,8 @@ export function createSurveyService(deps: SurveyServiceDeps) {
 
   /**
    * The surveys about to be emailed, each with a fresh rating token and unsubscribe token, stored in
-   * one transaction; or `optedOut` where the customer unsubscribed after the ticket closed (a survey
-   * waiting out SURVEY_DELAY_MINUTES, or a retry): that email is not sent.
+   * one transaction; or why one is `stopped`, with no links minted: an erasure, or an unsubscribe,
+   * that came after the ticket closed (a survey waiting out SURVEY_DELAY_MINUTES, or a retry).
    */
   async function prepareBatch(trx: Knex.Transaction, ids: string[]): Promise<ItemOutcome<EmailPrep>[]> {
     const surveys = await repo.surveysById(trx, ids);
@@ -188,7 +188,8 @@ export function createSurveyService(deps: SurveyServiceDeps) {
       const survey = surveys.get(id);
       if (!survey) return { ok: false, error: new Error(`survey ${id} not found`) };
       const addressHash = hashes.get(id) as string;
-      if (optedOut.has(addressHash)) return { ok: true, value: { survey, optedOut: true } };
+      if (survey.customerEmail === state.ERASED_EMAIL) return { ok: true, value: { survey, stopped: 'survey erased' } };
+      if (optedOut.has(addressHash)) return { ok: true, value: { survey, stopped: 'customer unsubscribed' } };
       const token = mintToken();
       const unsubscribeToken = mintToken();
       ratingTokens.push([hashToken(token), id, now, expiresAt]);

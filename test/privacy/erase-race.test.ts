@@ -4,10 +4,11 @@
  * a transaction of its own to put the two in one order for certain, then waits for the service's
  * statement to be blocked on it (pg_stat_activity), never for a time.
  */
-import knex, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import request from 'supertest';
 import { bootApp, type TestApp } from '../helpers/boot';
-import { onPostgres, PG_URL, tableNames } from '../helpers/database';
+import { onPostgres, tableNames } from '../helpers/database';
+import { openDatabase } from '../faults/service-process';
 import { waitFor } from '../helpers/wait';
 import { surveyWithToken } from '../ratings/fixtures';
 import { ERASED_EMAIL } from '../../src/surveys/state';
@@ -21,7 +22,7 @@ describePg('erasing a customer while a rating of theirs is written (PostgreSQL)'
   let side: Knex;
   beforeEach(async () => {
     t = await bootApp({ RATING_WEBHOOK_URL: 'http://127.0.0.1:9/hook', RATING_WEBHOOK_SECRET: 'hook-secret-0123456789' });
-    side = knex({ client: 'pg', connection: PG_URL, searchPath: [(t.config.database as { schema: string }).schema], pool: { min: 0, max: 2 } }); // one holds the lock, one watches
+    side = openDatabase({ DATABASE_SCHEMA: (t.config.database as { schema: string }).schema }); // two connections: one holds the lock, one watches
   });
   afterEach(async () => {
     await side.destroy();
